@@ -1,0 +1,49 @@
+"""Settings, read once at an entry point from ``JITGATE_*`` variables and passed down.
+
+Nothing reads the environment at import time: ``Settings()`` is built by the CLI or by tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """The server's configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="JITGATE_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".jitgate"),
+        description="Directory for the embedded SQLite database and local state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; empty means SQLite in the data dir. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="The URL people and connectors use to reach the server.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port the server listens on.")
+    log_level: LogLevel = Field(default="INFO", description="Minimum level of the JSON logs.")
+    log_json: bool = Field(default=True, description="Write logs as JSON lines.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    def resolved_database_url(self) -> str:
+        """Return the database URL, defaulting to SQLite inside the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'jitgate.db').resolve()}"
