@@ -1,0 +1,37 @@
+"""Run Alembic migrations from code (CLI ``jitgate db upgrade``, ``jitgate up``, tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alembic import command
+from alembic.config import Config
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+
+def _script_location() -> Path:
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[3] / "migrations", here.parents[1] / "_migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise FileNotFoundError("the Alembic migrations directory is missing from this install")
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """Return an Alembic config pointing at jitgate's migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(_script_location()))
+    if engine is not None:
+        config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database behind ``engine`` to ``revision``."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

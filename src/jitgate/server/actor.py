@@ -1,0 +1,45 @@
+"""Who is acting, and through which channel: passed to every operation and written to the audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime  # noqa: TC003 - part of the dataclass's runtime fields
+from enum import StrEnum
+
+from jitgate.server.identities.models import UserRole
+
+
+class Source(StrEnum):
+    """The channel a change came through."""
+
+    PORTAL = "portal"
+    API = "api"
+    CLI = "cli"
+    SYSTEM = "system"
+    CONNECTOR = "connector"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The person (or system component) performing an operation."""
+
+    identity_id: str | None
+    name: str
+    role: UserRole | None
+    source: Source
+    mfa_at: datetime | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Tell whether the actor holds the admin role."""
+        return self.role is UserRole.ADMIN
+
+    @property
+    def can_read_all(self) -> bool:
+        """Admins and auditors may read everything."""
+        return self.role in {UserRole.ADMIN, UserRole.AUDITOR}
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        """The broker itself (reconciler, scheduler)."""
+        return cls(identity_id=None, name=name, role=None, source=Source.SYSTEM)
