@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime  # noqa: TC003 - part of the dataclass's runtime fields
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from jitgate.server.identities.models import UserRole
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class Source(StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - SQLAlchemy resolves Mapped[] annotations at runtime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, String

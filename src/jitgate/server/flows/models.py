@@ -6,7 +6,7 @@ JSON documents validated by the pydantic schemas in ``schemas.py`` before they a
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - SQLAlchemy resolves Mapped[] annotations at runtime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 

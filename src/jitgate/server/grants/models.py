@@ -6,7 +6,7 @@ turns desired grants into Graph memberships and removes them once no live grant 
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - SQLAlchemy resolves Mapped[] annotations at runtime
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column

@@ -1,0 +1,101 @@
+"""Routes for the audit log: filter, export (JSON Lines, CSV), verify."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from jitgate.server.audit import service
+from jitgate.server.audit.schemas import AuditEventPage, AuditEventRead, AuditVerifyRead
+from jitgate.server.pagination import MAX_LIMIT
+from jitgate.server.web.deps import ReaderActor, SessionDep
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+def _filter(
+    *,
+    action: Annotated[str | None, Query(max_length=64, examples=["request.approve"])] = None,
+    actor_id: Annotated[str | None, Query(max_length=36)] = None,
+    target_type: Annotated[str | None, Query(max_length=32)] = None,
+    target_id: Annotated[str | None, Query(max_length=64)] = None,
+    source: Annotated[str | None, Query(max_length=16)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> service.AuditFilter:
+    return service.AuditFilter(
+        action=action,
+        actor_id=actor_id,
+        target_type=target_type,
+        target_id=target_id,
+        source=source,
+        since=since,
+        until=until,
+        after_seq=after_seq,
+    )
+
+
+@router.get("/events", summary="List audit events")
+def list_events(
+    session: SessionDep,
+    actor: ReaderActor,
+    flt: Annotated[service.AuditFilter, Depends(_filter)],
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> AuditEventPage:
+    """Return events in sequence order after ``after_seq`` (admins and auditors)."""
+    del actor
+    events = service.list_events(session=session, flt=flt, limit=limit)
+    items = [AuditEventRead.model_validate(e) for e in events]
+    return AuditEventPage(
+        items=items, next_after_seq=items[-1].seq if len(items) == limit else None
+    )
+
+
+@router.get(
+    "/export",
+    summary="Export audit events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "JSON Lines or CSV",
+            "content": {"application/x-ndjson": {}, "text/csv": {}},
+        }
+    },
+)
+def export_events(
+    session: SessionDep,
+    actor: ReaderActor,
+    flt: Annotated[service.AuditFilter, Depends(_filter)],
+    fmt: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl",
+) -> StreamingResponse:
+    """Stream every matching event as JSON Lines or CSV (admins and auditors)."""
+    del actor
+    events = list(service.iter_events(session=session, flt=flt))
+    if fmt == "csv":
+        return StreamingResponse(
+            service.export_csv(iter(events)),
+            media_type="text/csv",
+            headers={"content-disposition": 'attachment; filename="audit.csv"'},
+        )
+    return StreamingResponse(
+        service.export_jsonl(iter(events)),
+        media_type="application/x-ndjson",
+        headers={"content-disposition": 'attachment; filename="audit.jsonl"'},
+    )
+
+
+@router.get("/verify", summary="Verify the audit hash chain")
+def verify(session: SessionDep, actor: ReaderActor) -> AuditVerifyRead:
+    """Walk the chain and report the first bad sequence number, if any."""
+    del actor
+    result = service.verify_chain(session=session)
+    return AuditVerifyRead(
+        ok=result.ok,
+        events=result.events,
+        first_bad_seq=result.first_bad_seq,
+        problem=result.problem,
+    )

@@ -1,0 +1,86 @@
+"""Looking up identities and checking API tokens."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, or_, select
+
+from jitgate.core.errors import NotFound, Unauthenticated
+from jitgate.core.ids import hash_token
+from jitgate.server.identities.models import ApiToken, Identity
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from jitgate.core.clock import Clock
+
+
+def find_identity(*, session: Session, ref: str) -> Identity | None:
+    """Find a person by jitgate id, Entra object id, UPN or mail (case-insensitive)."""
+    lowered = ref.strip().lower()
+    return session.scalars(
+        select(Identity).where(
+            or_(
+                Identity.id == ref,
+                Identity.object_id == ref,
+                func.lower(Identity.upn) == lowered,
+                func.lower(Identity.mail) == lowered,
+            )
+        )
+    ).first()
+
+
+def get_identity(*, session: Session, ref: str) -> Identity:
+    """Like ``find_identity`` but raise ``NotFound``."""
+    identity = find_identity(session=session, ref=ref)
+    if identity is None:
+        raise NotFound(f"no identity {ref!r}")
+    return identity
+
+
+def list_identities(
+    *, session: Session, search: str | None, limit: int, offset: int
+) -> tuple[list[Identity], int]:
+    """Return a page of identities matching ``search`` (UPN, mail or display name)."""
+    query = select(Identity)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Identity.upn).like(pattern),
+                func.lower(Identity.display_name).like(pattern),
+                func.lower(Identity.mail).like(pattern),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Identity.upn).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def authenticate_token(*, session: Session, clock: Clock, token: str) -> Identity:
+    """Return the identity behind a bearer token, recording its use; raise if not valid."""
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+    ).one_or_none()
+    now = clock.now()
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("the API token is not valid")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthenticated("the API token has expired")
+    identity = session.get(Identity, row.identity_id)
+    if identity is None or not identity.account_enabled:
+        raise Unauthenticated("the API token's identity is disabled")
+    row.last_used_at = now
+    return identity
+
+
+def list_tokens(*, session: Session, identity_id: str) -> list[ApiToken]:
+    """Return a person's API tokens, newest first."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.identity_id == identity_id)
+            .order_by(ApiToken.created_at.desc())
+        )
+    )

@@ -1,0 +1,98 @@
+"""The server's ASGI app: ``create_app(settings)`` builds everything; nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+
+import jitgate
+from jitgate.core.clock import Clock, SystemClock
+from jitgate.core.db import make_engine, make_session_factory
+from jitgate.core.logging import request_id_var
+from jitgate.server.web.problems import PROBLEM_JSON, PROBLEM_SCHEMA, install_problem_handlers
+from jitgate.server.web.routes import api_router
+from jitgate.server.web.state import AppState
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from sqlalchemy.orm import Session, sessionmaker
+    from starlette.responses import Response
+
+    from jitgate.core.settings import Settings
+
+log = logging.getLogger("jitgate.http")
+
+DESCRIPTION = """\
+jitgate gives people temporary membership of Microsoft Entra groups and temporary Entra
+directory-role assignments. Access flows decide who may request what, who approves and for how
+long; a connector inside your network makes the change through Microsoft Graph and removes it
+when the time is up. Every change is audited.
+
+Authenticate with an API token: `Authorization: Bearer jg_at_…`. Errors are RFC 9457
+`application/problem+json` documents.
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    sessions: sessionmaker[Session] | None = None,
+) -> FastAPI:
+    """Build the server app; tests pass their own clock and session factory."""
+    if sessions is None:
+        sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    app = FastAPI(
+        title="jitgate",
+        version=jitgate.__version__,
+        description=DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        responses={
+            "default": {
+                "description": "An RFC 9457 problem",
+                "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
+            }
+        },
+    )
+    app.state.jitgate = AppState(settings=settings, clock=clock or SystemClock(), sessions=sessions)
+    install_problem_handlers(app)
+    app.middleware("http")(_request_context)
+    app.include_router(api_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+async def _request_context(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    incoming = request.headers.get("x-request-id", "")
+    rid = incoming if 0 < len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex  # noqa: PLR2004
+    token = request_id_var.set(rid)
+    started = time.perf_counter()
+    try:
+        response = await call_next(request)
+    finally:
+        request_id_var.reset(token)
+    response.headers["x-request-id"] = rid
+    log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.url.path,
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+            "request_id": rid,
+        },
+    )
+    return response

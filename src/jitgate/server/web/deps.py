@@ -1,0 +1,91 @@
+"""FastAPI dependencies: session (committed at the edge), clock, settings, the acting person.
+
+Authorisation is a dependency: ``AdminActor`` and ``ReaderActor`` refuse before a route runs;
+finer rules (approver, owner of a request) live in the operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from jitgate.core.clock import Clock
+from jitgate.core.errors import Forbidden, Unauthenticated
+from jitgate.core.settings import Settings
+from jitgate.server.actor import Actor, Source
+from jitgate.server.identities.service import authenticate_token
+from jitgate.server.web.state import AppState
+
+bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer jg_at_…`")
+
+
+def app_state(request: Request) -> AppState:
+    """Return the app's state."""
+    state: AppState = request.app.state.jitgate
+    return state
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One session per request: commit if the route succeeds, roll back if it raises."""
+    session = app_state(request).sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def clock(request: Request) -> Clock:
+    """Return the injected clock."""
+    return app_state(request).clock
+
+
+def settings(request: Request) -> Settings:
+    """Return the settings."""
+    return app_state(request).settings
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+ClockDep = Annotated[Clock, Depends(clock)]
+SettingsDep = Annotated[Settings, Depends(settings)]
+
+
+def current_actor(
+    session: SessionDep,
+    now: ClockDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    """Authenticate the bearer token; every API route depends on this."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("an API token is required (Authorization: Bearer …)")
+    identity = authenticate_token(session=session, clock=now, token=credentials.credentials)
+    session.commit()  # record last use even if the route then fails
+    return Actor(identity_id=identity.id, name=identity.upn, role=identity.role, source=Source.API)
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def admin_actor(actor: ActorDep) -> Actor:
+    """Allow admins only."""
+    if not actor.is_admin:
+        raise Forbidden("this needs the admin role")
+    return actor
+
+
+def reader_actor(actor: ActorDep) -> Actor:
+    """Allow admins and auditors."""
+    if not actor.can_read_all:
+        raise Forbidden("this needs the admin or auditor role")
+    return actor
+
+
+AdminActor = Annotated[Actor, Depends(admin_actor)]
+ReaderActor = Annotated[Actor, Depends(reader_actor)]

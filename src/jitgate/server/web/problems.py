@@ -1,0 +1,104 @@
+"""Every error leaves the API as RFC 9457 ``application/problem+json``; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from jitgate.core.errors import JitgateError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
+    """Return a problem document with its media type."""
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None  # noqa: PLR2004 - HTTP status
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in {"body", "query", "path", "header"}]
+    return ".".join(parts) or "body"
+
+
+async def _jitgate_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, JitgateError):  # pragma: no cover - registered for JitgateError only
+        raise exc
+    return problem_response(exc.status, exc.problem(instance=request.url.path))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RequestValidationError):  # pragma: no cover
+        raise exc
+    errors = [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    body = {
+        "type": "https://jitgate.dev/problems/validation-failed",
+        "title": "Validation failed",
+        "status": 422,
+        "detail": detail or "the request is not valid",
+        "instance": request.url.path,
+        "errors": errors,
+    }
+    return problem_response(422, body)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, StarletteHTTPException):  # pragma: no cover
+        raise exc
+    body = {
+        "type": f"https://jitgate.dev/problems/http-{exc.status_code}",
+        "title": "Request failed",
+        "status": exc.status_code,
+        "detail": str(exc.detail),
+        "instance": request.url.path,
+    }
+    return problem_response(exc.status_code, body)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc)
+    body = {
+        "type": "https://jitgate.dev/problems/internal-error",
+        "title": "Internal error",
+        "status": 500,
+        "detail": "an unexpected error occurred; it has been logged",
+        "instance": request.url.path,
+    }
+    return problem_response(500, body)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every exception type to a problem response."""
+    app.add_exception_handler(JitgateError, _jitgate_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

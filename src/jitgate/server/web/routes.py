@@ -1,0 +1,12 @@
+"""All API routers, mounted under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from jitgate.server.audit.api import router as audit_router
+from jitgate.server.identities.api import router as identities_router
+
+api_router = APIRouter(prefix="/api/v1")
+for router in (identities_router, audit_router):
+    api_router.include_router(router)
