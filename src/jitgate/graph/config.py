@@ -6,7 +6,7 @@ hands a ``GraphConfig`` down. Secrets stay ``SecretStr`` so they never reach a l
 
 from __future__ import annotations
 
-from pathlib import Path  # noqa: TC003 - pydantic resolves annotations at runtime
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator

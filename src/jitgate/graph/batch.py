@@ -1,0 +1,246 @@
+"""``$batch`` execution: up to 20 requests a round trip, a result for each, inner retries.
+
+Graph answers 200 for any batch that parses and puts each request's real status inside
+(graph.md §6). So the executor:
+
+* sends requests in priority order, 20 per ``POST /$batch``, several batches concurrently (the
+  limiter decides the pace and the order);
+* maps every inner failure with the same ``error_from_response`` as top-level calls;
+* retries only the inner requests that failed with a retryable status (429, 5xx), after the
+  longest ``Retry-After`` among them (SDKs do not do this; we must), bounded by attempts and the
+  deadline; and tells the limiter, so other callers slow down too;
+* returns one ``BatchResult`` per input, in input order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from jitgate.graph.client import estimate_cost
+from jitgate.graph.errors import (
+    GraphError,
+    GraphFailedDependency,
+    GraphTransient,
+    error_from_response,
+)
+from jitgate.graph.limiter import Priority
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from jitgate.graph.client import GraphClient
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 20
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRequest:
+    """One inner request; ``url`` is relative to the version root (``/groups/{id}/...``)."""
+
+    method: str
+    url: str
+    body: Any = None
+    priority: Priority = Priority.READ
+    headers: Mapping[str, str] = field(default_factory=dict)
+    #: Index (in the same ``execute`` call) of a request this one must run after.
+    depends_on: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What happened to one inner request."""
+
+    status: int
+    body: Any
+    request_id: str | None
+    error: GraphError | None = None
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        """Whether the request succeeded."""
+        return self.error is None
+
+
+@dataclass(slots=True)
+class BatchStats:
+    """Counters for benches and metrics."""
+
+    batches: int = 0
+    inner_throttled: int = 0
+    inner_retried: int = 0
+
+
+def build_payload(requests: Sequence[tuple[int, BatchRequest]]) -> dict[str, Any]:
+    """The JSON body of one ``$batch`` call; inner ids are the caller's indexes."""
+    ids = {index for index, _ in requests}
+    entries: list[dict[str, Any]] = []
+    for index, req in requests:
+        entry: dict[str, Any] = {"id": str(index), "method": req.method.upper(), "url": req.url}
+        headers = dict(req.headers)
+        if req.body is not None:
+            entry["body"] = req.body
+            headers.setdefault("Content-Type", "application/json")
+        if headers:
+            entry["headers"] = headers
+        if req.depends_on is not None and req.depends_on in ids:
+            entry["dependsOn"] = [str(req.depends_on)]
+        entries.append(entry)
+    return {"requests": entries}
+
+
+class BatchExecutor:
+    """Runs many requests through ``$batch`` with per-request results."""
+
+    def __init__(self, client: GraphClient, *, concurrency: int = 4) -> None:
+        self._client = client
+        self._concurrency = concurrency
+        self.stats = BatchStats()
+
+    async def execute(self, requests: Sequence[BatchRequest]) -> list[BatchResult]:
+        """Run ``requests``; the result list is in the same order."""
+        results: list[BatchResult | None] = [None] * len(requests)
+        attempts = [0] * len(requests)
+        pending = sorted(range(len(requests)), key=lambda i: (requests[i].priority, i))
+        policy = self._client.retry
+        started = self._client.timer.monotonic()
+        while pending:
+            retry, pause = await self._round(requests, pending, results, attempts)
+            if not retry:
+                break
+            elapsed = self._client.timer.monotonic() - started
+            over = [i for i in retry if attempts[i] >= policy.max_attempts]
+            if elapsed + pause > policy.deadline_s:
+                over = retry
+            for i in over:
+                logger.warning("graph batch item gave up", extra={"index": i})
+            pending = [i for i in retry if i not in set(over)]
+            if pending:
+                self.stats.inner_retried += len(pending)
+                await self._client.timer.sleep(pause)
+        return [r if r is not None else _gave_up() for r in results]
+
+    async def _round(
+        self,
+        requests: Sequence[BatchRequest],
+        pending: list[int],
+        results: list[BatchResult | None],
+        attempts: list[int],
+    ) -> tuple[list[int], float]:
+        """Send ``pending`` once; return what to retry and how long to wait first."""
+        queue: asyncio.Queue[list[int]] = asyncio.Queue()
+        for chunk in _chunks(requests, pending):
+            queue.put_nowait(chunk)
+        workers = min(self._concurrency, queue.qsize())
+
+        async def worker() -> None:
+            while not queue.empty():
+                chunk = queue.get_nowait()
+                for index, sent in await self._send(requests, chunk):
+                    attempts[index] += 1
+                    results[index] = BatchResult(
+                        sent.status, sent.body, sent.request_id, sent.error, attempts[index]
+                    )
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(workers):
+                group.create_task(worker())
+        retry: list[int] = []
+        pause = 0.0
+        for index in pending:
+            err = _error_of(results[index])
+            if err is not None and err.retryable:
+                retry.append(index)
+                pause = max(pause, self._client.retry.delay_for(err, attempts[index]))
+        for index in pending:
+            # Skipped because what it depends on failed retryably: try it again with it.
+            err = _error_of(results[index])
+            if isinstance(err, GraphFailedDependency) and requests[index].depends_on in retry:
+                retry.append(index)
+        return sorted(retry, key=lambda i: (requests[i].priority, i)), pause
+
+    async def _send(
+        self, requests: Sequence[BatchRequest], chunk: list[int]
+    ) -> list[tuple[int, BatchResult]]:
+        items = [(i, requests[i]) for i in chunk]
+        priority = min(req.priority for _, req in items)
+        ru = sum(estimate_cost(req.method, req.url) for _, req in items)
+        writes = float(sum(1 for _, req in items if req.method.upper() != "GET"))
+        self.stats.batches += 1
+        try:
+            response = await self._client.request(
+                "POST",
+                "/$batch",
+                json_body=build_payload(items),
+                priority=priority,
+                cost=(ru, writes),
+            )
+        except GraphError as err:
+            # The whole batch failed after the client's own retries: every item shares the error.
+            return [
+                (i, BatchResult(err.http_status or 0, None, err.request_id, err)) for i in chunk
+            ]
+        by_id = {str(r.get("id")): r for r in (response.body or {}).get("responses", [])}
+        out: list[tuple[int, BatchResult]] = []
+        for index in chunk:
+            inner = by_id.get(str(index))
+            out.append((index, self._inner_result(inner, response.request_id)))
+        return out
+
+    def _inner_result(self, inner: Mapping[str, Any] | None, outer_id: str | None) -> BatchResult:
+        if inner is None:
+            missing = GraphTransient("the batch answer has no response for this request")
+            return BatchResult(0, None, outer_id, missing)
+        status = int(inner.get("status", 0))
+        headers = {str(k).lower(): str(v) for k, v in (inner.get("headers") or {}).items()}
+        body = inner.get("body")
+        request_id = headers.get("request-id") or _inner_request_id(body) or outer_id
+        if status < HTTPStatus.BAD_REQUEST:
+            return BatchResult(status, body, request_id)
+        err = error_from_response(status, body, headers)
+        if err.request_id is None:
+            err.request_id = request_id
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            self.stats.inner_throttled += 1
+        self._client.note_error(err)
+        return BatchResult(status, body, request_id, err)
+
+
+def _error_of(result: BatchResult | None) -> GraphError | None:
+    return result.error if result is not None else None
+
+
+def _inner_request_id(body: object) -> str | None:
+    if isinstance(body, dict):
+        inner = (body.get("error") or {}).get("innerError") or (body.get("error") or {}).get(
+            "innererror"
+        )
+        if isinstance(inner, dict) and inner.get("request-id"):
+            return str(inner["request-id"])
+    return None
+
+
+def _chunks(requests: Sequence[BatchRequest], pending: list[int]) -> list[list[int]]:
+    """Split into batches of at most 20, keeping a request with the one it depends on."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for index in pending:
+        if len(current) >= MAX_BATCH:
+            dep = requests[index].depends_on
+            carried = [dep] if dep is not None and dep in current else []
+            chunks.append([i for i in current if i not in carried])
+            current = carried
+        current.append(index)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _gave_up() -> BatchResult:
+    return BatchResult(0, None, None, GraphTransient("gave up before sending"))
