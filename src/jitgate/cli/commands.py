@@ -4,12 +4,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from jitgate.cli import (
+    admin_cmd,
+    audit_cmd,
+    catalog_cmd,
+    emulator_cmd,
+    login_cmd,
+    request_cmd,
+    server_cmd,
+)
+
 if TYPE_CHECKING:
     import typer
+
+MODULES = (
+    server_cmd,
+    admin_cmd,
+    login_cmd,
+    catalog_cmd,
+    request_cmd,
+    audit_cmd,
+    emulator_cmd,
+)
 
 
 def register(app: typer.Typer) -> None:
     """Attach every sub-command to ``app``."""
-    from jitgate.cli import emulator_cmd  # noqa: PLC0415 - keeps `jitgate --help` import light
-
-    emulator_cmd.register(app)
+    for module in MODULES:
+        module.register(app)

@@ -1,11 +1,19 @@
 """The ``jitgate`` command: server, connector, emulator, admin and API client sub-commands.
 
-Nothing runs at import time; each command builds its settings and objects when it runs.
+Nothing runs at import time; each command builds its settings and objects when it runs. Every
+failure a user can cause ends as one readable line on stderr and a non-zero exit status.
 """
 
 from __future__ import annotations
 
+import sys
+
+import httpx
 import typer
+from pydantic import ValidationError
+
+from jitgate.cli.errors import CliError
+from jitgate.core.errors import JitgateError
 
 app = typer.Typer(
     name="jitgate",
@@ -23,7 +31,49 @@ def _register() -> None:
     commands.register(app)
 
 
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit status (used by ``main`` and by tests)."""
+    _register()
+    try:
+        status = app(args=argv, standalone_mode=False)
+    except (
+        typer.TyperException,
+        typer.Abort,
+        CliError,
+        JitgateError,
+        ValidationError,
+        httpx.HTTPError,
+        OSError,
+    ) as err:
+        return _report(err)
+    return status if isinstance(status, int) else 0
+
+
+def _report(err: Exception) -> int:
+    """Print one line for ``err`` and return the exit status."""
+    show = getattr(err, "show", None)
+    if isinstance(err, typer.TyperException) and callable(show):
+        show()
+        return int(getattr(err, "exit_code", 2))
+    code = 1
+    if isinstance(err, typer.Abort):
+        message = "aborted"
+    elif isinstance(err, CliError):
+        message, code = err.message, err.code
+    elif isinstance(err, JitgateError):
+        message = err.detail
+    elif isinstance(err, ValidationError):
+        first = err.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "input"
+        message, code = f"{field}: {first['msg']}", 2
+    elif isinstance(err, httpx.HTTPError):
+        message = f"cannot reach the server: {err}"
+    else:
+        message = str(err)
+    typer.echo(f"error: {message}", err=True)
+    return code
+
+
 def main() -> None:
     """Entry point of the ``jitgate`` console script."""
-    _register()
-    app()
+    sys.exit(run())

@@ -9,6 +9,7 @@ from jitgate.core.errors import Conflict, Forbidden, NotFound
 from jitgate.core.ids import hash_token, new_token
 from jitgate.server.audit.operations import record_event
 from jitgate.server.identities.models import ApiToken, Identity, UserRole
+from jitgate.server.identities.schemas import IdentityCreate
 from jitgate.server.identities.service import find_identity, get_identity
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
     from jitgate.core.clock import Clock
     from jitgate.server.actor import Actor
-    from jitgate.server.identities.schemas import IdentityCreate
 
 TOKEN_PREFIX = "jg_at"  # noqa: S105 - a public prefix, not a secret
 
@@ -148,3 +148,33 @@ def revoke_api_token(*, session: Session, clock: Clock, actor: Actor, token_id: 
         after={"identity_id": token.identity_id, "prefix": token.prefix},
     )
     return token
+
+
+def bootstrap_token(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    upn: str,
+    role: UserRole,
+    name: str,
+    expires_in_days: int | None,
+) -> str:
+    """Server-side bootstrap: make sure ``upn`` exists with ``role`` and issue a token."""
+    identity = find_identity(session=session, ref=upn)
+    if identity is None:
+        data = IdentityCreate(upn=upn, display_name=upn.split("@", maxsplit=1)[0], role=role)
+        identity = create_identity(session=session, clock=clock, actor=actor, data=data)
+    elif identity.role is not role:
+        set_identity_role(
+            session=session, clock=clock, actor=actor, identity_id=identity.id, role=role
+        )
+    _, secret = create_api_token(
+        session=session,
+        clock=clock,
+        actor=actor,
+        identity_id=identity.id,
+        name=name,
+        expires_in_days=expires_in_days,
+    )
+    return secret

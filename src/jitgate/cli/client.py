@@ -1,0 +1,79 @@
+"""A small synchronous client for jitgate's REST API, used by the CLI commands."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from jitgate.cli.errors import ApiError, CliError
+from jitgate.cli.profile import Profile, load_profile
+
+
+class ApiClient:
+    """Calls ``/api/v1`` with the profile's token; problems become ``ApiError``."""
+
+    def __init__(self, profile: Profile, *, timeout: float = 30.0) -> None:
+        self._http = httpx.Client(
+            base_url=f"{profile.url}/api/v1",
+            headers={"Authorization": f"Bearer {profile.token}", "User-Agent": "jitgate-cli"},
+            timeout=timeout,
+        )
+
+    @classmethod
+    def from_profile(cls) -> ApiClient:
+        """Build a client from the saved profile or the environment."""
+        return cls(load_profile())
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request; raise ``ApiError`` on any non-2xx answer."""
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:  # noqa: PLR2004 - HTTP error range
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"title": response.reason_phrase, "detail": response.text[:200]}
+            if not isinstance(problem, dict):
+                problem = {"title": response.reason_phrase, "detail": str(problem)[:200]}
+            raise ApiError(response.status_code, problem)
+        return response
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET and decode JSON."""
+        clean = {k: v for k, v in params.items() if v is not None}
+        return self.request("GET", path, params=clean).json()
+
+    def post(self, path: str, body: Any = None) -> Any:
+        """POST JSON and decode the answer (``None`` when empty)."""
+        response = self.request("POST", path, json=body)
+        return response.json() if response.content else None
+
+    def patch(self, path: str, body: Any) -> Any:
+        """PATCH JSON and decode the answer."""
+        return self.request("PATCH", path, json=body).json()
+
+    def put(self, path: str, body: Any) -> Any:
+        """PUT JSON and decode the answer."""
+        return self.request("PUT", path, json=body).json()
+
+    def delete(self, path: str) -> Any:
+        """DELETE and decode the answer (``None`` when empty)."""
+        response = self.request("DELETE", path)
+        return response.json() if response.content else None
+
+    def stream_text(self, path: str, **params: Any) -> str:
+        """GET a text body (exports)."""
+        clean = {k: v for k, v in params.items() if v is not None}
+        return self.request("GET", path, params=clean).text
+
+
+def require_json_object(text: str, source: str) -> dict[str, Any]:
+    """Parse a JSON object given on the command line or in a file."""
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise CliError(f"{source} is not valid JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise CliError(f"{source} must be a JSON object")
+    return value

@@ -1,0 +1,47 @@
+"""Commands that work on the database directly (server-side administration)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from jitgate.cli.errors import CliError
+from jitgate.core.db import make_engine, make_session_factory
+from jitgate.core.migrate import pending_revisions
+from jitgate.core.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+
+def load_settings() -> Settings:
+    """Build settings from the environment (``JITGATE_*``)."""
+    return Settings()
+
+
+def open_engine(settings: Settings, *, require_current: bool = True) -> Engine:
+    """Create the engine; refuse to work on a database that needs migrating."""
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url())
+    if require_current and pending_revisions(engine):
+        engine.dispose()
+        raise CliError("the database schema is out of date: run `jitgate db upgrade` first")
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """A session committed on success and rolled back on error."""
+    session = make_session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

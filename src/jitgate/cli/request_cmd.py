@@ -1,0 +1,142 @@
+"""``jitgate request …`` and ``jitgate grants``: ask for access, decide, extend, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from jitgate.cli.client import ApiClient
+from jitgate.cli.output import Output, OutputOption, emit
+
+request_app = typer.Typer(help="Access requests.", no_args_is_help=True)
+
+REQUEST_COLUMNS = ["id", "status", "grantee.upn", "flow_name", "duration_min", "created_at"]
+
+
+def _request_body(
+    *,
+    resource: list[str],
+    permission: str,
+    scope: str,
+    duration: int | None,
+    justification: str | None,
+    grantee: str | None,
+    flow: str | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "units": [{"resource_id": r, "permission": permission, "scope": scope} for r in resource],
+    }
+    optional = {
+        "duration_min": duration,
+        "justification": justification,
+        "grantee": grantee,
+        "flow_id": flow,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    return body
+
+
+ResourceOpt = Annotated[list[str], typer.Option("--resource", "-r", help="Resource id (repeat)")]
+PermissionOpt = Annotated[str, typer.Option("--permission", "-p", help="member, owner, active")]
+ScopeOpt = Annotated[str, typer.Option(help="Role scope: / or /administrativeUnits/{id}")]
+DurationOpt = Annotated[int | None, typer.Option("--duration", "-d", help="Minutes", min=1)]
+JustOpt = Annotated[str | None, typer.Option("--justification", "-j")]
+ForOpt = Annotated[str | None, typer.Option("--for", help="Grantee UPN (request for others)")]
+FlowOpt = Annotated[str | None, typer.Option("--flow", help="Access flow id")]
+
+
+@request_app.command("create")
+def create(
+    resource: ResourceOpt,
+    permission: PermissionOpt = "member",
+    scope: ScopeOpt = "/",
+    duration: DurationOpt = None,
+    justification: JustOpt = None,
+    grantee: ForOpt = None,
+    flow: FlowOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would happen")] = False,
+    output: Output = OutputOption,
+) -> None:
+    """Ask for access to one or more resources."""
+    body = _request_body(
+        resource=resource,
+        permission=permission,
+        scope=scope,
+        duration=duration,
+        justification=justification,
+        grantee=grantee,
+        flow=flow,
+    )
+    client = ApiClient.from_profile()
+    emit(client.post("/requests/dry-run" if dry_run else "/requests", body), output)
+
+
+@request_app.command("list")
+def list_requests(
+    scope: Annotated[str, typer.Option(help="mine, approvals or all")] = "mine",
+    status: Annotated[str | None, typer.Option(help="Only this status")] = None,
+    output: Output = OutputOption,
+) -> None:
+    """List my requests, those awaiting my approval, or all (admins, auditors)."""
+    page = ApiClient.from_profile().get("/requests", scope=scope, status=status)
+    emit(page, output, REQUEST_COLUMNS)
+
+
+@request_app.command("show")
+def show(request_id: str, output: Output = OutputOption) -> None:
+    """Show a request with its units, approvals and grants."""
+    emit(ApiClient.from_profile().get(f"/requests/{request_id}"), output)
+
+
+def _decide(action: str, request_id: str, reason: str | None, output: Output) -> None:
+    body = {"reason": reason} if reason else {}
+    emit(ApiClient.from_profile().post(f"/requests/{request_id}/{action}", body), output)
+
+
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why")]
+
+
+@request_app.command("approve")
+def approve(request_id: str, reason: ReasonOpt = None, output: Output = OutputOption) -> None:
+    """Approve a request you are an approver of."""
+    _decide("approve", request_id, reason, output)
+
+
+@request_app.command("reject")
+def reject(request_id: str, reason: ReasonOpt = None, output: Output = OutputOption) -> None:
+    """Reject a request you are an approver of."""
+    _decide("reject", request_id, reason, output)
+
+
+@request_app.command("cancel")
+def cancel(request_id: str, output: Output = OutputOption) -> None:
+    """Cancel your own request before it starts."""
+    _decide("cancel", request_id, None, output)
+
+
+@request_app.command("extend")
+def extend(request_id: str, output: Output = OutputOption) -> None:
+    """Extend active access by the flow's extension length."""
+    _decide("extend", request_id, None, output)
+
+
+@request_app.command("revoke")
+def revoke(request_id: str, reason: ReasonOpt = None, output: Output = OutputOption) -> None:
+    """End access now."""
+    _decide("revoke", request_id, reason, output)
+
+
+def grants(
+    status: Annotated[str | None, typer.Option(help="Only this status")] = None,
+    output: Output = OutputOption,
+) -> None:
+    """List grants (yours; admins and auditors see all)."""
+    page = ApiClient.from_profile().get("/grants", status=status)
+    emit(page, output, ["id", "status", "permission", "starts_at", "ends_at", "end_reason"])
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``request`` and ``grants``."""
+    app.add_typer(request_app, name="request")
+    app.command("grants")(grants)
