@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from jitgate.server.actor import Actor, Source
+from jitgate.server.connectors.operations import create_connector
 from jitgate.server.identities.models import Identity, UserRole
 from jitgate.server.identities.operations import create_api_token, create_identity
 from jitgate.server.identities.schemas import IdentityCreate
+from jitgate.server.integrations.discovery import upsert_resource
+from jitgate.server.integrations.operations import create_integration
+from jitgate.server.integrations.schemas import IntegrationCreate
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
+    from jitgate.server.connectors.models import Connector
+    from jitgate.server.integrations.models import Integration, Resource
 
 BOOTSTRAP = Actor(identity_id=None, name="bootstrap", role=UserRole.ADMIN, source=Source.CLI)
 
@@ -59,3 +66,76 @@ def bearer(session: Session, clock: Clock, identity: Identity) -> dict[str, str]
     )
     session.commit()
     return {"Authorization": f"Bearer {secret}"}
+
+
+def make_connector(session: Session, clock: Clock, name: str = "contoso") -> tuple[Connector, str]:
+    """Register a connector; return it and its token."""
+    connector, token = create_connector(session=session, clock=clock, actor=BOOTSTRAP, name=name)
+    session.commit()
+    return connector, token
+
+
+def make_integration(
+    session: Session,
+    clock: Clock,
+    name: str = "Contoso Entra",
+    *,
+    connector: Connector | None = None,
+    resource_types: list[str] | None = None,
+    owners: list[dict[str, Any]] | None = None,
+    resource_owner: dict[str, str] | None = None,
+    custom_access_details: str | None = None,
+    **settings: Any,
+) -> Integration:
+    """Add an ``entra-id`` integration (and a connector for it unless one is given).
+
+    ``owners`` are ``{"attribute": "user" | "group", "values": [...]}``; ``resource_owner`` is
+    ``{"key_name": "owner", "attribute": "user.upn"}``; ``settings`` are any other
+    ``IntegrationCreate`` fields (``grant_mode``, ``credential_rotation_days``, ...).
+    """
+    if connector is None:
+        connector, _ = make_connector(session, clock, name=f"{name} connector"[:64])
+    data = IntegrationCreate.model_validate(
+        {
+            "name": name,
+            "connector_id": connector.id,
+            "resource_types": resource_types or ["entra-group", "entra-role"],
+            "owners": owners or [],
+            "resource_owner": resource_owner,
+            "custom_access_details": custom_access_details,
+            **settings,
+        }
+    )
+    integration = create_integration(session=session, clock=clock, actor=BOOTSTRAP, data=data)
+    session.commit()
+    return integration
+
+
+def make_resource(
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    *,
+    type: str = "entra-group",  # noqa: A002 - matches the resource's field name
+    name: str = "Finance Readers",
+    external_id: str | None = None,
+    description: str | None = None,
+    tags: dict[str, str] | None = None,
+    owners: list[str] | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> Resource:
+    """Stand in for discovery: record one resource of ``integration``."""
+    resource = upsert_resource(
+        session=session,
+        clock=clock,
+        integration=integration,
+        type_=type,
+        external_id=external_id or str(uuid.uuid4()),
+        name=name,
+        description=description,
+        attributes=attributes,
+        tags=tags,
+        owners=owners,
+    )
+    session.commit()
+    return resource

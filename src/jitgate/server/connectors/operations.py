@@ -1,0 +1,111 @@
+"""State changes on connectors; each writes one audit event. Tokens are stored only as hashes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from jitgate.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from jitgate.core.ids import hash_token, new_token
+from jitgate.server.audit.operations import record_event
+from jitgate.server.connectors.models import Connector
+from jitgate.server.connectors.service import find_connector_by_name, live_integration_count
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from jitgate.core.clock import Clock
+    from jitgate.server.actor import Actor
+
+TOKEN_PREFIX = "jg_ct"  # noqa: S105 - a public prefix, not a secret
+PREFIX_LENGTH = len(TOKEN_PREFIX) + 5
+
+
+def connector_summary(connector: Connector) -> dict[str, object]:
+    """The audit form of a connector (never the token)."""
+    return {"name": connector.name, "token_prefix": connector.token_prefix}
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("only admins may change connectors")
+
+
+def create_connector(
+    *, session: Session, clock: Clock, actor: Actor, name: str
+) -> tuple[Connector, str]:
+    """Register a connector; return it and its token (shown once)."""
+    _require_admin(actor)
+    if find_connector_by_name(session=session, name=name) is not None:
+        raise ValidationFailed.field("name", f"a connector named {name!r} exists")
+    secret = new_token(TOKEN_PREFIX)
+    connector = Connector(
+        name=name,
+        token_hash=hash_token(secret),
+        token_prefix=secret[:PREFIX_LENGTH],
+        created_at=clock.now(),
+    )
+    session.add(connector)
+    session.flush()
+    record_event(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="connector.create",
+        target_type="connector",
+        target_id=connector.id,
+        after=connector_summary(connector),
+    )
+    return connector, secret
+
+
+def _locked(session: Session, connector_id: str) -> Connector:
+    connector = session.get(Connector, connector_id, with_for_update=True)
+    if connector is None:
+        raise NotFound(f"no connector {connector_id!r}")
+    return connector
+
+
+def rotate_connector_token(
+    *, session: Session, clock: Clock, actor: Actor, connector_id: str
+) -> tuple[Connector, str]:
+    """Issue a new token; the old one stops working at once. Return the new secret."""
+    _require_admin(actor)
+    connector = _locked(session, connector_id)
+    before = connector_summary(connector)
+    secret = new_token(TOKEN_PREFIX)
+    connector.token_hash = hash_token(secret)
+    connector.token_prefix = secret[:PREFIX_LENGTH]
+    connector.token_rotated_at = clock.now()
+    session.flush()
+    record_event(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="connector.rotate_token",
+        target_type="connector",
+        target_id=connector.id,
+        before=before,
+        after=connector_summary(connector),
+    )
+    return connector, secret
+
+
+def delete_connector(*, session: Session, clock: Clock, actor: Actor, connector_id: str) -> None:
+    """Remove a connector that no live integration uses (its instances and jobs go with it)."""
+    _require_admin(actor)
+    connector = _locked(session, connector_id)
+    in_use = live_integration_count(session=session, connector_id=connector.id)
+    if in_use:
+        raise Conflict(f"the connector is used by {in_use} integration(s); move or delete them")
+    before = connector_summary(connector)
+    session.delete(connector)
+    session.flush()
+    record_event(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="connector.delete",
+        target_type="connector",
+        target_id=connector_id,
+        before=before,
+    )

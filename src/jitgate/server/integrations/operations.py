@@ -1,0 +1,265 @@
+"""State changes on integrations; each writes one audit event and refuses before writing.
+
+Every rule on an integration's settings comes from its catalog type's config metadata
+(``jitgate.server.catalog.validation``); the only rule added here is name uniqueness, which needs
+the database.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from jitgate.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from jitgate.server.audit.operations import record_event
+from jitgate.server.catalog.registry import get_integration_type
+from jitgate.server.catalog.validation import validate_config
+from jitgate.server.connectors.models import Connector
+from jitgate.server.grants.models import Grant
+from jitgate.server.integrations.models import (
+    GrantMode,
+    Integration,
+    IntegrationStatus,
+    MembershipMode,
+)
+from jitgate.server.integrations.service import config_values, find_live_integration_by_name
+from jitgate.server.jobs.models import Job, JobKind, JobPriority, JobStatus
+from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
+from jitgate.server.requests.states import TERMINAL, GrantStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from jitgate.core.clock import Clock
+    from jitgate.server.actor import Actor
+    from jitgate.server.catalog.registry import IntegrationType
+    from jitgate.server.integrations.schemas import IntegrationCreate, IntegrationUpdate
+
+LIVE_GRANT_STATUSES = (GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.REVOKING)
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("only admins may change integrations")
+
+
+def _check(
+    *,
+    session: Session,
+    itype: IntegrationType,
+    values: dict[str, Any],
+    exclude_id: str | None = None,
+) -> None:
+    """Raise one ``ValidationFailed`` listing every broken rule; change nothing."""
+    errors = validate_config(
+        itype, values, connector_exists=lambda cid: session.get(Connector, cid) is not None
+    )
+    name = values.get("name")
+    if isinstance(name, str) and not any(e["field"] == "name" for e in errors):
+        other = find_live_integration_by_name(session=session, name=name)
+        if other is not None and other.id != exclude_id:
+            errors.append({"field": "name", "message": f"an integration named {name!r} exists"})
+    if errors:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise ValidationFailed(detail, errors=errors)
+
+
+def _apply(integration: Integration, values: dict[str, Any]) -> None:
+    owner = values.get("resource_owner") or None
+    integration.name = values["name"]
+    integration.connector_id = values["connector_id"]
+    integration.resource_types = list(values["resource_types"])
+    integration.credential_rotation_days = values.get("credential_rotation_days")
+    integration.user_cleanup_days = values.get("user_cleanup_days")
+    integration.custom_access_details = values.get("custom_access_details") or None
+    integration.owners = [
+        {"attribute": o["attribute"], "values": list(o["values"])}
+        for o in values.get("owners") or []
+    ]
+    integration.resource_owner_key = owner["key_name"] if owner else None
+    integration.resource_owner_attribute = owner["attribute"] if owner else None
+    integration.grant_mode = GrantMode(values["grant_mode"])
+    integration.membership_mode = MembershipMode(values["membership_mode"])
+
+
+def _queue_discovery(*, session: Session, clock: Clock, integration: Integration) -> Job:
+    """Queue a discovery job unless one is already waiting or running for this integration."""
+    existing = session.scalars(
+        select(Job).where(
+            Job.integration_id == integration.id,
+            Job.kind == JobKind.DISCOVER,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.LEASED)),
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    now = clock.now()
+    job = Job(
+        connector_id=integration.connector_id,
+        integration_id=integration.id,
+        kind=JobKind.DISCOVER,
+        priority=int(JobPriority.DISCOVER),
+        payload={
+            "integration_id": integration.id,
+            "type": integration.type,
+            "resource_types": list(integration.resource_types),
+        },
+        status=JobStatus.QUEUED,
+        run_after=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def create_integration(
+    *, session: Session, clock: Clock, actor: Actor, data: IntegrationCreate
+) -> Integration:
+    """Add an integration and queue its first discovery."""
+    _require_admin(actor)
+    try:
+        itype = get_integration_type(data.type)
+    except NotFound as err:
+        raise ValidationFailed.field("type", err.detail) from err
+    values = data.model_dump(mode="json", exclude={"type"})
+    _check(session=session, itype=itype, values=values)
+    now = clock.now()
+    integration = Integration(
+        type=itype.type, status=IntegrationStatus.INITIALIZING, created_at=now, updated_at=now
+    )
+    _apply(integration, values)
+    session.add(integration)
+    session.flush()
+    job = _queue_discovery(session=session, clock=clock, integration=integration)
+    record_event(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="integration.create",
+        target_type="integration",
+        target_id=integration.id,
+        after=config_values(integration),
+        context={"job_id": job.id},
+    )
+    return integration
+
+
+def _locked(session: Session, integration_id: str) -> Integration:
+    integration = session.get(Integration, integration_id, with_for_update=True)
+    if integration is None or integration.deleted_at is not None:
+        raise NotFound(f"no integration {integration_id!r}")
+    return integration
+
+
+def update_integration(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    integration_id: str,
+    data: IntegrationUpdate,
+) -> Integration:
+    """Change the fields present in ``data``; the merged settings must pass every rule."""
+    _require_admin(actor)
+    integration = _locked(session, integration_id)
+    before = config_values(integration)
+    values = {**before, **data.model_dump(mode="json", exclude_unset=True)}
+    _check(
+        session=session,
+        itype=get_integration_type(integration.type),
+        values=values,
+        exclude_id=integration.id,
+    )
+    _apply(integration, values)
+    integration.updated_at = clock.now()
+    session.flush()
+    record_event(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="integration.update",
+        target_type="integration",
+        target_id=integration.id,
+        before=before,
+        after=config_values(integration),
+    )
+    return integration
+
+
+def _live_use(session: Session, integration_id: str) -> tuple[int, int]:
+    """Count the live requests and live grants on an integration."""
+    requests = session.scalars(
+        select(AccessRequest.id)
+        .join(AccessRequestUnit, AccessRequestUnit.request_id == AccessRequest.id)
+        .where(
+            AccessRequestUnit.integration_id == integration_id,
+            AccessRequest.status.not_in(TERMINAL),
+        )
+        .distinct()
+    ).all()
+    grants = session.scalars(
+        select(Grant.id).where(
+            Grant.integration_id == integration_id, Grant.status.in_(LIVE_GRANT_STATUSES)
+        )
+    ).all()
+    return len(requests), len(grants)
+
+
+def delete_integration(
+    *, session: Session, clock: Clock, actor: Actor, integration_id: str
+) -> Integration:
+    """Soft-delete an integration that has no live requests or grants; its name becomes free."""
+    _require_admin(actor)
+    integration = _locked(session, integration_id)
+    requests, grants = _live_use(session, integration.id)
+    if requests or grants:
+        raise Conflict(
+            f"the integration has {requests} open request(s) and {grants} live grant(s); "
+            "end them first"
+        )
+    before = config_values(integration)
+    now = clock.now()
+    integration.deleted_at = now
+    integration.updated_at = now
+    integration.status = IntegrationStatus.DISABLED
+    session.flush()
+    record_event(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="integration.delete",
+        target_type="integration",
+        target_id=integration.id,
+        before=before,
+    )
+    return integration
+
+
+def refresh_integration(
+    *, session: Session, clock: Clock, actor: Actor, integration_id: str
+) -> tuple[Integration, Job]:
+    """Queue a discovery job for the integration's connector and mark it refreshing."""
+    _require_admin(actor)
+    integration = _locked(session, integration_id)
+    if integration.connector_id is None:
+        raise Conflict("the integration has no connector")
+    before_status = str(integration.status)
+    job = _queue_discovery(session=session, clock=clock, integration=integration)
+    integration.status = IntegrationStatus.REFRESHING
+    integration.updated_at = clock.now()
+    session.flush()
+    record_event(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action="integration.refresh",
+        target_type="integration",
+        target_id=integration.id,
+        before={"status": before_status},
+        after={"status": str(integration.status)},
+        context={"job_id": job.id},
+    )
+    return integration, job
