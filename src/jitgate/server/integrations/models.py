@@ -55,7 +55,10 @@ class Integration(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(32))
-    connector_id: Mapped[str] = mapped_column(ForeignKey("connector.id"), index=True)
+    # Nulled when a connector is deleted: only soft-deleted integrations may still point at it.
+    connector_id: Mapped[str | None] = mapped_column(
+        ForeignKey("connector.id", ondelete="SET NULL"), index=True
+    )
     resource_types: Mapped[list[str]] = mapped_column(JSONType, default=list)
     status: Mapped[IntegrationStatus] = mapped_column(
         StrEnumType(IntegrationStatus), default=IntegrationStatus.INITIALIZING
