@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -42,8 +43,8 @@ def _libpq(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this run, dropped at the end."""
+def postgres_server() -> Iterator[psycopg.Connection]:
+    """An autocommit admin connection to the PostgreSQL server (skip or fail if missing)."""
     base = _pg_base_url()
     try:
         admin = psycopg.connect(_libpq(base), autocommit=True, connect_timeout=3)
@@ -51,13 +52,32 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required under CI but unreachable at {base}: {err}")
         pytest.skip(f"PostgreSQL not reachable at {base} (set JITGATE_TEST_POSTGRES_URL): {err}")
+    yield admin
+    admin.close()
+
+
+@contextmanager
+def _database(admin: psycopg.Connection) -> Iterator[str]:
     name = f"jitgate_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        yield make_url(_pg_base_url()).set(database=name).render_as_string(hide_password=False)
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: psycopg.Connection) -> Iterator[str]:
+    """The run's shared PostgreSQL database (the ``engine`` fixture migrates it)."""
+    with _database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_server: psycopg.Connection) -> Iterator[str]:
+    """A PostgreSQL database of the test's own, for tests that commit for real."""
+    with _database(postgres_server) as url:
+        yield url
 
 
 def _engine_for(backend: str, request: pytest.FixtureRequest, tmp_dir: str) -> Engine:

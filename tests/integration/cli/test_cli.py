@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+
+from jitgate.cli.main import run
+from jitgate.core.db import make_engine
+
+
+def _token(capsys, user="root@contoso.example", role="admin"):
+    assert run(["admin", "create-token", "--user", user, "--role", role]) == 0
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def test_create_token_then_verify_chain(cli_env, capsys):
+    token = _token(capsys)
+    assert token.startswith("jg_at_")
+    assert run(["audit", "verify"]) == 0
+    assert "audit chain ok: 2 events" in capsys.readouterr().out
+
+
+def test_verify_names_the_first_bad_seq_after_an_edit(cli_env, capsys):
+    _token(capsys)
+    _token(capsys, user="second@contoso.example", role="user")
+    engine = make_engine(cli_env)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET actor_name = 'mallory' WHERE seq = 2"))
+    engine.dispose()
+    assert run(["audit", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert "seq 2" in err
+    assert err.count("\n") == 1
+
+
+def test_verify_detects_a_deleted_newest_row(cli_env, capsys):
+    _token(capsys)
+    engine = make_engine(cli_env)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event WHERE seq = 2"))
+    engine.dispose()
+    assert run(["audit", "verify"]) == 1
+    assert "seq 2" in capsys.readouterr().err
+
+
+def test_bad_role_is_one_line_and_non_zero(cli_env, capsys):
+    assert run(["admin", "create-token", "--user", "a@b.example", "--role", "boss"]) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "boss" in captured.err
+
+
+def test_login_whoami_and_audit_over_the_api(live_server, capsys):
+    token = _token(capsys)
+    assert run(["login", "--url", live_server, "--token", token]) == 0
+    assert "logged in as root@contoso.example (admin)" in capsys.readouterr().out
+    assert run(["whoami", "--output", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["upn"] == "root@contoso.example"
+    assert run(["audit", "list", "--output", "json"]) == 0
+    page = json.loads(capsys.readouterr().out)
+    assert [e["action"] for e in page["items"]] == ["identity.create", "api_token.create"]
+    assert run(["audit", "export", "--format", "csv"]) == 0
+    csv_text = capsys.readouterr().out
+    assert csv_text.splitlines()[0].startswith("seq,at,actor_id")
+    assert len(csv_text.strip().splitlines()) == 3
+
+
+def test_forbidden_call_prints_the_problem_in_one_line(live_server, capsys, monkeypatch):
+    token = _token(capsys, user="plain@contoso.example", role="user")
+    monkeypatch.setenv("JITGATE_URL", live_server)
+    monkeypatch.setenv("JITGATE_TOKEN", token)
+    assert run(["audit", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: 403 Forbidden")
+    assert err.count("\n") == 1
+
+
+def test_not_logged_in_is_a_clear_error(cli_env, capsys):
+    assert run(["whoami"]) == 1
+    assert "not logged in" in capsys.readouterr().err
