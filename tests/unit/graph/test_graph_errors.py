@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from jitgate.graph.errors import (
@@ -38,15 +40,19 @@ def envelope(code: str, message: str) -> dict[str, object]:
         (
             400,
             "Request_BadRequest",
-            "One or more added object references already exist for the following modified"
-            " properties: 'members'.",
+            (
+                "One or more added object references already exist for the following modified"
+                " properties: 'members'."
+            ),
             GraphConflict,
         ),
         (
             400,
             "Request_BadRequest",
-            "A conflicting object with one or more of the specified property values is present"
-            " in the directory.",
+            (
+                "A conflicting object with one or more of the specified property values is present"
+                " in the directory."
+            ),
             GraphConflict,
         ),
         (400, "RoleAssignmentExists", "The Role assignment already exists.", GraphConflict),
@@ -96,8 +102,6 @@ def test_retry_after_parsing(value, expected):
 
 
 def test_retry_after_http_date():
-    from datetime import UTC, datetime
-
     now = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Mon, 05 Jan 2026 09:00:07 GMT", now=now) == 7.0
 

@@ -37,11 +37,10 @@ class GatedTimer(FakeTimer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.open = False
+        self.gate = asyncio.Event()
 
     async def sleep(self, seconds: float) -> None:
-        while not self.open:
-            await asyncio.sleep(0)
+        await self.gate.wait()
         await super().sleep(seconds)
 
 
@@ -63,7 +62,7 @@ async def test_priorities_revocations_then_grants_then_reads():
         group.create_task(take("revoke2", Priority.REVOKE))
         for _ in range(10):
             await asyncio.sleep(0)
-        timer.open = True
+        timer.gate.set()
     assert order == ["revoke", "revoke2", "grant", "grant2", "read"]
 
 

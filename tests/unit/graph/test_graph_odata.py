@@ -21,7 +21,7 @@ def test_injection_stays_inside_the_literal():
 
 def test_literals():
     assert odata.quote(None) == "null"
-    assert odata.quote(True) == "true"
+    assert odata.quote(value=True) == "true"
     assert odata.quote(3) == "3"
     gid = uuid.UUID("62e90394-69f5-4237-9190-012177145e10")
     assert odata.quote(gid) == "'62e90394-69f5-4237-9190-012177145e10'"
@@ -38,7 +38,7 @@ def test_combinators():
     )
     assert str(f) == "(a eq '1') and ((startswith(displayName,'Sales')) or (id in ('x','y')))"
     assert str(odata.any_eq("groupTypes", "Unified")) == "groupTypes/any(c:c eq 'Unified')"
-    assert str(odata.ne("mailEnabled", True)) == "mailEnabled ne true"
+    assert str(odata.ne("mailEnabled", value=True)) == "mailEnabled ne true"
 
 
 @pytest.mark.parametrize("field", ["a eq 1 or b", "x)", "", "1abc", "a/"])
