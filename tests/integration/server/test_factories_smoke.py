@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.factories import make_integration, make_resource
+from factories import make_integration, make_resource
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -5,8 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from jitgate.server.audit.api import router as audit_router
+from jitgate.server.catalog.api import router as catalog_router
+from jitgate.server.connectors.api import router as connectors_router
 from jitgate.server.identities.api import router as identities_router
+from jitgate.server.integrations.api import router as integrations_router
 
 api_router = APIRouter(prefix="/api/v1")
-for router in (identities_router, audit_router):
+for router in (
+    identities_router,
+    audit_router,
+    catalog_router,
+    connectors_router,
+    integrations_router,
+):
     api_router.include_router(router)
