@@ -40,13 +40,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class PlainFormatter(logging.Formatter):
+    """Human-readable lines: time, level, message, then the extras as key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` as one line."""
+        extras = " ".join(
+            f"{key}={value}"
+            for key, value in record.__dict__.items()
+            if key not in _RESERVED and not key.startswith("_")
+        )
+        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S")
+        line = f"{stamp} {record.levelname:<7} {record.getMessage()} {extras}".rstrip()
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     """Send jitgate's logs to stderr, as JSON lines unless told otherwise."""
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(PlainFormatter())
     root = logging.getLogger("jitgate")
     root.handlers[:] = [handler]
     root.setLevel(level)
