@@ -39,6 +39,11 @@ def user(session, clock):
     return bearer(session, clock, make_identity(session, clock, "user@contoso.example"))
 
 
+@pytest.fixture
+def headers(admin, auditor, user):
+    return {"admin": admin, "auditor": auditor, "user": user}
+
+
 def test_create_shows_token_once_and_stores_only_its_hash(client, session, admin):
     before = _audit_count(session)
     response = client.post("/api/v1/connectors", json={"name": "contoso-prod"}, headers=admin)
@@ -94,14 +99,15 @@ def test_writes_need_admin(client, session, clock, user, auditor):
     assert _audit_count(session) == before
 
 
-def test_reads_are_for_admins_and_auditors(client, session, clock, user, auditor, admin):
+def test_reads_are_for_admins_and_auditors(client, session, clock, headers):
     connector, _ = make_connector(session, clock)
-    assert client.get("/api/v1/connectors", headers=user).status_code == 403
-    assert client.get(f"/api/v1/connectors/{connector.id}", headers=user).status_code == 403
-    for headers in (auditor, admin):
-        assert client.get("/api/v1/connectors", headers=headers).status_code == 200
-        assert client.get(f"/api/v1/connectors/{connector.id}", headers=headers).status_code == 200
-    assert client.get("/api/v1/connectors/nope", headers=admin).status_code == 404
+    url = f"/api/v1/connectors/{connector.id}"
+    assert client.get("/api/v1/connectors", headers=headers["user"]).status_code == 403
+    assert client.get(url, headers=headers["user"]).status_code == 403
+    for role in ("auditor", "admin"):
+        assert client.get("/api/v1/connectors", headers=headers[role]).status_code == 200
+        assert client.get(url, headers=headers[role]).status_code == 200
+    assert client.get("/api/v1/connectors/nope", headers=headers["admin"]).status_code == 404
 
 
 def test_status_is_derived_from_instances_last_seen(client, session, clock, admin):
