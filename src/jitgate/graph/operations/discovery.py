@@ -10,7 +10,8 @@ Anything that changes while the listing runs is replayed by the next delta round
 harmless because the consumer upserts.
 
 Owners: a group listing expands ``owners`` (Graph returns at most 20 expanded objects; a group
-showing exactly 20 is re-read in full). Group delta does not track owners, so each group a delta
+showing exactly 20, or a listing that ignored the expansion, is re-read through ``$batch``
+owner reads, 20 groups per call). Group delta does not track owners, so each group a delta
 round reports is re-read with its owners through ``$batch``.
 """
 
@@ -115,7 +116,10 @@ class DirectorySync:
         self.delta_link = latest.delta_link
 
     async def _groups_from_listing(self, page: list[dict[str, Any]]) -> list[Group]:
-        full = [o["id"] for o in page if len(o.get("owners") or ()) >= EXPAND_LIMIT]
+        # Re-read owners where the expansion may be cut at 20, or was not honoured at all.
+        full = [
+            o["id"] for o in page if "owners" not in o or len(o["owners"] or ()) >= EXPAND_LIMIT
+        ]
         owners = await self._owners(full) if full else {}
         return [
             parse_group(o, self._tags, owners.get(o["id"], _owner_names(o.get("owners") or ())))
