@@ -1,0 +1,96 @@
+"""Serving the emulator over loopback HTTPS with uvicorn, in the foreground or a thread.
+
+``start_in_thread`` is what tests and ``jitgate up`` use: it binds port 0 (or the given port),
+waits until the server accepts connections, and returns the URLs and the CA bundle to trust.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from jitgate.emulator.app import create_app
+from jitgate.emulator.tls import ensure_tls
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from jitgate.emulator.state import EmulatorState
+
+STARTUP_TIMEOUT_S = 15.0
+
+
+@dataclass
+class RunningEmulator:
+    """A started emulator: where it listens and how to stop it."""
+
+    state: EmulatorState
+    authority_host: str
+    graph_url: str
+    ca_bundle: Path
+    server: uvicorn.Server
+    thread: threading.Thread | None = None
+
+    def info(self) -> dict[str, Any]:
+        """Return the connection details (the JSON line the CLI prints)."""
+        return {
+            "authority_host": self.authority_host,
+            "graph_url": self.graph_url,
+            "ca_bundle": str(self.ca_bundle),
+            "tenant_id": self.state.tenant.tenant_id,
+            "client_id": self.state.client_id,
+            "client_secret": self.state.client_secret,
+        }
+
+    def stop(self) -> None:
+        """Ask the server to exit and wait for its thread."""
+        self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=STARTUP_TIMEOUT_S)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def prepare(state: EmulatorState, *, host: str, port: int, data_dir: Path) -> tuple[RunningEmulator, socket.socket]:
+    """Create TLS files, bind the socket and build (not start) the uvicorn server."""
+    tls = ensure_tls(data_dir, (host,))
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    base = f"https://{shown}:{bound_port}"
+    config = uvicorn.Config(
+        create_app(state),
+        ssl_certfile=str(tls.cert_file),
+        ssl_keyfile=str(tls.key_file),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+    )
+    server = uvicorn.Server(config)
+    return RunningEmulator(state, base, f"{base}/v1.0", tls.ca_bundle, server), sock
+
+
+def start_in_thread(state: EmulatorState, *, data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> RunningEmulator:
+    """Serve ``state`` over HTTPS in a daemon thread; return once it accepts connections."""
+    running, sock = prepare(state, host=host, port=port, data_dir=data_dir)
+    thread = threading.Thread(target=running.server.run, kwargs={"sockets": [sock]}, daemon=True, name="jitgate-emulator")
+    running.thread = thread
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not running.server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the emulator did not start")
+        time.sleep(0.01)
+    return running
