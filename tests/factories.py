@@ -7,19 +7,25 @@ from typing import TYPE_CHECKING, Any
 
 from jitgate.server.actor import Actor, Source
 from jitgate.server.connectors.operations import create_connector
+from jitgate.server.flows.operations import create_flow
+from jitgate.server.flows.schemas import AccessFlowCreate
 from jitgate.server.identities.models import Identity, UserRole
 from jitgate.server.identities.operations import create_api_token, create_identity
 from jitgate.server.identities.schemas import IdentityCreate
 from jitgate.server.integrations.discovery import upsert_resource
 from jitgate.server.integrations.operations import create_integration
 from jitgate.server.integrations.schemas import IntegrationCreate
+from jitgate.server.requests.operations import submit_request
+from jitgate.server.requests.schemas import RequestCreate
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
     from jitgate.server.connectors.models import Connector
+    from jitgate.server.flows.models import AccessFlow
     from jitgate.server.integrations.models import Integration, Resource
+    from jitgate.server.requests.models import AccessRequest
 
 BOOTSTRAP = Actor(identity_id=None, name="bootstrap", role=UserRole.ADMIN, source=Source.CLI)
 
@@ -139,3 +145,59 @@ def make_resource(
     )
     session.commit()
     return resource
+
+
+def make_flow(
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    name: str = "Finance groups",
+    *,
+    resource_type: str = "entra-group",
+    permissions: list[str] | None = None,
+    approver_policy: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    **fields: Any,
+) -> AccessFlow:
+    """Add an access flow over one resource type of ``integration`` (no approval unless given).
+
+    ``fields`` are any other ``AccessFlowCreate`` fields (``requestors``, ``request_for``,
+    ``escalation_policy``, ``timeframe``, ``max_duration_min``, ``trigger``, ``targets``...).
+    """
+    target = {
+        "integration_id": integration.id,
+        "resource_type": resource_type,
+        "permissions": permissions or (["active"] if resource_type == "entra-role" else ["member"]),
+    }
+    data = AccessFlowCreate.model_validate(
+        {
+            "name": name,
+            "targets": [target],
+            "approver_policy": approver_policy,
+            "settings": {"justification_required": False, **(settings or {})},
+            **fields,
+        }
+    )
+    flow = create_flow(session=session, clock=clock, actor=BOOTSTRAP, data=data)
+    session.commit()
+    return flow
+
+
+def make_request(
+    session: Session,
+    clock: Clock,
+    requester: Identity,
+    resources: list[Resource],
+    *,
+    permissions: list[str] | None = None,
+    **fields: Any,
+) -> AccessRequest:
+    """Submit a request as ``requester`` (``fields``: any other ``RequestCreate`` fields)."""
+    data = RequestCreate(
+        resource_ids=[r.id for r in resources],
+        permissions=permissions or ["member"],
+        **fields,
+    )
+    request = submit_request(session=session, clock=clock, actor=actor_for(requester), data=data)
+    session.commit()
+    return request

@@ -7,8 +7,11 @@ from fastapi import APIRouter
 from jitgate.server.audit.api import router as audit_router
 from jitgate.server.catalog.api import router as catalog_router
 from jitgate.server.connectors.api import router as connectors_router
+from jitgate.server.flows.api import router as flows_router
+from jitgate.server.grants.api import router as grants_router
 from jitgate.server.identities.api import router as identities_router
 from jitgate.server.integrations.api import router as integrations_router
+from jitgate.server.requests.api import router as requests_router
 
 api_router = APIRouter(prefix="/api/v1")
 for router in (
@@ -17,5 +20,8 @@ for router in (
     catalog_router,
     connectors_router,
     integrations_router,
+    flows_router,
+    requests_router,
+    grants_router,
 ):
     api_router.include_router(router)

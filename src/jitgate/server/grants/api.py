@@ -1,0 +1,53 @@
+"""Routes for grants: people see their own, admins and auditors see all."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from jitgate.core.clock import ensure_utc
+from jitgate.core.errors import ValidationFailed
+from jitgate.server.grants import service
+from jitgate.server.grants.schemas import GrantRead
+from jitgate.server.pagination import MAX_LIMIT, Page
+from jitgate.server.requests.states import GrantStatus
+from jitgate.server.web.deps import ActorDep, SessionDep
+
+router = APIRouter(tags=["grants"])
+
+
+@router.get("/grants", summary="List grants")
+def list_grants(  # noqa: PLR0917 - one query parameter per filter
+    session: SessionDep,
+    actor: ActorDep,
+    identity_id: Annotated[str | None, Query(description="Admins and auditors only.")] = None,
+    resource_id: str | None = None,
+    integration_id: str | None = None,
+    status: Annotated[list[GrantStatus] | None, Query()] = None,
+    active_at: Annotated[
+        datetime | None, Query(description="Only grants in force at this time (with offset).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[GrantRead]:
+    """Filter grants; people who are not admins or auditors see only their own."""
+    if not actor.can_read_all:
+        identity_id = actor.identity_id or ""
+    if active_at is not None:
+        if active_at.tzinfo is None:
+            raise ValidationFailed.field("active_at", "give a time zone offset, e.g. Z")
+        active_at = ensure_utc(active_at)
+    rows, total = service.list_grants(
+        session=session,
+        identity_id=identity_id,
+        resource_id=resource_id,
+        integration_id=integration_id,
+        statuses=status,
+        active_at=active_at,
+        limit=limit,
+        offset=offset,
+    )
+    items = [GrantRead.model_validate(r) for r in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)

@@ -1,0 +1,226 @@
+"""Grant rows, and the state changes the grant engine makes on them; each writes one audit event.
+
+Grants are created by the request operations (``create_grants``, in their transaction); the
+engine (a later part) calls ``begin_granting``, ``mark_grant_active``, ``mark_grant_failed``,
+``mark_grant_removed`` and ``expire_grants``. Every operation locks the request row first, then
+its grants, so two writers never deadlock.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from jitgate.core.errors import Conflict, NotFound
+from jitgate.server.actor import Actor
+from jitgate.server.audit.operations import record_event
+from jitgate.server.grants.models import Grant
+from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
+from jitgate.server.requests.states import LIVE, EndReason, GrantStatus, RequestStatus
+from jitgate.server.requests.transitions import lock_request, move, request_summary
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from jitgate.core.clock import Clock
+
+NOT_ENDED = frozenset({GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.REVOKING})
+
+
+def create_grants(
+    *, session: Session, request: AccessRequest, units: list[AccessRequestUnit], now: datetime
+) -> list[Grant]:
+    """One pending grant per unit, from approval (or the requested later start) for the duration."""
+    starts_at = max(now, request.starts_at) if request.starts_at else now
+    request.starts_at = starts_at
+    ends_at = starts_at + timedelta(minutes=request.duration_min) if request.duration_min else None
+    grants = [
+        Grant(
+            request_id=request.id,
+            unit_id=unit.id,
+            identity_id=request.grantee_id,
+            integration_id=unit.integration_id,
+            resource_id=unit.resource_id,
+            permission=unit.permission,
+            scope=unit.scope,
+            status=GrantStatus.PENDING,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_at=now,
+            updated_at=now,
+        )
+        for unit in units
+    ]
+    session.add_all(grants)
+    session.flush()
+    return grants
+
+
+def request_grants(session: Session, request_id: str, *, lock: bool = False) -> list[Grant]:
+    """A request's grants (locked when asked), in a stable order."""
+    query = select(Grant).where(Grant.request_id == request_id).order_by(Grant.id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(query))
+
+
+def end_grants(grants: list[Grant], *, now: datetime, by: str, reason: EndReason) -> None:
+    """End every grant not yet ended: pending ones simply end, live ones await removal."""
+    for grant in grants:
+        if grant.status not in NOT_ENDED or grant.ended_at is not None:
+            continue
+        grant.ended_at = now
+        grant.ended_by = by
+        grant.end_reason = reason
+        grant.updated_at = now
+        if reason is EndReason.CANCELLED:
+            grant.status = GrantStatus.ENDED
+        elif grant.status is not GrantStatus.REVOKING:
+            grant.status = GrantStatus.REVOKING
+
+
+def _audit(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    request: AccessRequest,
+    **after: object,
+) -> None:
+    record_event(
+        session=session,
+        clock=clock,
+        actor=actor,
+        action=action,
+        target_type="access_request",
+        target_id=request.id,
+        after=request_summary(request, **after),
+    )
+
+
+def begin_granting(
+    *, session: Session, clock: Clock, request_id: str, actor: Actor | None = None
+) -> AccessRequest:
+    """The engine starts applying an approved request's grants: approved -> granting."""
+    request = lock_request(session, request_id)
+    move(request, RequestStatus.GRANTING, clock.now())
+    _audit(session, clock, actor or Actor.system(), "request.granting", request)
+    return request
+
+
+def _locked_grant(session: Session, grant_id: str) -> tuple[AccessRequest, Grant]:
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound(f"no grant {grant_id!r}")
+    request = lock_request(session, grant.request_id)
+    grant = session.get(Grant, grant_id, with_for_update=True, populate_existing=True)
+    if grant is None:
+        raise NotFound(f"no grant {grant_id!r}")
+    return request, grant
+
+
+def mark_grant_active(
+    *, session: Session, clock: Clock, grant_id: str, actor: Actor | None = None
+) -> Grant:
+    """The engine applied a grant; once all are applied the request is active."""
+    request, grant = _locked_grant(session, grant_id)
+    if grant.status is not GrantStatus.PENDING or request.status is not RequestStatus.GRANTING:
+        raise Conflict(f"grant is {grant.status} and its request {request.status}; not granting")
+    now = clock.now()
+    grant.status = GrantStatus.ACTIVE
+    grant.updated_at = now
+    session.flush()
+    if all(g.status is GrantStatus.ACTIVE for g in request_grants(session, request.id)):
+        move(request, RequestStatus.ACTIVE, now)
+    _audit(session, clock, actor or Actor.system(), "grant.activate", request, grant_id=grant.id)
+    return grant
+
+
+def mark_grant_failed(
+    *, session: Session, clock: Clock, grant_id: str, error: str, actor: Actor | None = None
+) -> Grant:
+    """The engine could not apply a grant: the request fails and its other grants are undone."""
+    request, grant = _locked_grant(session, grant_id)
+    if grant.status not in {GrantStatus.PENDING, GrantStatus.ACTIVE}:
+        raise Conflict(f"grant is {grant.status}; it cannot fail now")
+    now = clock.now()
+    move(request, RequestStatus.FAILED, now)
+    request.end_reason = str(EndReason.FAILED)
+    by = (actor or Actor.system()).name
+    grant.status = GrantStatus.FAILED
+    grant.last_error = error[:2000]
+    grant.ended_at, grant.ended_by, grant.end_reason = now, by, EndReason.FAILED
+    grant.updated_at = now
+    end_grants(
+        request_grants(session, request.id, lock=True), now=now, by=by, reason=EndReason.FAILED
+    )
+    _audit(
+        session,
+        clock,
+        actor or Actor.system(),
+        "grant.fail",
+        request,
+        grant_id=grant.id,
+        error=error[:500],
+    )
+    return grant
+
+
+def mark_grant_removed(
+    *, session: Session, clock: Clock, grant_id: str, actor: Actor | None = None
+) -> Grant:
+    """The engine removed a grant's access; once all are removed the request is revoked/expired."""
+    request, grant = _locked_grant(session, grant_id)
+    if grant.status is not GrantStatus.REVOKING:
+        raise Conflict(f"grant is {grant.status}, not revoking")
+    now = clock.now()
+    grant.status = GrantStatus.ENDED
+    grant.updated_at = now
+    session.flush()
+    remaining = [g for g in request_grants(session, request.id) if g.status in NOT_ENDED]
+    if not remaining and request.status is RequestStatus.REVOKING:
+        expired = request.end_reason == str(EndReason.EXPIRED)
+        move(request, RequestStatus.EXPIRED if expired else RequestStatus.REVOKED, now)
+    _audit(session, clock, actor or Actor.system(), "grant.remove", request, grant_id=grant.id)
+    return grant
+
+
+def expire_request(
+    *, session: Session, clock: Clock, request_id: str, actor: Actor | None = None
+) -> AccessRequest:
+    """A live request whose grants have reached their end goes to revoking (reason expired)."""
+    request = lock_request(session, request_id)
+    now = clock.now()
+    grants = request_grants(session, request.id, lock=True)
+    if request.status not in LIVE or not grants:
+        raise Conflict(f"the request is {request.status}; only live requests expire")
+    if any(g.ends_at is None or g.ends_at > now for g in grants if g.status in NOT_ENDED):
+        raise Conflict("the request's access has not reached its end")
+    actor = actor or Actor.system()
+    move(request, RequestStatus.REVOKING, now)
+    request.end_reason = str(EndReason.EXPIRED)
+    end_grants(grants, now=now, by=actor.name, reason=EndReason.EXPIRED)
+    _audit(session, clock, actor, "request.expire", request)
+    return request
+
+
+def expire_grants(*, session: Session, clock: Clock, actor: Actor | None = None) -> list[str]:
+    """Expire every live request whose grants are due; return their ids (one event each)."""
+    due = session.scalars(
+        select(AccessRequest.id)
+        .join(Grant, Grant.request_id == AccessRequest.id)
+        .where(
+            AccessRequest.status.in_(LIVE),
+            Grant.ended_at.is_(None),
+            Grant.ends_at <= clock.now(),
+        )
+        .distinct()
+        .order_by(AccessRequest.id)
+    ).all()
+    for request_id in due:
+        expire_request(session=session, clock=clock, request_id=request_id, actor=actor)
+    return list(due)

@@ -1,0 +1,31 @@
+"""API shapes of grants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from jitgate.server.requests.states import EndReason, GrantStatus
+
+
+class GrantRead(BaseModel):
+    """Access given to one person on one resource with one permission, for a time."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    request_id: str
+    identity_id: str
+    integration_id: str
+    resource_id: str
+    permission: str
+    scope: str
+    status: GrantStatus
+    starts_at: datetime
+    ends_at: datetime | None
+    ended_at: datetime | None
+    ended_by: str | None
+    end_reason: EndReason | None
+    last_error: str | None
+    created_at: datetime
