@@ -34,6 +34,8 @@ def create_identity(
         raise Forbidden("only admins may add identities")
     if find_identity(session=session, ref=data.upn) is not None:
         raise Conflict(f"an identity with UPN {data.upn!r} exists")
+    if data.object_id and find_identity(session=session, ref=data.object_id) is not None:
+        raise Conflict(f"an identity with object id {data.object_id!r} exists")
     manager_id = None
     if data.manager:
         manager_id = get_identity(session=session, ref=data.manager).id

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jitgate.core.errors import JitgateError
@@ -84,6 +85,20 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, body)
 
 
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # A unique or foreign-key constraint caught what an operation's own checks missed
+    # (usually a race); the transaction is rolled back by the session dependency.
+    log.warning("integrity error", extra={"error": str(exc).splitlines()[0]})
+    body = {
+        "type": "https://jitgate.dev/problems/conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "the change conflicts with existing data (a duplicate or a missing reference)",
+        "instance": request.url.path,
+    }
+    return problem_response(409, body)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     body = {
@@ -101,4 +116,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(JitgateError, _jitgate_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected)
