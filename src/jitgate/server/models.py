@@ -9,7 +9,7 @@ from jitgate.server.flows.models import AccessFlow
 from jitgate.server.grants.models import Grant
 from jitgate.server.identities.models import ApiToken, Identity
 from jitgate.server.integrations.models import Integration, Resource
-from jitgate.server.jobs.models import Job
+from jitgate.server.jobs.models import Job, JobPage
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit, Approval
 
 __all__ = [
@@ -27,5 +27,6 @@ __all__ = [
     "Identity",
     "Integration",
     "Job",
+    "JobPage",
     "Resource",
 ]

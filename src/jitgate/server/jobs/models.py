@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jitgate.core.db import Base, JSONType, StrEnumType, UTCDateTime
@@ -60,7 +60,28 @@ class Job(Base):
     run_after: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Names the current (or last) lease; a result must quote it (a lost lease gets 409).
+    lease_token: Mapped[str | None] = mapped_column(String(36))
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobPage(Base):
+    """One page of items a connector posted for a leased job (discovery), before its result.
+
+    Pages are keyed by (job, lease, page number), so re-posting a page is a no-op; pages of a lost
+    lease are never read, and all pages go when the job leaves its lease.
+    """
+
+    __tablename__ = "job_page"
+    __table_args__ = (UniqueConstraint("job_id", "lease_token", "page"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    job_id: Mapped[str] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), index=True)
+    lease_token: Mapped[str] = mapped_column(String(36))
+    page: Mapped[int]
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
