@@ -15,7 +15,7 @@ from jitgate.graph.operations.models import Group, Outcome, PrincipalKind, Remov
 pytestmark = pytest.mark.anyio
 
 SECURITY_ADMINISTRATOR = "194ae4cb-b126-40b2-bd5b-6091b380977d"
-HELPDESK_ADMINISTRATOR = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+HELPDESK = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
 
 
 def new_user(key: str, **extra: object) -> dict[str, object]:
@@ -193,7 +193,7 @@ async def test_role_assignment_at_directory_and_au_scope(graph, names):
         made = await roles.assign_role(
             graph,
             principal_id=user,
-            role_definition_id=HELPDESK_ADMINISTRATOR,
+            role_definition_id=HELPDESK,
             directory_scope_id=scope,
         )
         assert made.outcome is Outcome.APPLIED
@@ -201,25 +201,25 @@ async def test_role_assignment_at_directory_and_au_scope(graph, names):
         dup = await roles.assign_role(
             graph,
             principal_id=user,
-            role_definition_id=HELPDESK_ADMINISTRATOR,
+            role_definition_id=HELPDESK,
             directory_scope_id=scope,
         )
         assert dup.outcome is Outcome.ALREADY_PRESENT
         assert dup.object_id == made.object_id
         listed = await roles.list_role_assignments(
-            graph, role_definition_id=HELPDESK_ADMINISTRATOR, directory_scope_id=scope
+            graph, role_definition_id=HELPDESK, directory_scope_id=scope
         )
         assert user in {a.principal_id for a in listed.items}
     removed = await roles.unassign_role(
-        graph, principal_id=user, role_definition_id=HELPDESK_ADMINISTRATOR, directory_scope_id=emea
+        graph, principal_id=user, role_definition_id=HELPDESK, directory_scope_id=emea
     )
     assert removed.outcome is Outcome.APPLIED
     again = await roles.unassign_role(
-        graph, principal_id=user, role_definition_id=HELPDESK_ADMINISTRATOR, directory_scope_id=emea
+        graph, principal_id=user, role_definition_id=HELPDESK, directory_scope_id=emea
     )
     assert again.outcome is Outcome.ALREADY_ABSENT
     still = await roles.list_role_assignments(graph, principal_id=user, directory_scope_id="/")
-    assert [a.role_definition_id for a in still.items] == [HELPDESK_ADMINISTRATOR]
+    assert [a.role_definition_id for a in still.items] == [HELPDESK]
 
 
 async def test_pim_role_assign_and_remove(state, graph, names):
