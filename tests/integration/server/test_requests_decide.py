@@ -10,7 +10,7 @@ from jitgate.core.errors import Conflict, Forbidden, ValidationFailed
 from jitgate.server.grants.models import Grant
 from jitgate.server.requests.operations import approve_request, reject_request
 from jitgate.server.requests.states import RequestStatus
-from requests_helpers import MANAGER_POLICY, audit_count, make_world, snapshot
+from request_world import MANAGER_POLICY, audit_count, make_world, snapshot
 
 SECURITY = {"type": "group", "values": ["Security"]}
 
@@ -29,7 +29,7 @@ def _approve(session, clock, who, request, reason=None):
     return result
 
 
-def _refused(session, clock, who, request, error, op=approve_request, reason=None):
+def _refused(session, clock, who, request, error, *, op=approve_request, reason=None):
     before = snapshot(session, request.id)
     with pytest.raises(error) as caught:
         op(session=session, clock=clock, actor=actor_for(who), request_id=request.id, reason=reason)

@@ -18,7 +18,7 @@ from jitgate.server.grants.operations import (
 from jitgate.server.requests.lifecycle import cancel_request, extend_request, revoke_request
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import EndReason, GrantStatus, RequestStatus
-from requests_helpers import MANAGER_POLICY, audit_count, make_world, snapshot
+from request_world import MANAGER_POLICY, audit_count, make_world, snapshot
 
 EXTENSIONS = {"max_extensions": 2, "extension_duration_min": 60}
 

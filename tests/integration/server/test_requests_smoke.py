@@ -3,7 +3,7 @@ from __future__ import annotations
 from factories import actor_for, make_flow, make_request
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
-from requests_helpers import MANAGER_POLICY, make_world
+from request_world import MANAGER_POLICY, make_world
 
 
 def test_manager_approves(session, clock):

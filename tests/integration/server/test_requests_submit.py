@@ -15,7 +15,7 @@ from jitgate.server.requests.operations import submit_request
 from jitgate.server.requests.read import dry_run_request
 from jitgate.server.requests.schemas import RequestCreate
 from jitgate.server.requests.states import GrantStatus, RequestStatus
-from requests_helpers import MANAGER_POLICY, audit_count, make_world
+from request_world import MANAGER_POLICY, audit_count, make_world
 
 
 def _request_count(session):
