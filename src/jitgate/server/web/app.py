@@ -13,6 +13,7 @@ import jitgate
 from jitgate.core.clock import Clock, SystemClock
 from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.logging import request_id_var
+from jitgate.server.jobs.api import install_connector_api
 from jitgate.server.web.problems import PROBLEM_JSON, PROBLEM_SCHEMA, install_problem_handlers
 from jitgate.server.web.routes import api_router
 from jitgate.server.web.state import AppState
@@ -65,6 +66,7 @@ def create_app(
     install_problem_handlers(app)
     app.middleware("http")(_request_context)
     app.include_router(api_router)
+    install_connector_api(app, sessions)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,0 +1,70 @@
+"""Dependencies of the connector endpoints: the connector (from its token) and the jobs runtime.
+
+Connector endpoints accept only connector tokens (``jg_ct_…``); user API tokens get 401 here,
+and connector tokens get 401 on ``/api/v1`` (they are not API tokens). A rotated token stops
+working at once because only the current hash matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from jitgate.core.errors import Unauthenticated
+from jitgate.server.connectors.operations import TOKEN_PREFIX
+from jitgate.server.connectors.service import authenticate_connector
+from jitgate.server.jobs.instances import connector_actor_for
+from jitgate.server.jobs.runtime import JobsRuntime
+from jitgate.server.web.deps import app_state
+
+if TYPE_CHECKING:
+    from jitgate.server.actor import Actor
+
+connector_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ConnectorToken",
+    description="A connector token: `Authorization: Bearer jg_ct_…`",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorPrincipal:
+    """The authenticated connector behind a request."""
+
+    connector_id: str
+    name: str
+
+    @property
+    def actor(self) -> Actor:
+        """The audit actor."""
+        return connector_actor_for(self.connector_id, self.name)
+
+
+def connector_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(connector_bearer)],
+) -> ConnectorPrincipal:
+    """Authenticate a connector token in a short session of its own (long-polls hold none)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("a connector token is required (Authorization: Bearer jg_ct_…)")
+    token = credentials.credentials
+    if not token.startswith(TOKEN_PREFIX + "_"):
+        raise Unauthenticated("this endpoint accepts connector tokens (jg_ct_…) only")
+    with app_state(request).sessions() as session:
+        connector = authenticate_connector(session=session, token=token)
+        principal = ConnectorPrincipal(connector_id=connector.id, name=connector.name)
+        session.rollback()
+    return principal
+
+
+def jobs_runtime(request: Request) -> JobsRuntime:
+    """Return the app's jobs runtime."""
+    runtime: JobsRuntime = request.app.state.jobs
+    return runtime
+
+
+ConnectorDep = Annotated[ConnectorPrincipal, Depends(connector_actor)]
+RuntimeDep = Annotated[JobsRuntime, Depends(jobs_runtime)]

@@ -1,0 +1,17 @@
+"""The registry the server runs with: every result handler, in one place.
+
+The grant engine adds its handlers here (``registry.register(JobKind.GRANT, handle_grant)``…).
+"""
+
+from __future__ import annotations
+
+from jitgate.server.jobs.models import JobKind
+from jitgate.server.jobs.registry import HandlerRegistry
+from jitgate.server.jobs.selfcheck import handle_self_check_result
+
+
+def default_registry() -> HandlerRegistry:
+    """Return a new registry with every known result handler."""
+    registry = HandlerRegistry()
+    registry.register(JobKind.SELF_CHECK, handle_self_check_result)
+    return registry

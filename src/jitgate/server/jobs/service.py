@@ -1,0 +1,103 @@
+"""Reading jobs: the queue's depth, dead letters, pages posted for a lease, a job's claim spec.
+
+``count_dead_jobs`` and ``queue_depth_by_kind`` are what ``/metrics`` and alerts read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import func, select
+
+from jitgate.core.errors import NotFound
+from jitgate.protocol.v1 import JobKindName, JobPayload, JobSpec, ResourceType
+from jitgate.server.integrations.models import Integration
+from jitgate.server.jobs.models import Job, JobKind, JobPage, JobStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy.orm import Session
+
+PAYLOAD = TypeAdapter[JobPayload](JobPayload)
+
+
+def get_job(*, session: Session, job_id: str, connector_id: str | None = None) -> Job:
+    """Return a job (of ``connector_id`` when given) or raise ``NotFound``."""
+    job = session.get(Job, job_id)
+    if job is None or (connector_id is not None and job.connector_id != connector_id):
+        raise NotFound(f"no job {job_id!r}")
+    return job
+
+
+def count_dead_jobs(*, session: Session, connector_id: str | None = None) -> int:
+    """How many jobs are dead-lettered (an alert fires while this is above zero)."""
+    query = select(func.count(Job.id)).where(Job.status == JobStatus.DEAD)
+    if connector_id is not None:
+        query = query.where(Job.connector_id == connector_id)
+    return session.scalar(query) or 0
+
+
+def queue_depth_by_kind(*, session: Session) -> dict[JobKind, dict[JobStatus, int]]:
+    """Queued and leased jobs per kind (every kind present, zero when empty)."""
+    depth = {kind: {JobStatus.QUEUED: 0, JobStatus.LEASED: 0} for kind in JobKind}
+    rows = session.execute(
+        select(Job.kind, Job.status, func.count(Job.id))
+        .where(Job.status.in_((JobStatus.QUEUED, JobStatus.LEASED)))
+        .group_by(Job.kind, Job.status)
+    )
+    for kind, status, count in rows:
+        depth[JobKind(kind)][JobStatus(status)] = int(count)
+    return depth
+
+
+def iter_job_items(*, session: Session, job: Job) -> Iterator[dict[str, Any]]:
+    """Yield the items posted under the job's current lease, page by page, in order."""
+    if job.lease_token is None:
+        return
+    pages = session.scalars(
+        select(JobPage)
+        .where(JobPage.job_id == job.id, JobPage.lease_token == job.lease_token)
+        .order_by(JobPage.page)
+    )
+    for page in pages:
+        yield from page.items
+
+
+def parse_payload(kind: JobKind, payload: dict[str, Any]) -> JobPayload:
+    """Read a stored payload; fields the protocol does not know are dropped, not fatal."""
+    data = {**payload, "kind": str(kind)}
+    try:
+        return PAYLOAD.validate_python(data)
+    except ValidationError as err:
+        unknown = {str(e["loc"][1]) for e in err.errors() if e["type"] == "extra_forbidden"}
+        if not unknown:
+            raise
+        return PAYLOAD.validate_python({k: v for k, v in data.items() if k not in unknown})
+
+
+def job_spec(*, session: Session, job: Job) -> JobSpec:
+    """The claim form of a leased job: payload, lease and the integration's resource types."""
+    if job.lease_token is None or job.lease_expires_at is None:
+        raise ValueError("only a leased job has a spec")
+    enabled: list[ResourceType] = []
+    if job.integration_id is not None:
+        integration = session.get(Integration, job.integration_id)
+        if integration is not None:
+            enabled = [ResourceType(t) for t in integration.resource_types if _known(t)]
+    return JobSpec(
+        id=job.id,
+        kind=cast("JobKindName", str(job.kind)),
+        integration_id=job.integration_id,
+        attempt=job.attempts,
+        max_attempts=job.max_attempts,
+        lease_token=job.lease_token,
+        lease_expires_at=job.lease_expires_at,
+        payload=parse_payload(job.kind, job.payload),
+        enabled_resource_types=enabled,
+    )
+
+
+def _known(resource_type: str) -> bool:
+    return resource_type in {str(t) for t in ResourceType}
