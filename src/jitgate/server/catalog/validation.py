@@ -24,9 +24,19 @@ def _empty(value: object) -> bool:
     return value is None or value in ("", [], {})
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_string(spec: ParamSpec, path: str, value: object) -> list[FieldError]:
     if not isinstance(value, str):
         return [{"field": path, "message": "must be a string"}]
+    if "\x00" in value or (not value.isprintable() and not _encodable(value)):
+        return [{"field": path, "message": "must be text without NUL or unpaired surrogates"}]
     if spec.min_length is not None and len(value) < spec.min_length:
         return [{"field": path, "message": f"must be at least {spec.min_length} characters"}]
     if spec.max_length is not None and len(value) > spec.max_length:

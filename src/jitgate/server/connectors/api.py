@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response, status
 from jitgate.server.connectors import operations, service
 from jitgate.server.connectors.schemas import ConnectorCreate, ConnectorCreated, ConnectorRead
 from jitgate.server.web.deps import AdminActor, ClockDep, ReaderActor, SessionDep
+from jitgate.server.web.params import IdPath
 
 router = APIRouter(tags=["connectors"])
 
@@ -37,7 +38,7 @@ def create_connector(
 
 @router.get("/connectors/{connector_id}", summary="Get a connector")
 def get_connector(
-    session: SessionDep, clock: ClockDep, actor: ReaderActor, connector_id: str
+    session: SessionDep, clock: ClockDep, actor: ReaderActor, connector_id: IdPath
 ) -> ConnectorRead:
     """Return a connector: status, instances (version, metadata, last seen) and self-check."""
     del actor
@@ -47,7 +48,7 @@ def get_connector(
 
 @router.post("/connectors/{connector_id}/token:rotate", summary="Rotate a connector's token")
 def rotate_token(
-    session: SessionDep, clock: ClockDep, actor: AdminActor, connector_id: str
+    session: SessionDep, clock: ClockDep, actor: AdminActor, connector_id: IdPath
 ) -> ConnectorCreated:
     """Issue a new token, shown once; the old token stops working at once."""
     connector, token = operations.rotate_connector_token(
@@ -64,7 +65,7 @@ def rotate_token(
     response_class=Response,
 )
 def delete_connector(
-    session: SessionDep, clock: ClockDep, actor: AdminActor, connector_id: str
+    session: SessionDep, clock: ClockDep, actor: AdminActor, connector_id: IdPath
 ) -> Response:
     """Delete a connector; refused (409) while a live integration uses it."""
     operations.delete_connector(

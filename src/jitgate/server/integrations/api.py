@@ -26,10 +26,12 @@ from jitgate.server.integrations.schemas import (
 )
 from jitgate.server.pagination import MAX_LIMIT, Page
 from jitgate.server.web.deps import ActorDep, AdminActor, ClockDep, ReaderActor, SessionDep
+from jitgate.server.web.params import NO_NUL, IdPath
 
 router = APIRouter(tags=["integrations"])
 
-TAG_FILTER = re.compile(r"^([^=]{1,128})=(.{0,256})$")
+TAG_FILTER = re.compile(r"^([^=\x00]{1,128})=([^\x00]{0,256})$")
+MAX_OFFSET = 1_000_000
 
 
 class RefreshQueued(BaseModel):
@@ -45,11 +47,12 @@ def list_integrations(
     session: SessionDep,
     clock: ClockDep,
     actor: ActorDep,
-    type_: Annotated[str | None, Query(alias="type", max_length=32)] = None,
+    type_: Annotated[str | None, Query(alias="type", max_length=32, pattern=NO_NUL)] = None,
     status_: Annotated[IntegrationStatus | None, Query(alias="status")] = None,
-    connector_id: Annotated[str | None, Query(max_length=36)] = None,
+    connector_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     name: Annotated[
-        str | None, Query(max_length=64, description="Case-insensitive name substring.")
+        str | None,
+        Query(max_length=64, pattern=NO_NUL, description="Case-insensitive name substring."),
     ] = None,
 ) -> list[IntegrationRead]:
     """Return live integrations (any signed-in user: requesters pick from them)."""
@@ -73,7 +76,7 @@ def create_integration(
 
 @router.get("/integrations/{integration_id}", summary="Get an integration")
 def get_integration(
-    session: SessionDep, clock: ClockDep, actor: ActorDep, integration_id: str
+    session: SessionDep, clock: ClockDep, actor: ActorDep, integration_id: IdPath
 ) -> IntegrationRead:
     """Return an integration, including the custom access details shown to requesters."""
     del actor
@@ -86,7 +89,7 @@ def update_integration(
     session: SessionDep,
     clock: ClockDep,
     actor: AdminActor,
-    integration_id: str,
+    integration_id: IdPath,
     body: IntegrationUpdate,
 ) -> IntegrationRead:
     """Change the fields present in the body; `null` clears an optional setting."""
@@ -103,7 +106,7 @@ def update_integration(
     response_class=Response,
 )
 def delete_integration(
-    session: SessionDep, clock: ClockDep, actor: AdminActor, integration_id: str
+    session: SessionDep, clock: ClockDep, actor: AdminActor, integration_id: IdPath
 ) -> Response:
     """Soft-delete an integration (its name becomes free); 409 while requests or grants live."""
     operations.delete_integration(
@@ -118,7 +121,7 @@ def delete_integration(
     summary="Refresh an integration",
 )
 def refresh_integration(
-    session: SessionDep, clock: ClockDep, actor: AdminActor, integration_id: str
+    session: SessionDep, clock: ClockDep, actor: AdminActor, integration_id: IdPath
 ) -> RefreshQueued:
     """Queue a discovery job on the integration's connector; the status becomes refreshing."""
     integration, job = operations.refresh_integration(
@@ -130,7 +133,7 @@ def refresh_integration(
 
 @router.get("/integrations/{integration_id}/as-code", summary="View an integration as code")
 def integration_as_code(
-    session: SessionDep, actor: ReaderActor, integration_id: str
+    session: SessionDep, actor: ReaderActor, integration_id: IdPath
 ) -> IntegrationAsCode:
     """Return the integration as a Terraform `jitgate_integration` resource (HCL and JSON)."""
     del actor
@@ -147,18 +150,19 @@ def list_resources(
     *,
     session: SessionDep,
     actor: ActorDep,
-    integration_id: str,
+    integration_id: IdPath,
     search: Annotated[
-        str | None, Query(max_length=256, description="Case-insensitive name substring.")
+        str | None,
+        Query(max_length=256, pattern=NO_NUL, description="Case-insensitive name substring."),
     ] = None,
     type_: Annotated[
-        str | None, Query(alias="type", max_length=32, examples=["entra-group"])
+        str | None, Query(alias="type", max_length=32, pattern=NO_NUL, examples=["entra-group"])
     ] = None,
     tag: Annotated[
         str | None, Query(max_length=385, description="`key=value`", examples=["owner=finance"])
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page[ResourceRead]:
     """Return a page of the resources discovery found (any signed-in user may pick from them)."""
     del actor

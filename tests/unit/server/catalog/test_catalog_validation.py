@@ -8,6 +8,8 @@ from jitgate.core.errors import NotFound
 from jitgate.server.catalog.registry import ENTRA_ID, ParamType, get_integration_type
 from jitgate.server.catalog.validation import check_param, validate_config
 
+NOT_TEXT = "must be text without NUL or unpaired surrogates"
+
 VALID = {
     "name": "Contoso Entra",
     "connector_id": "c1",
@@ -76,6 +78,12 @@ def test_a_valid_config_passes():
                 )
             ],
         ),
+        ({"custom_access_details": "a\x00b"}, [("custom_access_details", NOT_TEXT)]),
+        (
+            {"owners": [{"attribute": "user", "values": ["\ud800"]}]},
+            [("owners.0.values.0", NOT_TEXT)],
+        ),
+        ({"custom_access_details": "line one\nline two ✓"}, []),
         ({"grant_mode": "pim"}, []),
         (
             {"membership_mode": "both"},
