@@ -227,7 +227,7 @@ class GraphClient:
                 raise GraphTransient(
                     f"{call.method} timed out: {err!r}", client_request_id=client_request_id
                 ) from err
-            except httpx.TransportError as err:
+            except (httpx.TransportError, OSError) as err:
                 raise GraphTransient(
                     f"{call.method} failed to connect: {err!r}",
                     client_request_id=client_request_id,

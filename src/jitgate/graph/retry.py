@@ -80,9 +80,14 @@ class RetryPolicy:
     jitter: Callable[[float], float] = field(default=lambda d: random.uniform(0, d))  # noqa: S311 - jitter, not crypto
 
     def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff for the ``attempt``-th retry (1-based)."""
-        ceiling = min(self.max_delay_s, self.base_delay_s * (2 ** (attempt - 1)))
-        return self.jitter(ceiling)
+        """Exponential backoff with "equal jitter" for the ``attempt``-th retry (1-based).
+
+        Half the step is fixed and half is random: retries spread out, yet every pause is at
+        least half its step, so a bounded number of retries also spans a known minimum time
+        (what replication lag needs).
+        """
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
+        return ceiling / 2 + self.jitter(ceiling / 2)
 
     def delay_for(self, err: GraphError, attempt: int) -> float:
         """Pause before the next try: the server's Retry-After if given, else backoff."""

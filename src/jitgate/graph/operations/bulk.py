@@ -25,6 +25,7 @@ from jitgate.graph.operations.groups import (
     interpret_write,
     membership_request,
     parse_group,
+    replication_policy,
     unchangeable_reason,
 )
 from jitgate.graph.operations.models import (
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
     from jitgate.graph.client import GraphClient
 
 
-RevokeTargets = dict[tuple[str, str, str], tuple[list[str], tuple[str, ...]]]
+#: Assignment ids by (principal, role, scope), and the request ids of each principal's lookup.
+RevokeTargets = tuple[dict[tuple[str, str, str], list[str]], dict[str, tuple[str, ...]]]
 
 
 @dataclass(slots=True)
@@ -110,8 +112,9 @@ def _plan_one(plan: _Plan, index: int, change: AccessChange) -> None:
             plan.requests.append(BatchRequest("POST", ASSIGNMENTS, body=body, priority=priority))
             plan.owners.append(index)
             return
-        key = (guid(change.principal_id), change.resource_id, scope)
-        targets, lookup = plan.revoke_targets.get(key, ([], ()))
+        pid = guid(change.principal_id)
+        targets = plan.revoke_targets[0].get((pid, change.resource_id, scope), [])
+        lookup = plan.revoke_targets[1].get(pid, ())
         plan.lookup_ids[index] = lookup
         if not targets:
             plan.results[index] = ChangeResult(
@@ -199,16 +202,16 @@ async def _find_role_assignments(
         )
         for pid in principals
     ]
-    found: RevokeTargets = {}
+    found: dict[tuple[str, str, str], list[str]] = {}
+    lookups: dict[str, tuple[str, ...]] = {}
     for pid, result in zip(principals, await executor.execute(requests), strict=True):
         if result.error is not None:
             raise result.error
-        ids = (result.request_id,) if result.request_id else ()
+        lookups[pid] = (result.request_id,) if result.request_id else ()
         for obj in (result.body or {}).get("value") or []:
             a = parse_assignment(obj)
-            key = (pid, a.role_definition_id, a.directory_scope_id)
-            found.setdefault(key, ([], ids))[0].append(a.id)
-    return found
+            found.setdefault((pid, a.role_definition_id, a.directory_scope_id), []).append(a.id)
+    return found, lookups
 
 
 async def _execute(
@@ -228,7 +231,7 @@ async def _execute(
         if not retry:
             break
         pending = retry
-        await client.timer.sleep(client.retry.backoff(attempt))
+        await client.timer.sleep(replication_policy(client.retry).backoff(attempt))
     for i, result in sorted(outcomes.items()):
         _record(plan, changes[plan.owners[i]], plan.owners[i], result)
 

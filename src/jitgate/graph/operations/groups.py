@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from jitgate.graph.client import GraphClient
+    from jitgate.graph.retry import RetryPolicy
 
 GROUP_FIELDS = (
     "id",
@@ -54,8 +55,19 @@ GROUP_FIELDS = (
     "onPremisesSyncEnabled",
 )
 REF_FIELDS = "id,displayName,userPrincipalName"
-#: A write that 404s right after the object was created is retried this often (graph.md §8).
+#: A write that 404s right after the object was created is retried this often (graph.md §8),
+#: with backoff steps of at least ``REPLICATION_BASE_DELAY_S``.
 REPLICATION_ATTEMPTS = 4
+REPLICATION_BASE_DELAY_S = 1.0
+
+
+def replication_policy(policy: RetryPolicy) -> RetryPolicy:
+    """``policy``, also retrying 404s long enough to outlast replication lag."""
+    return dataclasses.replace(
+        policy,
+        not_found_attempts=REPLICATION_ATTEMPTS,
+        base_delay_s=max(policy.base_delay_s, REPLICATION_BASE_DELAY_S),
+    )
 
 
 def guid(value: str, what: str = "object id") -> str:
@@ -245,8 +257,7 @@ async def change_group_access(
     ensure_changeable(group, permission, can_manage_role_assignable=can_manage_role_assignable)
     req = membership_request(action, group.id, principal_id, permission)
     # A just-created group or principal can read back 404 for a while: retry adds.
-    attempts = REPLICATION_ATTEMPTS if action is Action.GRANT else 1
-    policy = dataclasses.replace(client.retry, not_found_attempts=attempts)
+    policy = replication_policy(client.retry) if action is Action.GRANT else client.retry
     try:
         response = await client.request(
             req.method, req.url, json_body=req.body, priority=req.priority, retry=policy

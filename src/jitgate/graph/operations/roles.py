@@ -9,13 +9,12 @@ revocations can pass the id the grant returned and delete it directly.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from jitgate.graph import odata
 from jitgate.graph.errors import GraphError, GraphNotFound, is_already_exists
 from jitgate.graph.limiter import Priority
-from jitgate.graph.operations.groups import REPLICATION_ATTEMPTS, guid
+from jitgate.graph.operations.groups import guid, replication_policy
 from jitgate.graph.operations.models import (
     AdministrativeUnit,
     Listing,
@@ -135,7 +134,7 @@ async def assign_role(
 ) -> WriteResult:
     """Create a direct role assignment (``already_present`` if it exists; id in the result)."""
     body = assignment_body(principal_id, role_definition_id, directory_scope_id)
-    policy = dataclasses.replace(client.retry, not_found_attempts=REPLICATION_ATTEMPTS)
+    policy = replication_policy(client.retry)
     try:
         response = await client.request(
             "POST", ASSIGNMENTS, json_body=body, priority=Priority.GRANT, retry=policy
