@@ -50,6 +50,7 @@ class RunningEmulator:
     def stop(self) -> None:
         """Ask the server to exit and wait for its thread."""
         self.server.should_exit = True
+        self.server.force_exit = True
         if self.thread is not None:
             self.thread.join(timeout=STARTUP_TIMEOUT_S)
 
@@ -77,6 +78,7 @@ def prepare(state: EmulatorState, *, host: str, port: int, data_dir: Path) -> tu
         access_log=False,
         lifespan="off",
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
     return RunningEmulator(state, base, f"{base}/v1.0", tls.ca_bundle, server), sock

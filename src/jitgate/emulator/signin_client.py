@@ -102,7 +102,8 @@ def _check_secret(state: EmulatorState, client_id: str, presented: str) -> None:
 
 def _find_cert(state: EmulatorState, client_id: str, header: dict[str, object]) -> CertKey:
     certs = state.tenant.certs.get(client_id, [])
-    s256, sha1 = header.get("x5t#S256"), header.get("x5t")
+    s256 = str(header.get("x5t#S256") or "").rstrip("=") or None
+    sha1 = str(header.get("x5t") or "").rstrip("=") or None
     for cert in certs:
         if (s256 and cert.x5t_s256 == s256) or (sha1 and cert.x5t == sha1):
             return cert
