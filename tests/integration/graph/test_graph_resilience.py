@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jitgate.graph.batch import BatchExecutor, BatchRequest
-from jitgate.graph.errors import GraphThrottled, GraphTransient
+from jitgate.graph.errors import GraphThrottled
 from jitgate.graph.limiter import Priority
 from jitgate.graph.operations import bulk, groups, roles
 from jitgate.graph.operations.models import AccessChange, Action, Outcome, Permission
