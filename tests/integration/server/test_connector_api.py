@@ -104,7 +104,7 @@ def test_claim_report_duplicate_and_lost_lease(
     client: TestClient, session: Session, clock: ManualClock
 ) -> None:
     connector, token = make_connector(session, clock)
-    other, other_token = make_connector(session, clock, "other")
+    _, other_token = make_connector(session, clock, "other")
     job = enqueue_job(session=session, clock=clock, connector_id=connector.id, payload=GRANT)
     session.commit()
     assert _claim(client, other_token) == []

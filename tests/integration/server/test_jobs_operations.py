@@ -1,4 +1,4 @@
-"""Durable jobs on both databases: priority order, leases, backoff, dead letters, idempotent reports."""
+"""Durable jobs on both databases: priority, leases, backoff, dead letters, idempotent reports."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
+from factories import BOOTSTRAP, make_connector
 from jitgate.core.errors import Conflict
 from jitgate.protocol.v1 import (
     DiscoveredUser,
@@ -31,7 +32,6 @@ from jitgate.server.jobs.operations import claim_jobs, enqueue_job, release_job
 from jitgate.server.jobs.registry import HandlerRegistry
 from jitgate.server.jobs.results import report_job_result, store_job_page
 from jitgate.server.jobs.service import count_dead_jobs, iter_job_items, queue_depth_by_kind
-from factories import BOOTSTRAP, make_connector
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -75,7 +75,7 @@ def _report(
         "instance_key": job.lease_owner,
         "lease_token": job.lease_token,
         "handlers": HandlerRegistry(),
-        "backoff": Backoff(rng=random.Random(7)),
+        "backoff": Backoff(rng=random.Random(7)),  # noqa: S311 - seeded jitter
     }
     args.update(kw)
     out = report_job_result(
@@ -164,7 +164,7 @@ def test_double_report_is_idempotent_and_audited_once(session: Session, clock: M
     job = enqueue_job(session=session, clock=clock, connector_id=connector.id, payload=_grant())
     session.commit()
     _claim(session, clock, connector)
-    first, dup1 = _report(session, clock, job, SUCCESS)
+    _, dup1 = _report(session, clock, job, SUCCESS)
     second, dup2 = _report(session, clock, job, SUCCESS)
     assert (dup1, dup2) == (False, True)
     assert second.status is JobStatus.SUCCEEDED
@@ -188,7 +188,7 @@ def test_retry_backs_off_with_jitter_then_dead_letters(
         session=session, clock=clock, connector_id=connector.id, payload=_grant(), max_attempts=3
     )
     session.commit()
-    backoff = Backoff(base=timedelta(seconds=10), rng=random.Random(1))
+    backoff = Backoff(base=timedelta(seconds=10), rng=random.Random(1))  # noqa: S311 - seeded jitter
     for attempt in (1, 2):
         (claimed,) = _claim(session, clock, connector)
         assert claimed.attempts == attempt
