@@ -42,19 +42,27 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8443, help="Port to listen on (0: any free port)."),
         seed: str = typer.Option("demo", help="Tenant fixture YAML file, or 'demo', or 'empty'."),
         tier: str = typer.Option("S", help="Tenant size tier for throttling: S, M or L."),
-        data_dir: Path = typer.Option(DEFAULT_DATA_DIR, help="Where the CA, certificate and signing key live."),
+        data_dir: Path = typer.Option(
+            DEFAULT_DATA_DIR, help="Where the CA, certificate and signing key live."
+        ),
         users: int = typer.Option(0, help="Add this many synthetic users."),
-        groups: int = typer.Option(0, help="Add this many synthetic groups (with owners and members)."),
-        no_throttling: bool = typer.Option(False, "--no-throttling", help="Turn throttling off."),
+        groups: int = typer.Option(
+            0, help="Add this many synthetic groups (with owners and members)."
+        ),
+        throttling: bool = typer.Option(
+            default=True, help="Throttle like Graph (--no-throttling: off)."
+        ),
         latency_ms: float = typer.Option(0.0, help="Fixed latency added to every response."),
         jitter_ms: float = typer.Option(0.0, help="Random extra latency, up to this many ms."),
         replication_lag_ms: float = typer.Option(0.0, help="Reads lag writes by this many ms."),
-        fault: list[str] = typer.Option([], help="Inject errors: STATUS[:ROUTE][@PROB|xCOUNT]; 0 drops the connection."),
+        fault: list[str] = typer.Option(
+            [], help="Inject errors: STATUS[:ROUTE][@PROB|xCOUNT]; 0 drops the connection."
+        ),
     ) -> None:
         """Run the Graph and sign-in emulator over HTTPS on loopback."""
         settings = EmulatorSettings(
             tier=tier.upper(),
-            throttling=not no_throttling,
+            throttling=throttling,
             latency_ms=latency_ms,
             jitter_ms=jitter_ms,
             replication_lag_ms=replication_lag_ms,

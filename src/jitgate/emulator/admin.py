@@ -25,9 +25,13 @@ JSON = "application/json"
 def _body(req: Request) -> dict[str, Any]:
     if not req.body:
         return {}
-    data = yaml.safe_load(req.body) if "yaml" in req.headers.get("content-type", "") else json.loads(req.body)
+    data = (
+        yaml.safe_load(req.body)
+        if "yaml" in req.headers.get("content-type", "")
+        else json.loads(req.body)
+    )
     if not isinstance(data, dict):
-        raise ValueError("the body must be a JSON (or YAML) object")
+        raise TypeError("the body must be a JSON (or YAML) object")
     return data
 
 
@@ -58,8 +62,15 @@ def export(state: EmulatorState) -> dict[str, Any]:
         "applications": list(tenant.applications.values()),
         "servicePrincipals": list(tenant.service_principals.values()),
         "appPermissions": tenant.app_permissions,
-        "roleAssignments": [{k: v for k, v in a.items() if not k.startswith("_")} | {"endDateTime": a.get("_end")} for a in tenant.role_assignments.values()],
-        "pim": {name: list(table.values()) for name, table in tenant.pim.items() if not name.startswith("_")},
+        "roleAssignments": [
+            {k: v for k, v in a.items() if not k.startswith("_")} | {"endDateTime": a.get("_end")}
+            for a in tenant.role_assignments.values()
+        ],
+        "pim": {
+            name: list(table.values())
+            for name, table in tenant.pim.items()
+            if not name.startswith("_")
+        },
         "changes": len(tenant.changes),
     }
 
@@ -78,16 +89,24 @@ def handle_admin(state: EmulatorState, req: Request) -> Response:  # noqa: C901,
                 state.settings.update(body)
             return json_response(200, state.settings.to_dict(), content_type=JSON)
         if action == "clock":
-            return json_response(200, {"now": state.tenant.clock.now().isoformat()}, content_type=JSON)
+            return json_response(
+                200, {"now": state.tenant.clock.now().isoformat()}, content_type=JSON
+            )
         if action == "clock/advance":
-            seconds = float(body["seconds"]) if "seconds" in body else parse_duration(str(body.get("duration", "PT0S")))
+            seconds = (
+                float(body["seconds"])
+                if "seconds" in body
+                else parse_duration(str(body.get("duration", "PT0S")))
+            )
             return json_response(200, {"now": advance_clock(state, seconds)}, content_type=JSON)
         if action == "faults":
             if req.method == "DELETE":
                 state.settings.update({"faults": []})
             elif req.method in {"POST", "PUT"}:
                 state.settings.update({"faults": body.get("rules", [])})
-            return json_response(200, {"rules": state.settings.to_dict()["faults"]}, content_type=JSON)
+            return json_response(
+                200, {"rules": state.settings.to_dict()["faults"]}, content_type=JSON
+            )
         if action == "throttle/reset":
             state.throttler.reset()
             return json_response(200, {"ok": True}, content_type=JSON)
@@ -98,17 +117,27 @@ def handle_admin(state: EmulatorState, req: Request) -> Response:  # noqa: C901,
         if action == "seed" and req.method == "POST":
             with state.tenant.lock:
                 fixtures.apply(state.tenant, body)
-            return json_response(200, {"users": len(state.tenant.users), "groups": len(state.tenant.groups)}, content_type=JSON)
+            return json_response(
+                200,
+                {"users": len(state.tenant.users), "groups": len(state.tenant.groups)},
+                content_type=JSON,
+            )
         if action == "generate" and req.method == "POST":
             with state.tenant.lock:
                 generate.generate(state.tenant, **body)
-            return json_response(200, {"users": len(state.tenant.users), "groups": len(state.tenant.groups)}, content_type=JSON)
+            return json_response(
+                200,
+                {"users": len(state.tenant.users), "groups": len(state.tenant.groups)},
+                content_type=JSON,
+            )
         if action == "state":
             with state.tenant.lock:
                 return json_response(200, export(state), content_type=JSON)
     except (ValueError, KeyError, TypeError) as err:
         return json_response(400, {"error": f"{type(err).__name__}: {err}"}, content_type=JSON)
-    return json_response(404, {"error": f"no admin endpoint {req.method} {req.path}"}, content_type=JSON)
+    return json_response(
+        404, {"error": f"no admin endpoint {req.method} {req.path}"}, content_type=JSON
+    )
 
 
 def info(state: EmulatorState, base_url: str) -> dict[str, Any]:

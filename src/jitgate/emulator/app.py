@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jitgate.emulator.admin import handle_admin
 from jitgate.emulator.graph import handle_batch, handle_graph
 from jitgate.emulator.http import Request, Response
 from jitgate.emulator.signin_page import handle_signin
-from jitgate.emulator.state import EmulatorState
+
+if TYPE_CHECKING:
+    from jitgate.emulator.state import EmulatorState
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -92,11 +94,21 @@ def create_app(state: EmulatorState) -> ASGIApp:
                 await asyncio.sleep(delay)
         response = dispatch(state, req)
         if response.drop:
-            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1024")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"1024")],
+                }
+            )
             raise DroppedConnectionError("fault injection: connection dropped")
-        raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+        raw_headers = [
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()
+        ]
         raw_headers.append((b"content-length", str(len(response.body)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": raw_headers})
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": raw_headers}
+        )
         await send({"type": "http.response.body", "body": response.body})
 
     return app

@@ -30,7 +30,9 @@ YEAR = 365 * 86400.0
 def load(seed: Path | dict[str, Any] | str | None) -> dict[str, Any]:
     """Return the fixture data for a path, a dict, ``"demo"`` or None."""
     if seed is None:
-        return {"apps": [{"key": "connector", "connector": True, "displayName": "jitgate connector"}]}
+        return {
+            "apps": [{"key": "connector", "connector": True, "displayName": "jitgate connector"}]
+        }
     if isinstance(seed, dict):
         return seed
     if str(seed) == "demo":
@@ -39,7 +41,7 @@ def load(seed: Path | dict[str, Any] | str | None) -> dict[str, Any]:
         text = Path(seed).read_text()
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
-        raise ValueError("a tenant fixture is a YAML mapping")
+        raise TypeError("a tenant fixture is a YAML mapping")
     return data
 
 
@@ -56,7 +58,9 @@ class _Loader:
         self.now = tenant.now()
 
     def ident(self, key: str, given: object = None) -> str:
-        object_id = str(given).lower() if given else str(uuid.uuid5(uuid.UUID(self.tenant.tenant_id), key))
+        object_id = (
+            str(given).lower() if given else str(uuid.uuid5(uuid.UUID(self.tenant.tenant_id), key))
+        )
         self.keys[key] = object_id
         return object_id
 
@@ -173,7 +177,14 @@ class _Loader:
         for item in secrets_spec or []:
             expired = bool(item.get("expired"))
             end = self.now - YEAR if expired else self.now + 2 * YEAR
-            secret = graph_apps.add_secret(tenant, app, str(item.get("displayName", "")), self.now - YEAR if expired else self.now, end, item.get("text") or secrets.token_urlsafe(30))
+            secret = graph_apps.add_secret(
+                tenant,
+                app,
+                display_name=str(item.get("displayName", "")),
+                start=self.now - YEAR if expired else self.now,
+                end=end,
+                text=item.get("text") or secrets.token_urlsafe(30),
+            )
             if spec.get("connector") and not expired and not tenant.connector_secret:
                 tenant.connector_secret = secret.text
         for item in spec.get("certificates") or []:
@@ -182,24 +193,52 @@ class _Loader:
             tenant.connector_app_id = app_id
 
     def cert(self, app: dict[str, Any], item: dict[str, Any]) -> None:
-        pem = item["pem"] if "BEGIN CERTIFICATE" in str(item.get("pem", "")) else Path(item["path"]).read_text()
+        pem = (
+            item["pem"]
+            if "BEGIN CERTIFICATE" in str(item.get("pem", ""))
+            else Path(item["path"]).read_text()
+        )
         cert = x509.load_pem_x509_certificate(pem.encode())
         sha1, s256 = thumbprints(cert)
-        key = CertKey(str(uuid.uuid4()), cert, sha1, s256, str(item.get("displayName", "")), cert.not_valid_before_utc.timestamp(), cert.not_valid_after_utc.timestamp())
+        key = CertKey(
+            str(uuid.uuid4()),
+            cert,
+            sha1,
+            s256,
+            str(item.get("displayName", "")),
+            cert.not_valid_before_utc.timestamp(),
+            cert.not_valid_after_utc.timestamp(),
+        )
         self.tenant.certs.setdefault(app["appId"], []).append(key)
-        app["keyCredentials"].append({"keyId": key.key_id, "type": "AsymmetricX509Cert", "usage": "Verify", "displayName": key.display_name, "customKeyIdentifier": sha1, "startDateTime": iso(key.start), "endDateTime": iso(key.end)})
+        app["keyCredentials"].append(
+            {
+                "keyId": key.key_id,
+                "type": "AsymmetricX509Cert",
+                "usage": "Verify",
+                "displayName": key.display_name,
+                "customKeyIdentifier": sha1,
+                "startDateTime": iso(key.start),
+                "endDateTime": iso(key.end),
+            }
+        )
 
     def roles(self) -> None:
         tenant = self.tenant
         for definition in roles_builtin.definitions(self.data.get("role_definitions")):
             tenant.role_definitions[definition["id"]] = definition
-        for template in ("62e90394-69f5-4237-9190-012177145e10", *(self.data.get("activated_directory_roles") or [])):
-            definition = graph_roles.role_definition(tenant, roles_builtin.template_id(template))
-            if definition is not None:
-                graph_roles.activate(tenant, definition)
+        for template in (
+            "62e90394-69f5-4237-9190-012177145e10",
+            *(self.data.get("activated_directory_roles") or []),
+        ):
+            found = graph_roles.role_definition(tenant, roles_builtin.template_id(template))
+            if found is not None:
+                graph_roles.activate(tenant, found)
         assignments = list(self.data.get("role_assignments") or [])
         for spec in self.data.get("apps") or []:
-            assignments.extend({"principal": spec["key"], "role": role} for role in spec.get("directory_roles") or [])
+            assignments.extend(
+                {"principal": spec["key"], "role": role}
+                for role in spec.get("directory_roles") or []
+            )
         for spec in assignments:
             scope = str(spec.get("scope", "/"))
             if scope.startswith("au:"):

@@ -15,12 +15,29 @@ from jitgate.emulator.store import iso
 if TYPE_CHECKING:
     from jitgate.emulator.store import Tenant
 
-FIRST = ("Ada", "Ben", "Chen", "Dana", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lea", "Max", "Nia", "Omar", "Pia")
+FIRST = (
+    "Ada",
+    "Ben",
+    "Chen",
+    "Dana",
+    "Eli",
+    "Fay",
+    "Gus",
+    "Hana",
+    "Ivo",
+    "Jo",
+    "Kai",
+    "Lea",
+    "Max",
+    "Nia",
+    "Omar",
+    "Pia",
+)
 LAST = ("Ng", "Smith", "Garcia", "Kowalski", "Okafor", "Tanaka", "Rossi", "Dubois", "Khan", "Silva")
 DEPARTMENTS = ("Engineering", "Finance", "Sales", "Support", "Legal", "Operations", "Marketing")
 
 
-def generate(  # noqa: PLR0913 - each size is a named knob
+def generate(
     tenant: Tenant,
     *,
     users: int = 0,
@@ -63,7 +80,12 @@ def generate(  # noqa: PLR0913 - each size is a named knob
         user_ids.append(object_id)
         if password:
             tenant.passwords[object_id] = password
-    members, member_of, owners, owner_of = tenant.members, tenant.member_of, tenant.owners, tenant.owner_of
+    members, member_of, owners, owner_of = (
+        tenant.members,
+        tenant.member_of,
+        tenant.owners,
+        tenant.owner_of,
+    )
     for index in range(groups):
         object_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         unified = index % 4 == 0

@@ -3,6 +3,7 @@
 Invariant: an inner ``$batch`` request goes through exactly the same pipeline as an outer request
 (its own permission check, throttle charge and error envelope); only the HTTP hop is skipped.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from jitgate.emulator.state import EmulatorState
 
 MAX_BATCH = 20
+SUCCESS_CLASS = 2  # the 2xx statuses a dependency must have
+SUCCESS_CLASS = 2  # 2xx
 TIER_CATEGORY = {"S": "small", "M": "medium", "L": "large"}
 
 
@@ -131,6 +134,18 @@ def _perms(state: EmulatorState, claims: dict[str, Any]) -> frozenset[str]:
     return permissions.effective(own, state.tenant.roles_of(claims["oid"]))
 
 
+def _injected_fault(state: EmulatorState, req: Request) -> bool:
+    """Return True to drop the connection; raise the injected error; else False."""
+    rule = state.faults.pick(state.settings, req.method, req.path)
+    if rule is None:
+        return False
+    if rule.status == 0:
+        return True
+    code, message = FAULT_TEXT.get(rule.status, ("UnknownError", "Injected fault."))
+    headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
+    raise GraphError(rule.status, code, message, headers)
+
+
 def handle_graph(
     state: EmulatorState, req: Request, claims: dict[str, Any] | None = None
 ) -> Response:
@@ -139,13 +154,8 @@ def handle_graph(
     client_request_id = req.headers.get("client-request-id")
     units = 0
     try:
-        rule = state.faults.pick(state.settings, req.method, req.path)
-        if rule is not None:
-            if rule.status == 0:
-                return Response(0, drop=True)
-            code, message = FAULT_TEXT.get(rule.status, ("UnknownError", "Injected fault."))
-            headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
-            raise GraphError(rule.status, code, message, headers)
+        if _injected_fault(state, req):
+            return Response(0, drop=True)
         if claims is None:
             claims = authenticate(state, req)
         tenant = state.tenant
@@ -206,8 +216,7 @@ def _inner_request(outer: Request, item: dict[str, Any]) -> Request:
     url = str(item.get("url", ""))
     path, _, query = url.partition("?")
     path = unquote(path).lstrip("/")
-    if path.startswith("v1.0/"):
-        path = path[len("v1.0/") :]
+    path = path.removeprefix("v1.0/")
     headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
     headers["authorization"] = outer.headers.get("authorization", "")
     body = item.get("body")
@@ -282,8 +291,8 @@ def handle_batch(state: EmulatorState, req: Request) -> Response:
         failed = [
             d
             for d in item.get("dependsOn") or []
-            if not 200 <= statuses.get(str(d).lower(), 0) < 300
-        ]  # noqa: PLR2004 - the 2xx range
+            if statuses.get(str(d).lower(), 0) // 100 != SUCCESS_CLASS
+        ]
         if failed:
             statuses[key] = 424
             responses.append(

@@ -3,6 +3,7 @@
 Invariant: a secret's text is returned once, by ``addPassword``; reads show only its ``hint``; the
 sign-in token endpoint accepts exactly the secrets listed in ``Tenant.secrets`` for the app.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 
@@ -21,11 +22,23 @@ if TYPE_CHECKING:
     from jitgate.emulator.router import Router
     from jitgate.emulator.store import Obj, Tenant
 
-APPS = Listing(kind="application", resource="Application", filterable={"id", "appId", "displayName", "signInAudience"})
+APPS = Listing(
+    kind="application",
+    resource="Application",
+    filterable={"id", "appId", "displayName", "signInAudience"},
+)
 TWO_YEARS = 2 * 365 * 86400
 
 
-def add_secret(tenant: Tenant, app: Obj, display_name: str, start: float, end: float, text: str | None = None) -> Secret:
+def add_secret(
+    tenant: Tenant,
+    app: Obj,
+    *,
+    display_name: str,
+    start: float,
+    end: float,
+    text: str | None = None,
+) -> Secret:
     """Create a client secret on ``app`` and return it (the text is only known here)."""
     secret = Secret(str(uuid.uuid4()), text or secrets.token_urlsafe(30), display_name, start, end)
     tenant.secrets.setdefault(app["appId"], []).append(secret)
@@ -65,7 +78,9 @@ def list_apps(call: Call) -> Response:
 def get_app(call: Call) -> Response:
     """GET /applications/{id} or /applications(appId='...')."""
     call.require(p.APP_READ)
-    return json_response(200, {"@odata.context": call.context("applications/$entity"), **_app(call)})
+    return json_response(
+        200, {"@odata.context": call.context("applications/$entity"), **_app(call)}
+    )
 
 
 def create_app(call: Call) -> Response:
@@ -73,7 +88,9 @@ def create_app(call: Call) -> Response:
     call.require(p.APP_WRITE)
     body = call.body()
     if not body.get("displayName"):
-        raise bad_request("Invalid value specified for property 'displayName' of resource 'Application'.")
+        raise bad_request(
+            "Invalid value specified for property 'displayName' of resource 'Application'."
+        )
     app: Obj = {
         "id": str(uuid.uuid4()),
         "appId": str(uuid.uuid4()),
@@ -95,8 +112,18 @@ def add_password(call: Call) -> Response:
     app = _app(call)
     credential = call.body().get("passwordCredential") or {}
     start = parse_time(credential["startDateTime"]) if credential.get("startDateTime") else call.now
-    end = parse_time(credential["endDateTime"]) if credential.get("endDateTime") else start + TWO_YEARS
-    secret = add_secret(call.tenant, app, str(credential.get("displayName") or ""), start, end)
+    end = (
+        parse_time(credential["endDateTime"])
+        if credential.get("endDateTime")
+        else start + TWO_YEARS
+    )
+    secret = add_secret(
+        call.tenant,
+        app,
+        display_name=str(credential.get("displayName") or ""),
+        start=start,
+        end=end,
+    )
     payload = {
         "@odata.context": call.context("microsoft.graph.passwordCredential"),
         "customKeyIdentifier": None,
@@ -120,7 +147,9 @@ def remove_password(call: Call) -> Response:
     if len(after) == len(before):
         raise bad_request(f"No password credential found with keyId '{key_id}'.")
     call.tenant.secrets[app["appId"]] = after
-    app["passwordCredentials"] = [c for c in app.get("passwordCredentials", []) if c["keyId"] != key_id]
+    app["passwordCredentials"] = [
+        c for c in app.get("passwordCredentials", []) if c["keyId"] != key_id
+    ]
     return empty_response()
 
 
@@ -130,22 +159,32 @@ def invite(call: Call) -> Response:
     body = call.body()
     email = str(body.get("invitedUserEmailAddress") or "")
     if "@" not in email:
-        raise bad_request("Invalid value specified for property 'invitedUserEmailAddress' of resource 'Invitation'.", "BadRequest")
+        raise bad_request(
+            "Invalid value specified for property 'invitedUserEmailAddress' of resource 'Invitation'.",
+            "BadRequest",
+        )
     if not body.get("inviteRedirectUrl"):
-        raise bad_request("Invalid value specified for property 'inviteRedirectUrl' of resource 'Invitation'.", "BadRequest")
+        raise bad_request(
+            "Invalid value specified for property 'inviteRedirectUrl' of resource 'Invitation'.",
+            "BadRequest",
+        )
     tenant = call.tenant
     upn = f"{email.replace('@', '_')}#EXT#@{tenant.domains[0]}"
     user = tenant.find_user(upn)
     if user is None:
-        user = new_user(call, {
-            "displayName": body.get("invitedUserDisplayName") or email.split("@")[0],
-            "userPrincipalName": upn,
-            "mail": email,
-            "userType": body.get("invitedUserType", "Guest"),
-            "externalUserState": "PendingAcceptance",
-            "creationType": "Invitation",
-            "otherMails": [email],
-        })
+        user = new_user(
+            call,
+            {
+                "displayName": body.get("invitedUserDisplayName")
+                or email.split("@", maxsplit=1)[0],
+                "userPrincipalName": upn,
+                "mail": email,
+                "userType": body.get("invitedUserType", "Guest"),
+                "externalUserState": "PendingAcceptance",
+                "creationType": "Invitation",
+                "otherMails": [email],
+            },
+        )
         tenant.add_object("user", user)
     payload = {
         "@odata.context": call.context("invitations/$entity"),
@@ -158,7 +197,8 @@ def invite(call: Call) -> Response:
         "resetRedemption": False,
         "inviteRedirectUrl": body["inviteRedirectUrl"],
         "status": "PendingAcceptance",
-        "invitedUserMessageInfo": body.get("invitedUserMessageInfo") or {"messageLanguage": None, "ccRecipients": [], "customizedMessageBody": None},
+        "invitedUserMessageInfo": body.get("invitedUserMessageInfo")
+        or {"messageLanguage": None, "ccRecipients": [], "customizedMessageBody": None},
         "invitedUser": {"id": user["id"]},
     }
     return json_response(201, payload)

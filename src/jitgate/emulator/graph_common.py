@@ -3,13 +3,13 @@
 Invariants: every link the emulator returns is absolute on its own Graph host; a collection page
 holds at most ``$top`` (≤ 999) items; ``@odata.count`` is only on the first page.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 
 import base64
 import json
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,8 @@ from jitgate.emulator.permissions import allowed
 from jitgate.emulator.store import ODATA_TYPES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from jitgate.emulator.http import Request
     from jitgate.emulator.settings import EmulatorSettings
     from jitgate.emulator.store import Obj, Tenant
@@ -282,7 +284,7 @@ def list_page(
     items: list[Obj] = []
     next_index: int | None = None
     position = start
-    for position, obj in enumerate(islice(source, start, None), start):  # noqa: B007 - read after the loop
+    for position, obj in enumerate(islice(source, start, None), start):
         if checks and not keep(obj):
             continue
         if len(items) == top:

@@ -9,7 +9,6 @@ as Graph does, so clients must merge.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from jitgate.emulator import odata
@@ -19,6 +18,8 @@ from jitgate.emulator.http import GraphError, Response, json_response, unsupport
 from jitgate.emulator.store import ODATA_TYPES, OP_DELETED, OP_MEMBER_ADDED, OP_MEMBER_REMOVED
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from jitgate.emulator.router import Router
     from jitgate.emulator.store import Obj
 
@@ -44,13 +45,18 @@ def _changes(call: Call, kind: str, start: int, end: int) -> list[Change]:
 
 def _member_ref(call: Call, member_id: str, op: int) -> Obj:
     kind = call.tenant.kinds.get(member_id, "user")
-    ref: Obj = {"@odata.type": ODATA_TYPES.get(kind, "#microsoft.graph.directoryObject"), "id": member_id}
+    ref: Obj = {
+        "@odata.type": ODATA_TYPES.get(kind, "#microsoft.graph.directoryObject"),
+        "id": member_id,
+    }
     if op == OP_MEMBER_REMOVED:
         ref["@removed"] = {"reason": "deleted"}
     return ref
 
 
-def _entries(call: Call, state: dict[str, Any], track_members: bool) -> Iterator[tuple[int, int, Obj]]:
+def _entries(
+    call: Call, state: dict[str, Any], track_members: bool
+) -> Iterator[tuple[int, int, Obj]]:
     """Yield (index, member offset after, entry) from the skip position in ``state``."""
     kind = state["k"]
     select = state.get("sel")
@@ -84,15 +90,29 @@ def _entries(call: Call, state: dict[str, Any], track_members: bool) -> Iterator
         while offset < len(refs):
             part = refs[offset : offset + chunk]
             offset += len(part)
-            yield index, offset if offset < len(refs) else 0, {**base, "members@delta": [_member_ref(call, m, op) for m, op in part]}
+            yield (
+                index,
+                offset if offset < len(refs) else 0,
+                {**base, "members@delta": [_member_ref(call, m, op) for m, op in part]},
+            )
 
 
 def _start_state(call: Call, kind: str) -> dict[str, Any]:
     query = call.req.query
     for option in ("$top", "$orderby"):
         if option in query:
-            raise unsupported_query(f"The query option '{option}' is not supported with delta query.")
-    state: dict[str, Any] = {"k": kind, "ph": "init", "i": 0, "m": 0, "end": len(call.tenant.changes), "t": call.now, "e": call.tenant.pim_table("_delta").get("epoch", {}).get("n", 0)}
+            raise unsupported_query(
+                f"The query option '{option}' is not supported with delta query."
+            )
+    state: dict[str, Any] = {
+        "k": kind,
+        "ph": "init",
+        "i": 0,
+        "m": 0,
+        "end": len(call.tenant.changes),
+        "t": call.now,
+        "e": call.tenant.pim_table("_delta").get("epoch", {}).get("n", 0),
+    }
     if query.get("$select"):
         state["sel"] = [s.strip() for s in query["$select"].split(",") if s.strip()]
     if query.get("$expand", "").startswith("members"):
@@ -117,15 +137,29 @@ def delta(call: Call) -> Response:
     if query.get("$deltatoken") == "latest":
         state = _start_state(call, kind)
         token = encode_token({**state, "ph": "chg", "p": len(call.tenant.changes)})
-        return json_response(200, {"@odata.context": call.context(f"{kind}s"), "@odata.deltaLink": link(call, "$deltatoken", token), "value": []})
+        return json_response(
+            200,
+            {
+                "@odata.context": call.context(f"{kind}s"),
+                "@odata.deltaLink": link(call, "$deltatoken", token),
+                "value": [],
+            },
+        )
     if "$skiptoken" in query:
         state = decode_token(query["$skiptoken"])
     elif "$deltatoken" in query:
         state = decode_token(query["$deltatoken"])
         if state.get("e", 0) != epoch:
-            raise _resync(call, kind, "resyncRequired", "The delta token is no longer valid; restart the sync from the initial query.")
+            raise _resync(
+                call,
+                kind,
+                "resyncRequired",
+                "The delta token is no longer valid; restart the sync from the initial query.",
+            )
         if call.now - float(state.get("t", 0)) > call.settings.delta_token_days * DAY:
-            raise _resync(call, kind, "syncStateNotFound", "The sync state generation is not found.")
+            raise _resync(
+                call, kind, "syncStateNotFound", "The sync state generation is not found."
+            )
         state.update({"ph": "chg", "i": 0, "m": 0, "end": len(call.tenant.changes)})
     else:
         state = _start_state(call, kind)
@@ -138,13 +172,34 @@ def delta(call: Call) -> Response:
             break
         page.append(entry)
         next_pos = (index + 1, 0) if member_after == 0 else (index, member_after)
-    more = next_pos is not None and len(page) == call.settings.delta_page_size and next(_entries(call, {**state, "i": next_pos[0], "m": next_pos[1]}, track), None) is not None
+    more = (
+        next_pos is not None
+        and len(page) == call.settings.delta_page_size
+        and next(_entries(call, {**state, "i": next_pos[0], "m": next_pos[1]}, track), None)
+        is not None
+    )
     payload: dict[str, Any] = {"@odata.context": call.context(f"{kind}s")}
     if more and next_pos is not None:
-        payload["@odata.nextLink"] = link(call, "$skiptoken", encode_token({**state, "i": next_pos[0], "m": next_pos[1]}), drop=("$select", "$filter", "$expand"))
+        payload["@odata.nextLink"] = link(
+            call,
+            "$skiptoken",
+            encode_token({**state, "i": next_pos[0], "m": next_pos[1]}),
+            drop=("$select", "$filter", "$expand"),
+        )
     else:
-        token = encode_token({"k": kind, "ph": "chg", "p": state["end"], "t": call.now, "e": epoch, **{k: state[k] for k in ("sel", "f") if k in state}})
-        payload["@odata.deltaLink"] = link(call, "$deltatoken", token, drop=("$select", "$filter", "$expand"))
+        token = encode_token(
+            {
+                "k": kind,
+                "ph": "chg",
+                "p": state["end"],
+                "t": call.now,
+                "e": epoch,
+                **{k: state[k] for k in ("sel", "f") if k in state},
+            }
+        )
+        payload["@odata.deltaLink"] = link(
+            call, "$deltatoken", token, drop=("$select", "$filter", "$expand")
+        )
     payload["value"] = page
     return json_response(200, payload)
 

@@ -4,6 +4,7 @@ Invariant: a membership write checks, in order, the app permission, the group (i
 the flags that forbid writes), then the member, and changes nothing unless every check passes;
 ``members@odata.bind`` is all or nothing.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 
@@ -388,7 +389,7 @@ def delete_group(call: Call) -> Response:
     return empty_response()
 
 
-def _refuse_owner_delete(call: Call) -> Response:
+def _refuse_owner_delete(_call: Call) -> Response:
     raise GraphError(
         405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."
     )

@@ -8,6 +8,7 @@ Invariants:
 - a request in the future is ``Granted`` and activates at its start; only ``Granted`` requests
   can be cancelled.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 
@@ -19,7 +20,15 @@ from jitgate.emulator.graph_common import Call, Listing, check_guid, list_page, 
 from jitgate.emulator.graph_groups import get_group_obj, is_dynamic
 from jitgate.emulator.graph_roles import check_assignment, new_assignment
 from jitgate.emulator.graph_users import get_object
-from jitgate.emulator.http import GraphError, Response, bad_request, empty_response, forbidden, json_response, not_found
+from jitgate.emulator.http import (
+    GraphError,
+    Response,
+    bad_request,
+    empty_response,
+    forbidden,
+    json_response,
+    not_found,
+)
 from jitgate.emulator.schedule import Window, check_policy, format_duration, parse_time, window
 from jitgate.emulator.store import iso
 
@@ -29,13 +38,35 @@ if TYPE_CHECKING:
 
 ROLE_BASE = "roleManagement/directory"
 GROUP_BASE = "identityGovernance/privilegedAccess/group"
-ACTIONS = {"adminAssign", "adminUpdate", "adminRemove", "adminExtend", "adminRenew", "selfActivate", "selfDeactivate", "selfExtend", "selfRenew"}
+ACTIONS = {
+    "adminAssign",
+    "adminUpdate",
+    "adminRemove",
+    "adminExtend",
+    "adminRenew",
+    "selfActivate",
+    "selfDeactivate",
+    "selfExtend",
+    "selfRenew",
+}
 DEFAULT_POLICIES: dict[str, dict[str, Any]] = {
-    "role": {"isExpirationRequired": False, "maxAssignmentSeconds": None, "maxActivationSeconds": 8 * 3600, "requireJustification": True},
-    "group": {"isExpirationRequired": True, "maxAssignmentSeconds": 180 * 86400, "maxActivationSeconds": 8 * 3600, "requireJustification": True},
+    "role": {
+        "isExpirationRequired": False,
+        "maxAssignmentSeconds": None,
+        "maxActivationSeconds": 8 * 3600,
+        "requireJustification": True,
+    },
+    "group": {
+        "isExpirationRequired": True,
+        "maxAssignmentSeconds": 180 * 86400,
+        "maxActivationSeconds": 8 * 3600,
+        "requireJustification": True,
+    },
 }
 REQUESTS = Listing(kind="request", resource="UnifiedRoleAssignmentScheduleRequest", filterable=None)
-INSTANCES = Listing(kind="instance", resource="UnifiedRoleAssignmentScheduleInstance", filterable=None)
+INSTANCES = Listing(
+    kind="instance", resource="UnifiedRoleAssignmentScheduleInstance", filterable=None
+)
 
 
 def exists_error() -> GraphError:
@@ -56,14 +87,25 @@ def policy(tenant: Tenant, kind: str) -> dict[str, Any]:
 def _request_obj(call: Call, body: dict[str, Any], action: str, span: Window | None) -> Obj:
     schedule_info = None
     if span is not None:
-        expiration: dict[str, Any] = {"type": span.expiration_type, "endDateTime": iso(span.end) if span.end else None, "duration": None}
+        expiration: dict[str, Any] = {
+            "type": span.expiration_type,
+            "endDateTime": iso(span.end) if span.end else None,
+            "duration": None,
+        }
         if span.expiration_type == "afterDuration" and span.end is not None:
             expiration["duration"] = format_duration(span.end - span.start)
-        schedule_info = {"startDateTime": iso(span.start), "recurrence": None, "expiration": expiration}
+        schedule_info = {
+            "startDateTime": iso(span.start),
+            "recurrence": None,
+            "expiration": expiration,
+        }
     sp_name = call.tenant.service_principals.get(call.caller_id, {}).get("displayName")
     created_by: dict[str, Any] = {"application": None, "device": None, "user": None}
     if call.caller_id in call.tenant.users:
-        created_by["user"] = {"displayName": call.tenant.users[call.caller_id].get("displayName"), "id": call.caller_id}
+        created_by["user"] = {
+            "displayName": call.tenant.users[call.caller_id].get("displayName"),
+            "id": call.caller_id,
+        }
     else:
         created_by["application"] = {"displayName": sp_name, "id": call.app_id}
     return {
@@ -90,7 +132,11 @@ def _action(call: Call, body: dict[str, Any]) -> str:
         raise bad_request(f"Invalid value specified for property 'action': '{action}'.")
     if action.startswith("self") and call.caller_id not in call.tenant.users:
         raise forbidden()
-    if action.startswith("self") and action != "selfDeactivate" and str(body.get("principalId", "")).lower() != call.caller_id:
+    if (
+        action.startswith("self")
+        and action != "selfDeactivate"
+        and str(body.get("principalId", "")).lower() != call.caller_id
+    ):
         raise forbidden()
     return action
 
@@ -100,34 +146,59 @@ def _action(call: Call, body: dict[str, Any]) -> str:
 
 def _role_eligible(tenant: Tenant, principal: str, role: str, scope: str) -> bool:
     return any(
-        e["principalId"] == principal and e["roleDefinitionId"] == role and e["directoryScopeId"] == scope
+        e["principalId"] == principal
+        and e["roleDefinitionId"] == role
+        and e["directoryScopeId"] == scope
         for e in tenant.pim_table("roleEligibilitySchedules").values()
     )
 
 
 def _activate_role(tenant: Tenant, request: Obj, span: Window) -> None:
-    assignment = new_assignment(tenant, request["principalId"], request["roleDefinitionId"], request["directoryScopeId"], "pim")
-    assignment.update({"_start": span.start, "_end": span.end, "_type": "Activated" if request["action"].startswith("self") else "Assigned", "_request": request["id"]})
+    assignment = new_assignment(
+        tenant,
+        request["principalId"],
+        request["roleDefinitionId"],
+        request["directoryScopeId"],
+        "pim",
+    )
+    assignment.update(
+        {
+            "_start": span.start,
+            "_end": span.end,
+            "_type": "Activated" if request["action"].startswith("self") else "Assigned",
+            "_request": request["id"],
+        }
+    )
     request["targetScheduleId"] = assignment["id"]
     request["status"] = "Provisioned"
     if span.end is not None:
         tenant.schedule_expiry(span.end, "role", assignment["id"])
 
 
-def create_role_request(call: Call) -> Response:
+def create_role_request(call: Call) -> Response:  # noqa: C901 - one branch per PIM action (graph.md §5.1)
     """POST /roleManagement/directory/roleAssignmentScheduleRequests (201)."""
     call.require(p.PIM_ROLE_WRITE)
     body = call.body()
     action = _action(call, body)
-    scope = body.get("directoryScopeId") or ("/" + body["appScopeId"] if body.get("appScopeId") else "/")
+    scope = body.get("directoryScopeId") or (
+        "/" + body["appScopeId"] if body.get("appScopeId") else "/"
+    )
     tenant = call.tenant
-    role_id = check_assignment(call, str(body.get("principalId", "")), str(body.get("roleDefinitionId", "")), scope)
+    role_id = check_assignment(
+        call, str(body.get("principalId", "")), str(body.get("roleDefinitionId", "")), scope
+    )
     principal = str(body["principalId"]).lower()
     existing = tenant.find_role_assignment(principal, role_id, scope)
     removing = action in {"adminRemove", "selfDeactivate"}
     span = None if removing else window(body.get("scheduleInfo"), call.now)
     request = _request_obj(call, body, action, span)
-    request.update({"roleDefinitionId": role_id, "directoryScopeId": scope, "appScopeId": body.get("appScopeId")})
+    request.update(
+        {
+            "roleDefinitionId": role_id,
+            "directoryScopeId": scope,
+            "appScopeId": body.get("appScopeId"),
+        }
+    )
     if removing:
         if existing is None:
             raise missing_error()
@@ -136,7 +207,11 @@ def create_role_request(call: Call) -> Response:
         if existing is not None:
             raise exists_error()
         if action == "selfActivate" and not _role_eligible(tenant, principal, role_id, scope):
-            raise GraphError(400, "RoleAssignmentRequestPolicyValidationFailed", 'The following policy rules failed: ["EligibilityRule"]')
+            raise GraphError(
+                400,
+                "RoleAssignmentRequestPolicyValidationFailed",
+                'The following policy rules failed: ["EligibilityRule"]',
+            )
         check_policy(policy(tenant, "role"), span, body, activation=action == "selfActivate")  # type: ignore[arg-type]
     elif existing is None:
         raise missing_error()
@@ -160,7 +235,13 @@ def create_role_request(call: Call) -> Response:
 
 def _created(call: Call, collection: str, request: Obj) -> Response:
     base = GROUP_BASE if "accessId" in request else ROLE_BASE
-    return json_response(201, {"@odata.context": call.context(f"{base}/{collection}/$entity"), **render(request, "request", None)})
+    return json_response(
+        201,
+        {
+            "@odata.context": call.context(f"{base}/{collection}/$entity"),
+            **render(request, "request", None),
+        },
+    )
 
 
 def _instance(assignment: Obj) -> Obj:
@@ -201,7 +282,9 @@ def cancel_request(call: Call) -> Response:
     """POST .../assignmentScheduleRequests/{id}/cancel: only ``Granted`` requests (204)."""
     group = "privilegedAccess" in call.req.path
     call.require(p.PIM_GROUP_WRITE if group else p.PIM_ROLE_WRITE)
-    table = call.tenant.pim_table("groupAssignmentScheduleRequests" if group else "roleAssignmentScheduleRequests")
+    table = call.tenant.pim_table(
+        "groupAssignmentScheduleRequests" if group else "roleAssignmentScheduleRequests"
+    )
     request = table.get(call.params["id"])
     if request is None:
         raise not_found(call.params["id"])
@@ -224,9 +307,23 @@ def create_eligibility_request(call: Call) -> Response:
         key = {"groupId": target["id"], "accessId": str(body.get("accessId", "member"))}
     else:
         scope = body.get("directoryScopeId") or "/"
-        key = {"roleDefinitionId": check_assignment(call, principal, str(body.get("roleDefinitionId", "")), scope), "directoryScopeId": scope}
-    table = call.tenant.pim_table("groupEligibilitySchedules" if group else "roleEligibilitySchedules")
-    existing = next((e for e in table.values() if e["principalId"] == principal and all(e[k] == v for k, v in key.items())), None)
+        key = {
+            "roleDefinitionId": check_assignment(
+                call, principal, str(body.get("roleDefinitionId", "")), scope
+            ),
+            "directoryScopeId": scope,
+        }
+    table = call.tenant.pim_table(
+        "groupEligibilitySchedules" if group else "roleEligibilitySchedules"
+    )
+    existing = next(
+        (
+            e
+            for e in table.values()
+            if e["principalId"] == principal and all(e[k] == v for k, v in key.items())
+        ),
+        None,
+    )
     removing = action == "adminRemove"
     span = None if removing else window(body.get("scheduleInfo"), call.now)
     request = _request_obj(call, body, action, span) | key
@@ -238,13 +335,25 @@ def create_eligibility_request(call: Call) -> Response:
     elif existing is not None and action == "adminAssign":
         raise exists_error()
     elif span is not None:
-        schedule = {"id": str(uuid.uuid4()), "principalId": principal, **key, "startDateTime": iso(span.start), "endDateTime": iso(span.end) if span.end else None, "memberType": "Direct", "status": "Provisioned"}
+        schedule = {
+            "id": str(uuid.uuid4()),
+            "principalId": principal,
+            **key,
+            "startDateTime": iso(span.start),
+            "endDateTime": iso(span.end) if span.end else None,
+            "memberType": "Direct",
+            "status": "Provisioned",
+        }
         table[schedule["id"]] = schedule
         request["targetScheduleId"] = schedule["id"]
         if span.end is not None:
-            call.tenant.schedule_expiry(span.end, "eligibility-group" if group else "eligibility-role", schedule["id"])
+            call.tenant.schedule_expiry(
+                span.end, "eligibility-group" if group else "eligibility-role", schedule["id"]
+            )
     name = "eligibilityScheduleRequests" if group else "roleEligibilityScheduleRequests"
-    call.tenant.pim_table("groupEligibilityScheduleRequests" if group else name)[request["id"]] = request
+    call.tenant.pim_table("groupEligibilityScheduleRequests" if group else name)[request["id"]] = (
+        request
+    )
     return _created(call, name, request)
 
 
@@ -254,9 +363,13 @@ def list_eligibility(call: Call) -> Response:
     call.require(p.PIM_GROUP_ELIG_READ if group else p.PIM_ELIG_READ)
     if group and "$filter" not in call.req.query:
         raise bad_request("The $filter query parameter is required for this request.")
-    table = call.tenant.pim_table("groupEligibilitySchedules" if group else "roleEligibilitySchedules")
+    table = call.tenant.pim_table(
+        "groupEligibilitySchedules" if group else "roleEligibilitySchedules"
+    )
     name = call.req.path.rsplit("/", 1)[-1]
-    return list_page(call, INSTANCES, table.values(), f"{GROUP_BASE if group else ROLE_BASE}/{name}")
+    return list_page(
+        call, INSTANCES, table.values(), f"{GROUP_BASE if group else ROLE_BASE}/{name}"
+    )
 
 
 # ----- groups --------------------------------------------------------------------------------
@@ -264,7 +377,13 @@ def list_eligibility(call: Call) -> Response:
 
 def _group_active(tenant: Tenant, group_id: str, principal: str, access: str) -> Obj | None:
     return next(
-        (s for s in tenant.pim_table("groupSchedules").values() if s["groupId"] == group_id and s["principalId"] == principal and s["accessId"] == access),
+        (
+            s
+            for s in tenant.pim_table("groupSchedules").values()
+            if s["groupId"] == group_id
+            and s["principalId"] == principal
+            and s["accessId"] == access
+        ),
         None,
     )
 
@@ -284,7 +403,9 @@ def _apply_group(tenant: Tenant, request: Obj, span: Window) -> None:
         "_end": span.end,
     }
     tenant.pim_table("groupSchedules")[schedule_id] = schedule
-    tenant.add_member(request["groupId"], request["principalId"], owners=request["accessId"] == "owner")
+    tenant.add_member(
+        request["groupId"], request["principalId"], owners=request["accessId"] == "owner"
+    )
     request["targetScheduleId"] = schedule_id
     request["status"] = "Provisioned"
     if span.end is not None:
@@ -301,7 +422,9 @@ def create_group_request(call: Call) -> Response:
         raise bad_request(f"Invalid value specified for property 'accessId': '{access}'.")
     group = get_group_obj(call, str(body.get("groupId", "")))
     if is_dynamic(group) or group.get("onPremisesSyncEnabled"):
-        raise bad_request("Dynamic groups and groups synced from on-premises cannot be managed by Privileged Identity Management.")
+        raise bad_request(
+            "Dynamic groups and groups synced from on-premises cannot be managed by Privileged Identity Management."
+        )
     principal = check_guid(str(body.get("principalId", "")))
     get_object(call, principal)
     tenant = call.tenant
@@ -329,7 +452,9 @@ def _commit_group(call: Call, request: Obj, existing: Obj | None, span: Window |
     tenant = call.tenant
     if span is None and existing is not None:
         tenant.pim_table("groupSchedules").pop(existing["id"], None)
-        tenant.remove_member(existing["groupId"], existing["principalId"], owners=existing["accessId"] == "owner")
+        tenant.remove_member(
+            existing["groupId"], existing["principalId"], owners=existing["accessId"] == "owner"
+        )
     elif existing is not None and span is not None:
         existing["_end"] = span.end
         existing["endDateTime"] = iso(span.end) if span.end else None
@@ -349,7 +474,9 @@ def list_group_instances(call: Call) -> Response:
     if "$filter" not in call.req.query:
         raise bad_request("The $filter query parameter is required for this request.")
     name = call.req.path.rsplit("/", 1)[-1]
-    return list_page(call, INSTANCES, call.tenant.pim_table("groupSchedules").values(), f"{GROUP_BASE}/{name}")
+    return list_page(
+        call, INSTANCES, call.tenant.pim_table("groupSchedules").values(), f"{GROUP_BASE}/{name}"
+    )
 
 
 def on_expire(tenant: Tenant, kind: str, ident: str) -> None:
@@ -357,21 +484,35 @@ def on_expire(tenant: Tenant, kind: str, ident: str) -> None:
     now = tenant.now()
     if kind == "role":
         assignment = tenant.role_assignments.get(ident)
-        if assignment is not None and assignment.get("_end") is not None and assignment["_end"] <= now:
+        if (
+            assignment is not None
+            and assignment.get("_end") is not None
+            and assignment["_end"] <= now
+        ):
             tenant.remove_role_assignment(ident)
     elif kind == "group":
         schedule = tenant.pim_table("groupSchedules").get(ident)
         if schedule is not None and schedule["_end"] is not None and schedule["_end"] <= now:
             tenant.pim_table("groupSchedules").pop(ident)
-            tenant.remove_member(schedule["groupId"], schedule["principalId"], owners=schedule["accessId"] == "owner")
+            tenant.remove_member(
+                schedule["groupId"], schedule["principalId"], owners=schedule["accessId"] == "owner"
+            )
     elif kind in {"eligibility-role", "eligibility-group"}:
-        tenant.pim_table("roleEligibilitySchedules" if kind == "eligibility-role" else "groupEligibilitySchedules").pop(ident, None)
+        tenant.pim_table(
+            "roleEligibilitySchedules"
+            if kind == "eligibility-role"
+            else "groupEligibilitySchedules"
+        ).pop(ident, None)
     elif kind in {"role-start", "group-start"}:
         _start_pending(tenant, kind, ident)
 
 
 def _start_pending(tenant: Tenant, kind: str, ident: str) -> None:
-    table = tenant.pim_table("roleAssignmentScheduleRequests" if kind == "role-start" else "groupAssignmentScheduleRequests")
+    table = tenant.pim_table(
+        "roleAssignmentScheduleRequests"
+        if kind == "role-start"
+        else "groupAssignmentScheduleRequests"
+    )
     request = table.get(ident)
     if request is None or request["status"] != "Granted":
         return
@@ -395,19 +536,39 @@ def list_policies(call: Call) -> Response:
         rules = policy(call.tenant, kind)
         value.append(
             {
-                "id": f"DirectoryRole_{call.tenant.tenant_id}_{kind}" if kind == "role" else f"Group_{kind}",
+                "id": f"DirectoryRole_{call.tenant.tenant_id}_{kind}"
+                if kind == "role"
+                else f"Group_{kind}",
                 "displayName": "Directory Role" if kind == "role" else "Group",
                 "scopeId": "/" if kind == "role" else "*",
                 "scopeType": "DirectoryRole" if kind == "role" else "Group",
                 "isOrganizationDefault": False,
                 "rules": [
-                    {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_Admin_Assignment", "isExpirationRequired": rules["isExpirationRequired"], "maximumDuration": format_duration(rules["maxAssignmentSeconds"]) if rules["maxAssignmentSeconds"] else None},
-                    {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule", "id": "Expiration_EndUser_Assignment", "isExpirationRequired": True, "maximumDuration": format_duration(rules["maxActivationSeconds"])},
-                    {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule", "id": "Enablement_EndUser_Assignment", "enabledRules": ["Justification"] if rules["requireJustification"] else []},
+                    {
+                        "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+                        "id": "Expiration_Admin_Assignment",
+                        "isExpirationRequired": rules["isExpirationRequired"],
+                        "maximumDuration": format_duration(rules["maxAssignmentSeconds"])
+                        if rules["maxAssignmentSeconds"]
+                        else None,
+                    },
+                    {
+                        "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+                        "id": "Expiration_EndUser_Assignment",
+                        "isExpirationRequired": True,
+                        "maximumDuration": format_duration(rules["maxActivationSeconds"]),
+                    },
+                    {
+                        "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule",
+                        "id": "Enablement_EndUser_Assignment",
+                        "enabledRules": ["Justification"] if rules["requireJustification"] else [],
+                    },
                 ],
             }
         )
-    return json_response(200, {"@odata.context": call.context("policies/roleManagementPolicies"), "value": value})
+    return json_response(
+        200, {"@odata.context": call.context("policies/roleManagementPolicies"), "value": value}
+    )
 
 
 def register(router: Router) -> None:

@@ -1,10 +1,12 @@
-"""Directory roles: definitions, assignments (tenant and administrative-unit scope), the legacy
-``directoryRoles`` API and administrative units (graph.md §4).
+"""Directory roles and administrative units (graph.md §4).
+
+Definitions, assignments (tenant and administrative-unit scope), the legacy ``directoryRoles`` API and administrative units (graph.md §4).
 
 Invariant: legacy ``directoryRoles/{id}/members`` are exactly the principals holding that role's
 template at scope ``/``; adding a member there creates the same assignment ``roleAssignments``
 lists, so both views never disagree.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 
@@ -28,18 +30,34 @@ if TYPE_CHECKING:
     from jitgate.emulator.router import Router
     from jitgate.emulator.store import Obj, Tenant
 
-ROLE_DEFINITIONS = Listing(kind="unifiedRoleDefinition", resource="UnifiedRoleDefinition", filterable={"id", "displayName", "isBuiltIn", "templateId", "isEnabled"})
-ROLE_ASSIGNMENTS = Listing(kind="unifiedRoleAssignment", resource="UnifiedRoleAssignment", filterable={"id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId"})
-ADMIN_UNITS = Listing(kind="administrativeUnit", resource="AdministrativeUnit", filterable={"id", "displayName", "description", "visibility", "membershipType"})
+ROLE_DEFINITIONS = Listing(
+    kind="unifiedRoleDefinition",
+    resource="UnifiedRoleDefinition",
+    filterable={"id", "displayName", "isBuiltIn", "templateId", "isEnabled"},
+)
+ROLE_ASSIGNMENTS = Listing(
+    kind="unifiedRoleAssignment",
+    resource="UnifiedRoleAssignment",
+    filterable={"id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId"},
+)
+ADMIN_UNITS = Listing(
+    kind="administrativeUnit",
+    resource="AdministrativeUnit",
+    filterable={"id", "displayName", "description", "visibility", "membershipType"},
+)
 CONFLICT = "A conflicting object with one or more of the specified property values is present in the directory."
-NO_PAGE_SIZE = "This resource does not support custom page sizes. Please retry without a page size argument."
+NO_PAGE_SIZE = (
+    "This resource does not support custom page sizes. Please retry without a page size argument."
+)
 
 
 def role_definition(tenant: Tenant, role_id: str) -> Obj | None:
     """Return a role definition by id or template id."""
     found = tenant.role_definitions.get(role_id)
     if found is None:
-        found = next((d for d in tenant.role_definitions.values() if d.get("templateId") == role_id), None)
+        found = next(
+            (d for d in tenant.role_definitions.values() if d.get("templateId") == role_id), None
+        )
     return found
 
 
@@ -66,12 +84,17 @@ def check_assignment(call: Call, principal_id: str, role_id: str, scope: str) ->
         raise not_found(role_id)
     kind, principal = get_object(call, check_guid(principal_id))
     if kind == "group" and not principal.get("isAssignableToRole"):
-        raise bad_request("The group is not role-assignable. Only groups with isAssignableToRole set to true can be assigned roles.")
+        raise bad_request(
+            "The group is not role-assignable. Only groups with isAssignableToRole set to true can be assigned roles."
+        )
     if kind not in {"user", "group", "servicePrincipal"}:
         raise bad_request(f"Invalid object identifier '{principal_id}'.")
     if scope != "/":
         target = scope.strip("/").split("/")[-1]
-        if not (scope.startswith("/administrativeUnits/") and target in tenant.admin_units) and target not in tenant.applications:
+        if (
+            not (scope.startswith("/administrativeUnits/") and target in tenant.admin_units)
+            and target not in tenant.applications
+        ):
             raise not_found(target)
     return str(definition["id"])
 
@@ -79,7 +102,12 @@ def check_assignment(call: Call, principal_id: str, role_id: str, scope: str) ->
 def list_definitions(call: Call) -> Response:
     """GET /roleManagement/directory/roleDefinitions."""
     call.require(p.ROLE_READ)
-    return list_page(call, ROLE_DEFINITIONS, call.tenant.role_definitions.values(), "roleManagement/directory/roleDefinitions")
+    return list_page(
+        call,
+        ROLE_DEFINITIONS,
+        call.tenant.role_definitions.values(),
+        "roleManagement/directory/roleDefinitions",
+    )
 
 
 def get_definition(call: Call) -> Response:
@@ -88,7 +116,13 @@ def get_definition(call: Call) -> Response:
     definition = role_definition(call.tenant, call.params["id"])
     if definition is None:
         raise not_found(call.params["id"])
-    return json_response(200, {"@odata.context": call.context("roleManagement/directory/roleDefinitions/$entity"), **definition})
+    return json_response(
+        200,
+        {
+            "@odata.context": call.context("roleManagement/directory/roleDefinitions/$entity"),
+            **definition,
+        },
+    )
 
 
 def _expand_principal(call: Call, item: Obj) -> Obj:
@@ -102,7 +136,12 @@ def _expand_principal(call: Call, item: Obj) -> Obj:
 def list_assignments(call: Call) -> Response:
     """GET /roleManagement/directory/roleAssignments (``$filter`` principalId/roleDefinitionId)."""
     call.require(p.ROLE_READ)
-    response = list_page(call, ROLE_ASSIGNMENTS, call.tenant.role_assignments.values(), "roleManagement/directory/roleAssignments")
+    response = list_page(
+        call,
+        ROLE_ASSIGNMENTS,
+        call.tenant.role_assignments.values(),
+        "roleManagement/directory/roleAssignments",
+    )
     if "$expand" in call.req.query and isinstance(response.payload, dict):
         payload = response.payload
         payload["value"] = [_expand_principal(call, item) for item in payload["value"]]
@@ -117,7 +156,13 @@ def get_assignment(call: Call) -> Response:
     if assignment is None:
         raise not_found(call.params["id"])
     item = _expand_principal(call, render(assignment, "unifiedRoleAssignment", None))
-    return json_response(200, {"@odata.context": call.context("roleManagement/directory/roleAssignments/$entity"), **item})
+    return json_response(
+        200,
+        {
+            "@odata.context": call.context("roleManagement/directory/roleAssignments/$entity"),
+            **item,
+        },
+    )
 
 
 def create_assignment(call: Call) -> Response:
@@ -126,13 +171,25 @@ def create_assignment(call: Call) -> Response:
     body = call.body()
     for name in ("roleDefinitionId", "principalId"):
         if not body.get(name):
-            raise bad_request(f"Invalid value specified for property '{name}' of resource 'UnifiedRoleAssignment'.")
-    scope = body.get("directoryScopeId") or ("/" + body["appScopeId"] if body.get("appScopeId") else "/")
+            raise bad_request(
+                f"Invalid value specified for property '{name}' of resource 'UnifiedRoleAssignment'."
+            )
+    scope = body.get("directoryScopeId") or (
+        "/" + body["appScopeId"] if body.get("appScopeId") else "/"
+    )
     role_id = check_assignment(call, str(body["principalId"]), str(body["roleDefinitionId"]), scope)
     if call.tenant.find_role_assignment(str(body["principalId"]).lower(), role_id, scope):
         raise bad_request(CONFLICT)
-    assignment = new_assignment(call.tenant, str(body["principalId"]).lower(), role_id, scope, "direct")
-    return json_response(201, {"@odata.context": call.context("roleManagement/directory/roleAssignments/$entity"), **render(assignment, "unifiedRoleAssignment", None)})
+    assignment = new_assignment(
+        call.tenant, str(body["principalId"]).lower(), role_id, scope, "direct"
+    )
+    return json_response(
+        201,
+        {
+            "@odata.context": call.context("roleManagement/directory/roleAssignments/$entity"),
+            **render(assignment, "unifiedRoleAssignment", None),
+        },
+    )
 
 
 def delete_assignment(call: Call) -> Response:
@@ -148,7 +205,9 @@ def _directory_role(call: Call) -> Obj:
     tenant = call.tenant
     if ident.startswith("roleTemplateId="):
         template = ident.split("=", 1)[1].strip("'")
-        role = next((r for r in tenant.directory_roles.values() if r["roleTemplateId"] == template), None)
+        role = next(
+            (r for r in tenant.directory_roles.values() if r["roleTemplateId"] == template), None
+        )
     else:
         role = tenant.directory_roles.get(ident)
     if role is None:
@@ -168,7 +227,9 @@ def list_directory_roles(call: Call) -> Response:
 def get_directory_role(call: Call) -> Response:
     """GET /directoryRoles/{id} or /directoryRoles/roleTemplateId={templateId}."""
     call.require(p.ROLE_READ)
-    return json_response(200, {"@odata.context": call.context("directoryRoles/$entity"), **_directory_role(call)})
+    return json_response(
+        200, {"@odata.context": call.context("directoryRoles/$entity"), **_directory_role(call)}
+    )
 
 
 def activate_directory_role(call: Call) -> Response:
@@ -176,7 +237,9 @@ def activate_directory_role(call: Call) -> Response:
     call.require(p.ROLE_WRITE)
     body = call.body()
     if set(body) != {"roleTemplateId"}:
-        raise bad_request("Only the roleTemplateId property may be set when activating a directory role.")
+        raise bad_request(
+            "Only the roleTemplateId property may be set when activating a directory role."
+        )
     template = str(body["roleTemplateId"])
     definition = role_definition(call.tenant, template)
     if definition is None:
@@ -190,7 +253,9 @@ def activate_directory_role(call: Call) -> Response:
 def activate(tenant: Tenant, definition: Obj) -> Obj:
     """Activate the legacy directoryRole object for a role definition."""
     role = {
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant.tenant_id}/directoryRole/{definition['id']}")),
+        "id": str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant.tenant_id}/directoryRole/{definition['id']}")
+        ),
         "deletedDateTime": None,
         "description": definition.get("description"),
         "displayName": definition.get("displayName"),
@@ -208,11 +273,20 @@ def directory_role_members(call: Call) -> Response:
     tenant = call.tenant
     items: list[Any] = []
     for assignment in tenant.role_assignments.values():
-        if assignment["roleDefinitionId"] == role["roleTemplateId"] and assignment["directoryScopeId"] == "/":
+        if (
+            assignment["roleDefinitionId"] == role["roleTemplateId"]
+            and assignment["directoryScopeId"] == "/"
+        ):
             obj = tenant.get(assignment["principalId"])
             if obj is not None:
                 items.append(obj)
-    return list_page(call, Listing(kind="directoryObject", resource="DirectoryObject", typed=True), items, "directoryObjects", lambda o: tenant.kinds[o["id"]])
+    return list_page(
+        call,
+        Listing(kind="directoryObject", resource="DirectoryObject", typed=True),
+        items,
+        "directoryObjects",
+        lambda o: tenant.kinds[o["id"]],
+    )
 
 
 def add_directory_role_member(call: Call) -> Response:
@@ -222,7 +296,9 @@ def add_directory_role_member(call: Call) -> Response:
     member_id = object_ref(call.body().get("@odata.id"))
     role_id = check_assignment(call, member_id, role["roleTemplateId"], "/")
     if call.tenant.find_role_assignment(member_id, role_id, "/"):
-        raise bad_request("One or more added object references already exist for the following modified properties: 'members'.")
+        raise bad_request(
+            "One or more added object references already exist for the following modified properties: 'members'."
+        )
     new_assignment(call.tenant, member_id, role_id, "/", "direct")
     return empty_response()
 
@@ -231,7 +307,9 @@ def remove_directory_role_member(call: Call) -> Response:
     """DELETE /directoryRoles/{id}/members/{memberId}/$ref (204)."""
     call.require(p.ROLE_WRITE)
     role = _directory_role(call)
-    assignment = call.tenant.find_role_assignment(check_guid(call.params["member"]), role["roleTemplateId"], "/")
+    assignment = call.tenant.find_role_assignment(
+        check_guid(call.params["member"]), role["roleTemplateId"], "/"
+    )
     if assignment is None:
         raise not_found(role["id"])
     call.tenant.remove_role_assignment(assignment["id"])
@@ -241,7 +319,9 @@ def remove_directory_role_member(call: Call) -> Response:
 def list_admin_units(call: Call) -> Response:
     """GET /directory/administrativeUnits."""
     call.require(p.AU_READ)
-    return list_page(call, ADMIN_UNITS, call.tenant.admin_units.values(), "directory/administrativeUnits")
+    return list_page(
+        call, ADMIN_UNITS, call.tenant.admin_units.values(), "directory/administrativeUnits"
+    )
 
 
 def get_admin_unit(call: Call) -> Response:
@@ -250,7 +330,9 @@ def get_admin_unit(call: Call) -> Response:
     unit = call.tenant.admin_units.get(check_guid(call.params["id"]))
     if unit is None:
         raise not_found(call.params["id"])
-    return json_response(200, {"@odata.context": call.context("directory/administrativeUnits/$entity"), **unit})
+    return json_response(
+        200, {"@odata.context": call.context("directory/administrativeUnits/$entity"), **unit}
+    )
 
 
 def admin_unit_members(call: Call) -> Response:
@@ -261,7 +343,13 @@ def admin_unit_members(call: Call) -> Response:
         raise not_found(unit_id)
     tenant = call.tenant
     items = [tenant.get(m) for m in tenant.au_members[unit_id]]
-    return list_page(call, Listing(kind="directoryObject", resource="DirectoryObject", typed=True), [i for i in items if i], "directoryObjects", lambda o: tenant.kinds[o["id"]])
+    return list_page(
+        call,
+        Listing(kind="directoryObject", resource="DirectoryObject", typed=True),
+        [i for i in items if i],
+        "directoryObjects",
+        lambda o: tenant.kinds[o["id"]],
+    )
 
 
 def add_admin_unit_member(call: Call) -> Response:
@@ -273,7 +361,9 @@ def add_admin_unit_member(call: Call) -> Response:
     member_id = object_ref(call.body().get("@odata.id"))
     get_object(call, member_id)
     if member_id in call.tenant.au_members[unit_id]:
-        raise bad_request("One or more added object references already exist for the following modified properties: 'members'.")
+        raise bad_request(
+            "One or more added object references already exist for the following modified properties: 'members'."
+        )
     call.tenant.au_members[unit_id][member_id] = call.now
     call.tenant.au_of.setdefault(member_id, set()).add(unit_id)
     return empty_response()

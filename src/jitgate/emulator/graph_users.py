@@ -3,6 +3,7 @@
 Reads honour replication lag through ``Call.cutoff``: an object created within the lag window
 reads back 404 and is missing from lists.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 

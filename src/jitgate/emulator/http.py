@@ -3,6 +3,7 @@
 The emulator does not use a web framework on its hot path: ``$batch`` dispatches inner requests
 through the same handlers without any HTTP round trip, so a request is a plain object.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@
 parentheses. ``ne``, ``not`` and ``endswith`` are *advanced* (they need ``ConsistencyLevel:
 eventual`` and ``$count=true``). Strings compare case-insensitively, as the directory does.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ class _Parser:
         return self.parse_term()
 
     def prop(self, name: str) -> str:
-        base = name.split("/")[0]
+        base = name.split("/", maxsplit=1)[0]
         if self.allowed is not None and base not in self.allowed:
             raise unsupported_query(UNSUPPORTED_PROPERTY_TEXT.format(base, self.resource))
         self.result.properties.add(base)

@@ -31,7 +31,7 @@ def parse_duration(text: str) -> float:
 def parse_time(text: str) -> float:
     """Return an ISO-8601 timestamp in POSIX seconds, or raise 400."""
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)
     except ValueError as err:
         raise bad_request(f"Invalid date time value '{text}'.") from err
     if value.tzinfo is None:
@@ -65,12 +65,16 @@ def window(info: dict[str, Any] | None, now: float) -> Window:
     end: float | None = None
     if lowered == "afterduration":
         if not expiration.get("duration"):
-            raise bad_request("The expiration duration is required when the expiration type is afterDuration.")
+            raise bad_request(
+                "The expiration duration is required when the expiration type is afterDuration."
+            )
         end = start + parse_duration(str(expiration["duration"]))
         kind = "afterDuration"
     elif lowered == "afterdatetime":
         if not expiration.get("endDateTime"):
-            raise bad_request("The expiration endDateTime is required when the expiration type is afterDateTime.")
+            raise bad_request(
+                "The expiration endDateTime is required when the expiration type is afterDateTime."
+            )
         end = parse_time(str(expiration["endDateTime"]))
         kind = "afterDateTime"
     elif lowered in {"noexpiration", "notspecified"}:
@@ -83,10 +87,16 @@ def window(info: dict[str, Any] | None, now: float) -> Window:
 def policy_failure(*rules: str) -> GraphError:
     """Return the PIM policy-validation 400 for the failed rule names."""
     names = ",".join(f'"{rule}"' for rule in rules)
-    return GraphError(400, "RoleAssignmentRequestPolicyValidationFailed", f"The following policy rules failed: [{names}]")
+    return GraphError(
+        400,
+        "RoleAssignmentRequestPolicyValidationFailed",
+        f"The following policy rules failed: [{names}]",
+    )
 
 
-def check_policy(policy: dict[str, Any], span: Window, body: dict[str, Any], *, activation: bool) -> None:
+def check_policy(
+    policy: dict[str, Any], span: Window, body: dict[str, Any], *, activation: bool
+) -> None:
     """Enforce a policy's expiration and justification rules on a request."""
     max_key = "maxActivationSeconds" if activation else "maxAssignmentSeconds"
     required = activation or bool(policy.get("isExpirationRequired", True))

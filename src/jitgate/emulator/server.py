@@ -63,7 +63,9 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def prepare(state: EmulatorState, *, host: str, port: int, data_dir: Path) -> tuple[RunningEmulator, socket.socket]:
+def prepare(
+    state: EmulatorState, *, host: str, port: int, data_dir: Path
+) -> tuple[RunningEmulator, socket.socket]:
     """Create TLS files, bind the socket and build (not start) the uvicorn server."""
     tls = ensure_tls(data_dir, (host,))
     sock = _bind(host, port)
@@ -84,10 +86,14 @@ def prepare(state: EmulatorState, *, host: str, port: int, data_dir: Path) -> tu
     return RunningEmulator(state, base, f"{base}/v1.0", tls.ca_bundle, server), sock
 
 
-def start_in_thread(state: EmulatorState, *, data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> RunningEmulator:
+def start_in_thread(
+    state: EmulatorState, *, data_dir: Path, host: str = "127.0.0.1", port: int = 0
+) -> RunningEmulator:
     """Serve ``state`` over HTTPS in a daemon thread; return once it accepts connections."""
     running, sock = prepare(state, host=host, port=port, data_dir=data_dir)
-    thread = threading.Thread(target=running.server.run, kwargs={"sockets": [sock]}, daemon=True, name="jitgate-emulator")
+    thread = threading.Thread(
+        target=running.server.run, kwargs={"sockets": [sock]}, daemon=True, name="jitgate-emulator"
+    )
     running.thread = thread
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S

@@ -1,9 +1,11 @@
-"""The sign-in host (graph.md §1): OIDC discovery, JWKS, instance discovery, token endpoint,
-authorization code + PKCE with a plain HTML sign-in page, refresh tokens.
+"""The sign-in host (graph.md §1).
+
+OIDC discovery, JWKS, instance discovery, token endpoint, authorization code + PKCE with a plain HTML sign-in page, refresh tokens.
 
 Invariants: every token-endpoint failure is an AADSTS error body with the exact text of §1.2; a
 code is redeemed at most once, only by its client, its redirect URI and its PKCE verifier.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 
@@ -47,7 +49,12 @@ def resolve_tenant(state: EmulatorState, segment: str, *, allow_common: bool = T
         if lowered in {d.lower() for d in tenant.domains}:
             return tenant.tenant_id
     else:
-        raise SigninError(400, "invalid_request", 900023, f"Specified tenant identifier '{segment}' is neither a valid DNS name, nor a valid external domain.")
+        raise SigninError(
+            400,
+            "invalid_request",
+            900023,
+            f"Specified tenant identifier '{segment}' is neither a valid DNS name, nor a valid external domain.",
+        )
     raise SigninError(
         400,
         "invalid_tenant",
@@ -64,7 +71,11 @@ def openid_configuration(state: EmulatorState, base: str, segment: str) -> Respo
     root = f"{base}/{segment}"
     doc = {
         "token_endpoint": f"{root}/oauth2/v2.0/token",
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic",
+        ],
         "jwks_uri": f"{root}/discovery/v2.0/keys",
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["pairwise"],
@@ -79,7 +90,27 @@ def openid_configuration(state: EmulatorState, base: str, segment: str) -> Respo
         "http_logout_supported": True,
         "frontchannel_logout_supported": True,
         "end_session_endpoint": f"{root}/oauth2/v2.0/logout",
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "claims_supported": [
+            "sub",
+            "iss",
+            "cloud_instance_name",
+            "cloud_instance_host_name",
+            "cloud_graph_host_name",
+            "msgraph_host",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "acr",
+            "nonce",
+            "preferred_username",
+            "name",
+            "tid",
+            "ver",
+            "at_hash",
+            "c_hash",
+            "email",
+        ],
         "kerberos_endpoint": f"{root}/kerberos",
         "tenant_region_scope": "NA",
         "cloud_instance_name": "microsoftonline.com",
@@ -94,7 +125,12 @@ def openid_configuration(state: EmulatorState, base: str, segment: str) -> Respo
 def keys(state: EmulatorState, base: str, segment: str) -> Response:
     """GET /{tenant}/discovery/v2.0/keys."""
     tid = resolve_tenant(state, segment)
-    return json_response(200, {"keys": [state.tokens.key.jwk(f"{base}/{tid}/v2.0")]}, {"Cache-Control": "max-age=86400, private"}, JSON_UTF8)
+    return json_response(
+        200,
+        {"keys": [state.tokens.key.jwk(f"{base}/{tid}/v2.0")]},
+        {"Cache-Control": "max-age=86400, private"},
+        JSON_UTF8,
+    )
 
 
 def instance_discovery(base: str, query: dict[str, str]) -> Response:
@@ -117,38 +153,83 @@ def _scope_resource(scope: str) -> tuple[str, list[str]]:
     return " ".join(resource_scopes), parts
 
 
-def token(state: EmulatorState, base: str, segment: str, form: dict[str, str], headers: dict[str, str]) -> Response:
+def _grant_type(form: dict[str, str]) -> str:
+    grant = form.get("grant_type")
+    if not grant:
+        raise SigninError(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'grant_type'.",
+        )
+    if grant not in {"client_credentials", "authorization_code", "refresh_token"}:
+        raise SigninError(
+            400,
+            "unsupported_grant_type",
+            70003,
+            f"The app requested an unsupported grant type '{grant}'.",
+        )
+    return grant
+
+
+def token(
+    state: EmulatorState, base: str, segment: str, form: dict[str, str], headers: dict[str, str]
+) -> Response:
     """POST /{tenant}/oauth2/v2.0/token."""
     try:
         tid = resolve_tenant(state, segment, allow_common=False)
-        grant = form.get("grant_type")
-        if not grant:
-            raise SigninError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
-        if grant not in {"client_credentials", "authorization_code", "refresh_token"}:
-            raise SigninError(400, "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant}'.")
-        app_id = authenticate_client(state, f"{base}/{segment}/oauth2/v2.0/token", segment, form, headers)
+        grant = _grant_type(form)
+        app_id = authenticate_client(
+            state, f"{base}/{segment}/oauth2/v2.0/token", segment, form, headers
+        )
         if grant == "client_credentials":
             return _client_credentials(state, tid, app_id, form)
-        return _user_grant(state, base, tid, app_id, grant, form)
+        return _user_grant(state, base, tid, app_id, grant=grant, form=form)
     except SigninError as err:
         return aad_error(state, err)
 
 
-def _client_credentials(state: EmulatorState, tid: str, app_id: str, form: dict[str, str]) -> Response:
+def _client_credentials(
+    state: EmulatorState, tid: str, app_id: str, form: dict[str, str]
+) -> Response:
     scope = form.get("scope")
     if not scope:
-        raise SigninError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
+        raise SigninError(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'scope'.",
+        )
     if not scope.endswith("/.default") or " " in scope.strip():
-        raise SigninError(400, "invalid_scope", 1002012, f"The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
+        raise SigninError(
+            400,
+            "invalid_scope",
+            1002012,
+            f"The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+        )
     if scope[: -len("/.default")].rstrip("/") not in GRAPH_RESOURCES:
-        raise SigninError(400, "invalid_scope", 70011, f"The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.")
+        raise SigninError(
+            400,
+            "invalid_scope",
+            70011,
+            f"The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.",
+        )
     tenant = state.tenant
     sp_id = tenant.sp_by_appid.get(app_id) or app_id
     roles = list(tenant.app_permissions.get(sp_id, []))
     lifetime = state.settings.token_lifetime_s
-    access = state.tokens.access_token(tenant_id=tid, app_id=app_id, oid=sp_id, now=tenant.now(), lifetime=lifetime, roles=roles)
-    body = {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": access}
-    return json_response(200, body, {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}, JSON_UTF8)
+    access = state.tokens.access_token(
+        tenant_id=tid, app_id=app_id, oid=sp_id, now=tenant.now(), lifetime=lifetime, roles=roles
+    )
+    body = {
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": access,
+    }
+    return json_response(
+        200, body, {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}, JSON_UTF8
+    )
 
 
 def _pkce_ok(challenge: str | None, method: str, verifier: str | None) -> bool:
@@ -157,65 +238,156 @@ def _pkce_ok(challenge: str | None, method: str, verifier: str | None) -> bool:
     if not verifier:
         return False
     if method.upper() == "S256":
-        digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        digest = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         return secrets.compare_digest(digest, challenge)
     return secrets.compare_digest(verifier, challenge)
 
 
-def _user_grant(state: EmulatorState, base: str, tid: str, app_id: str, grant: str, form: dict[str, str]) -> Response:
+def _user_grant(
+    state: EmulatorState, base: str, tid: str, app_id: str, *, grant: str, form: dict[str, str]
+) -> Response:
     tenant = state.tenant
     now = tenant.now()
     if grant == "authorization_code":
         code = form.get("code")
         if not code:
-            raise SigninError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'code'.")
+            raise SigninError(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'code'.",
+            )
         grant_info = state.codes.get(code)
         if grant_info is None or grant_info["expires"] < now or grant_info["client_id"] != app_id:
-            raise SigninError(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
+            raise SigninError(
+                400,
+                "invalid_grant",
+                70008,
+                "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+            )
         if grant_info["used"]:
-            raise SigninError(400, "invalid_grant", 54005, "OAuth2 Authorization Code was already redeemed, please retry with a new valid code or use an existing refresh token.")
+            raise SigninError(
+                400,
+                "invalid_grant",
+                54005,
+                "OAuth2 Authorization Code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+            )
         if form.get("redirect_uri") != grant_info["redirect_uri"]:
-            raise SigninError(400, "invalid_grant", 500112, "The reply address does not match the reply address provided when requesting the authorization code.")
-        if not _pkce_ok(grant_info.get("code_challenge"), grant_info.get("code_challenge_method", "plain"), form.get("code_verifier")):
-            raise SigninError(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.")
+            raise SigninError(
+                400,
+                "invalid_grant",
+                500112,
+                "The reply address does not match the reply address provided when requesting the authorization code.",
+            )
+        if not _pkce_ok(
+            grant_info.get("code_challenge"),
+            grant_info.get("code_challenge_method", "plain"),
+            form.get("code_verifier"),
+        ):
+            raise SigninError(
+                400,
+                "invalid_grant",
+                501481,
+                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+            )
         grant_info["used"] = True
         scope = grant_info["scope"]
     else:
         refresh = form.get("refresh_token")
         if not refresh:
-            raise SigninError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'refresh_token'.")
+            raise SigninError(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'refresh_token'.",
+            )
         grant_info = state.refresh_tokens.pop(refresh, None)
         if grant_info is None or grant_info["client_id"] != app_id:
-            raise SigninError(400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+            raise SigninError(
+                400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid."
+            )
         scope = form.get("scope") or grant_info["scope"]
     user = tenant.users.get(grant_info["user_id"])
     if user is None:
-        raise SigninError(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
-    return _user_tokens(state, base, tid, app_id, user, scope, grant_info.get("nonce"), form.get("client_info") == "1")
+        raise SigninError(
+            400, "invalid_grant", 50034, "The user account does not exist in the directory."
+        )
+    return _user_tokens(
+        state,
+        base,
+        tid,
+        app_id,
+        user=user,
+        scope=scope,
+        nonce=grant_info.get("nonce"),
+        want_client_info=form.get("client_info") == "1",
+    )
 
 
-def _user_tokens(state: EmulatorState, base: str, tid: str, app_id: str, user: dict[str, Any], scope: str, nonce: str | None, want_client_info: bool) -> Response:  # noqa: PLR0913 - the parts of one token response
+def _user_tokens(
+    state: EmulatorState,
+    base: str,
+    tid: str,
+    app_id: str,
+    *,
+    user: dict[str, Any],
+    scope: str,
+    nonce: str | None,
+    want_client_info: bool,
+) -> Response:
     tenant = state.tenant
     now = tenant.now()
     lifetime = state.settings.token_lifetime_s
     resource_scope, parts = _scope_resource(scope)
-    delegated = " ".join(s.rsplit("/", 1)[-1] for s in resource_scope.split() if not s.endswith("/.default")) or "User.Read"
+    delegated = (
+        " ".join(
+            s.rsplit("/", 1)[-1] for s in resource_scope.split() if not s.endswith("/.default")
+        )
+        or "User.Read"
+    )
     body: dict[str, Any] = {
         "token_type": "Bearer",
         "scope": scope,
         "expires_in": lifetime,
         "ext_expires_in": lifetime,
-        "access_token": state.tokens.access_token(tenant_id=tid, app_id=app_id, oid=user["id"], now=now, lifetime=lifetime, scp=delegated, user=user),
+        "access_token": state.tokens.access_token(
+            tenant_id=tid,
+            app_id=app_id,
+            oid=user["id"],
+            now=now,
+            lifetime=lifetime,
+            scp=delegated,
+            user=user,
+        ),
     }
     if "openid" in parts:
-        body["id_token"] = state.tokens.id_token(issuer=f"{base}/{tid}/v2.0", tenant_id=tid, client_id=app_id, user=user, nonce=nonce, now=now, lifetime=lifetime)
+        body["id_token"] = state.tokens.id_token(
+            issuer=f"{base}/{tid}/v2.0",
+            tenant_id=tid,
+            client_id=app_id,
+            user=user,
+            nonce=nonce,
+            now=now,
+            lifetime=lifetime,
+        )
     if "offline_access" in parts:
         refresh = secrets.token_urlsafe(48)
-        state.refresh_tokens[refresh] = {"client_id": app_id, "user_id": user["id"], "scope": scope, "nonce": None}
+        state.refresh_tokens[refresh] = {
+            "client_id": app_id,
+            "user_id": user["id"],
+            "scope": scope,
+            "nonce": None,
+        }
         body["refresh_token"] = refresh
     if want_client_info:
         body["client_info"] = client_info(user["id"], tid)
-    return json_response(200, body, {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}, JSON_UTF8)
+    return json_response(
+        200, body, {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}, JSON_UTF8
+    )
 
 
 def issue_code(state: EmulatorState, params: dict[str, str], user_id: str) -> str:
@@ -242,11 +414,16 @@ def redirect_with(params: dict[str, str], values: dict[str, str]) -> Response:
     mode = params.get("response_mode", "query")
     uri = params["redirect_uri"]
     if mode == "form_post":
-        fields = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in values.items())
+        fields = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in values.items()
+        )
         page = f'<html><body onload="document.forms[0].submit()"><form method="post" action="{html.escape(uri)}">{fields}<noscript><button>Continue</button></noscript></form></body></html>'
         return Response(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
     separator = "#" if mode == "fragment" else ("&" if "?" in uri else "?")
-    return Response(302, b"", {"Location": f"{uri}{separator}{urlencode(values)}", "Cache-Control": "no-store"})
+    return Response(
+        302, b"", {"Location": f"{uri}{separator}{urlencode(values)}", "Cache-Control": "no-store"}
+    )
 
 
 def parse_form(body: bytes) -> dict[str, str]:

@@ -1,6 +1,8 @@
-"""Client authentication at the token endpoint: secret (body or HTTP Basic) or a certificate
-assertion (PS256 + ``x5t#S256`` or RS256 + ``x5t``), and the AADSTS error body (graph.md §1.2).
+"""Client authentication at the token endpoint, and the AADSTS error body (graph.md §1.2).
+
+A secret (body or HTTP Basic) or a certificate assertion (PS256 + ``x5t#S256`` or RS256 + ``x5t``), and the AADSTS error body (graph.md §1.2).
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 
@@ -45,7 +47,9 @@ def aad_error(state: EmulatorState, err: SigninError) -> Response:
         "correlation_id": correlation,
         "error_uri": f"https://login.microsoftonline.com/error?code={err.code}",
     }
-    return json_response(err.status, body, {"Cache-Control": "no-store, no-cache"}, "application/json; charset=utf-8")
+    return json_response(
+        err.status, body, {"Cache-Control": "no-store, no-cache"}, "application/json; charset=utf-8"
+    )
 
 
 def _basic(headers: dict[str, str]) -> tuple[str, str] | None:
@@ -60,14 +64,21 @@ def _basic(headers: dict[str, str]) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
-def authenticate_client(state: EmulatorState, endpoint: str, segment: str, form: dict[str, str], headers: dict[str, str]) -> str:
+def authenticate_client(
+    state: EmulatorState, endpoint: str, segment: str, form: dict[str, str], headers: dict[str, str]
+) -> str:
     """Check the client's identity and credential; return its client (app) id."""
     basic = _basic(headers)
     if basic is not None:
         form = {**form, "client_id": form.get("client_id") or basic[0], "client_secret": basic[1]}
     client_id = form.get("client_id", "")
     if not client_id:
-        raise SigninError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
+        raise SigninError(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        )
     tenant = state.tenant
     if client_id not in tenant.app_by_appid:
         raise SigninError(
@@ -83,10 +94,25 @@ def authenticate_client(state: EmulatorState, endpoint: str, segment: str, form:
         _check_secret(state, client_id, form["client_secret"])
     elif form.get("client_assertion"):
         if form.get("client_assertion_type") != ASSERTION_TYPE:
-            raise SigninError(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_assertion_type'.")
-        _check_assertion(state, client_id, form["client_assertion"], {endpoint, endpoint.replace(f"/{segment}/", f"/{tenant.tenant_id}/")})
+            raise SigninError(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'client_assertion_type'.",
+            )
+        _check_assertion(
+            state,
+            client_id,
+            form["client_assertion"],
+            {endpoint, endpoint.replace(f"/{segment}/", f"/{tenant.tenant_id}/")},
+        )
     else:
-        raise SigninError(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+        raise SigninError(
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )
     return client_id
 
 
@@ -95,9 +121,19 @@ def _check_secret(state: EmulatorState, client_id: str, presented: str) -> None:
     for secret in state.tenant.secrets.get(client_id, []):
         if secrets.compare_digest(secret.text, presented):
             if secret.end < now:
-                raise SigninError(401, "invalid_client", 7000222, f"The provided client secret keys for app '{client_id}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.")
+                raise SigninError(
+                    401,
+                    "invalid_client",
+                    7000222,
+                    f"The provided client secret keys for app '{client_id}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.",
+                )
             return
-    raise SigninError(401, "invalid_client", 7000215, f"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'.")
+    raise SigninError(
+        401,
+        "invalid_client",
+        7000215,
+        f"Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'.",
+    )
 
 
 def _find_cert(state: EmulatorState, client_id: str, header: dict[str, object]) -> CertKey:
@@ -107,17 +143,25 @@ def _find_cert(state: EmulatorState, client_id: str, header: dict[str, object]) 
     for cert in certs:
         if (s256 and cert.x5t_s256 == s256) or (sha1 and cert.x5t == sha1):
             return cert
-    raise SigninError(401, "invalid_client", 700027, "Client assertion failed signature validation.")
+    raise SigninError(
+        401, "invalid_client", 700027, "Client assertion failed signature validation."
+    )
 
 
-def _check_assertion(state: EmulatorState, client_id: str, assertion: str, audiences: set[str]) -> None:
+def _check_assertion(
+    state: EmulatorState, client_id: str, assertion: str, audiences: set[str]
+) -> None:
     try:
         header = jwt.get_unverified_header(assertion)
     except jwt.InvalidTokenError as err:
-        raise SigninError(400, "invalid_request", 50027, "JWT token is invalid or malformed.") from err
+        raise SigninError(
+            400, "invalid_request", 50027, "JWT token is invalid or malformed."
+        ) from err
     algorithm = str(header.get("alg", ""))
     if algorithm not in {"PS256", "RS256"}:
-        raise SigninError(401, "invalid_client", 700027, "Client assertion failed signature validation.")
+        raise SigninError(
+            401, "invalid_client", 700027, "Client assertion failed signature validation."
+        )
     cert = _find_cert(state, client_id, header)
     try:
         claims = jwt.decode(
@@ -128,12 +172,29 @@ def _check_assertion(state: EmulatorState, client_id: str, assertion: str, audie
             options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
         )
     except jwt.InvalidAudienceError as err:
-        raise SigninError(400, "invalid_client", 700021, "Client assertion audience claim does not match Realm issuer.") from err
+        raise SigninError(
+            400,
+            "invalid_client",
+            700021,
+            "Client assertion audience claim does not match Realm issuer.",
+        ) from err
     except jwt.InvalidTokenError as err:
-        raise SigninError(401, "invalid_client", 700027, "Client assertion failed signature validation.") from err
+        raise SigninError(
+            401, "invalid_client", 700027, "Client assertion failed signature validation."
+        ) from err
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
-        raise SigninError(401, "invalid_client", 700023, "Client assertion subject and issuer must match the client id.")
+        raise SigninError(
+            401,
+            "invalid_client",
+            700023,
+            "Client assertion subject and issuer must match the client id.",
+        )
     if state.settings.validate_token_lifetime:
         now, leeway = state.tenant.now(), state.settings.assertion_leeway_s
         if float(claims.get("exp", 0)) + leeway < now or float(claims.get("nbf", 0)) - leeway > now:
-            raise SigninError(401, "invalid_client", 700024, "Client assertion is not within its valid time range.")
+            raise SigninError(
+                401,
+                "invalid_client",
+                700024,
+                "Client assertion is not within its valid time range.",
+            )

@@ -73,4 +73,6 @@ def build_state(
     knobs = settings or EmulatorSettings()
     if settings is None and data.get("settings"):
         knobs.update(data["settings"])
-    return EmulatorState(tenant=tenant, settings=knobs, tokens=TokenService(signing_key or SigningKey.generate()))
+    return EmulatorState(
+        tenant=tenant, settings=knobs, tokens=TokenService(signing_key or SigningKey.generate())
+    )

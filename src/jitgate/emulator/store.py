@@ -7,6 +7,7 @@ Invariants:
 - every user and group write appends one entry to ``changes``; a delta token is a position in it;
 - times are POSIX seconds from the emulator clock (``Tenant.clock``), never the wall clock.
 """
+# ruff: noqa: E501 - Graph and AADSTS texts stay on one line, verbatim, to grep against reference/graph.md
 
 from __future__ import annotations
 

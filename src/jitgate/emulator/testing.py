@@ -28,11 +28,17 @@ class InProcessTransport(httpx.BaseTransport):
         url = request.url
         base = f"{url.scheme}://{url.netloc.decode()}"
         headers = {k.lower(): v for k, v in request.headers.items()}
-        req = Request(request.method, _normalise(url.path), url.query.decode(), headers, request.read(), base)
+        req = Request(
+            request.method, _normalise(url.path), url.query.decode(), headers, request.read(), base
+        )
         response = dispatch(self.state, req)
         if response.drop:
-            raise httpx.RemoteProtocolError(str(DroppedConnectionError("connection dropped")), request=request)
-        return httpx.Response(response.status, headers=response.headers, content=response.body, request=request)
+            raise httpx.RemoteProtocolError(
+                str(DroppedConnectionError("connection dropped")), request=request
+            )
+        return httpx.Response(
+            response.status, headers=response.headers, content=response.body, request=request
+        )
 
 
 def client(state: EmulatorState, base_url: str = "https://emulator.test") -> httpx.Client:

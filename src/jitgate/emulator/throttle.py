@@ -119,7 +119,7 @@ class Throttler:
             bucket.refill(now)
         return bucket
 
-    def charge(  # noqa: PLR0913 - the inputs of one throttle decision
+    def charge(
         self,
         settings: EmulatorSettings,
         *,

@@ -12,14 +12,16 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 GRAPH_AUDIENCES = frozenset({"https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"})
 RSA_KEY_BITS = 2048
@@ -161,7 +163,7 @@ class TokenService:
             claims["name"] = user.get("displayName", "")
         return self.sign(claims)
 
-    def id_token(  # noqa: PLR0913 - every claim is a named input
+    def id_token(
         self,
         *,
         issuer: str,

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from jitgate.core.clock import ManualClock
-from jitgate.emulator.testing import InProcessTransport
 from jitgate.emulator.state import build_state
+from jitgate.emulator.testing import InProcessTransport
 from jitgate.emulator.tokens import SigningKey
 
 BASE = "https://emulator.test"
@@ -55,7 +55,10 @@ def graph(client, state):
 def readonly(state):
     with httpx.Client(transport=InProcessTransport(state), base_url=BASE) as http:
         http.headers["Authorization"] = "Bearer " + token_for(
-            http, state, client_id=app_id(state, "Read-only reporting app"), secret="readonly-secret-value"
+            http,
+            state,
+            client_id=app_id(state, "Read-only reporting app"),
+            secret="readonly-secret-value",
         )
         yield http
 
