@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -29,10 +29,14 @@ from jitgate.graph.operations import bulk, groups
 from jitgate.graph.operations.groups import parse_group
 from jitgate.graph.operations.models import AccessChange, Action, Outcome, Permission
 
+if TYPE_CHECKING:
+    from jitgate.emulator.state import EmulatorState
+
 HOST = "https://emulator.test"
 
 
-def client_for(state: Any, budget: Budget) -> GraphClient:  # noqa: ANN401 - emulator state
+def client_for(state: EmulatorState, budget: Budget) -> GraphClient:
+    """A Graph client on the emulator, in-process."""
     config = GraphConfig(
         tenant_id=state.tenant.tenant_id,
         auth=ClientSecretAuth(client_id=state.client_id, client_secret=state.client_secret),
@@ -44,7 +48,8 @@ def client_for(state: Any, budget: Budget) -> GraphClient:  # noqa: ANN401 - emu
     return GraphClient.from_config(config, transport=transport, budget=budget)
 
 
-def plan(state: Any, writes: int) -> tuple[list[AccessChange], dict[str, Any]]:  # noqa: ANN401
+def plan(state: EmulatorState, writes: int) -> tuple[list[AccessChange], dict[str, Any]]:
+    """``writes`` distinct grants onto changeable groups."""
     users = [u["id"] for u in state.tenant.users.values()]
     group_ids = [
         g["id"]
@@ -65,8 +70,9 @@ def plan(state: Any, writes: int) -> tuple[list[AccessChange], dict[str, Any]]: 
 
 
 async def run_batched(
-    state: Any, budget: Budget, changes: list[AccessChange], known: dict[str, Any]
+    state: EmulatorState, budget: Budget, changes: list[AccessChange], known: dict[str, Any]
 ) -> dict[str, Any]:
+    """All writes through the bulk API ($batch)."""
     async with client_for(state, budget) as client:
         await client.tokens.token()
         start = time.perf_counter()
@@ -84,8 +90,9 @@ async def run_batched(
 
 
 async def run_single(
-    state: Any, budget: Budget, changes: list[AccessChange], known: dict[str, Any]
+    state: EmulatorState, budget: Budget, changes: list[AccessChange], known: dict[str, Any]
 ) -> dict[str, Any]:
+    """One request per write, 16 at a time."""
     failed = 0
     async with client_for(state, budget) as client:
         await client.tokens.token()
@@ -120,6 +127,7 @@ async def run_single(
 def report(
     mode: str, writes: int, budget_rate: float, sustained: float, figures: dict[str, Any]
 ) -> None:
+    """Print one JSON line."""
     rate = writes / figures["seconds"]
     print(
         json.dumps(
