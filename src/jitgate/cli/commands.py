@@ -8,6 +8,7 @@ from jitgate.cli import (
     admin_cmd,
     audit_cmd,
     catalog_cmd,
+    connector_cmd,
     emulator_cmd,
     login_cmd,
     request_cmd,
@@ -25,6 +26,7 @@ MODULES = (
     request_cmd,
     audit_cmd,
     emulator_cmd,
+    connector_cmd,
 )
 
 

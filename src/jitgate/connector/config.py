@@ -1,0 +1,138 @@
+"""The agent's configuration: from ``JITGATE_CONNECTOR_*`` variables and/or a YAML/JSON file.
+
+Graph credentials live here, on the connector's host, and never travel to the server. The kind
+of credential is chosen by what is set: a client secret, a certificate, a workload identity
+token file, or (with none of those) a managed identity.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+import jitgate
+from jitgate.graph.config import (
+    DEFAULT_AUTHORITY,
+    DEFAULT_GRAPH_URL,
+    CertificateAuth,
+    ClientSecretAuth,
+    GraphConfig,
+    ManagedIdentityAuth,
+    WorkloadIdentityAuth,
+)
+
+
+def default_instance_key() -> str:
+    """Host name plus a short random suffix: every process is its own instance."""
+    host = "".join(c if c.isalnum() or c in ".-" else "-" for c in socket.gethostname()) or "host"
+    return f"{host[:100]}-{uuid.uuid4().hex[:8]}"
+
+
+class AgentConfig(BaseModel):
+    """Where the server is, who this connector is, how it reaches Graph, how hard it works."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="The jitgate server's base URL.")
+    token: SecretStr = Field(description="The connector token (jg_ct_…).")
+    instance_key: str = Field(default_factory=default_instance_key)
+    server_ca_bundle: Path | None = None
+    concurrency: int = Field(default=8, ge=1, le=64, description="Jobs run at once.")
+    claim_batch: int = Field(default=20, ge=1, le=50)
+    claim_wait_s: float = Field(default=25.0, ge=0, le=25)
+    drain_timeout_s: float = Field(
+        default=20.0, ge=0, description="On stop: how long running jobs may finish."
+    )
+    health_port: int | None = Field(default=None, ge=0, le=65535)
+    health_host: str = "127.0.0.1"
+    report_deadline_s: float = Field(
+        default=300.0, description="How long to keep retrying a report while the server is away."
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    # Microsoft Graph
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    certificate_path: Path | None = None
+    certificate_password: SecretStr | None = None
+    federated_token_file: Path | None = None
+    managed_identity: bool = False
+    authority_host: str = DEFAULT_AUTHORITY
+    graph_url: str = DEFAULT_GRAPH_URL
+    graph_ca_bundle: Path | None = None
+    tier: Literal["S", "M", "L"] = "L"
+    disable_instance_discovery: bool = False
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> AgentConfig:  # noqa: ANN401
+        """Settings from the file (if any), then the environment, then explicit overrides."""
+        values: dict[str, Any] = {}
+        if config_file is not None:
+            text = config_file.read_text()
+            loaded = json.loads(text) if config_file.suffix == ".json" else yaml.safe_load(text)
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{config_file}: expected a mapping of settings")
+            values.update(loaded)
+        prefix = "JITGATE_CONNECTOR_"
+        env = {k[len(prefix) :].lower(): v for k, v in os.environ.items() if k.startswith(prefix)}
+        values.update({k: v for k, v in env.items() if k in cls.model_fields})
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
+
+    def graph_config(self) -> GraphConfig:
+        """The ``GraphConfig`` for the graph package's credential factory."""
+        if not self.tenant_id:
+            raise ValueError("tenant_id is required to reach Microsoft Graph")
+        return GraphConfig(
+            tenant_id=self.tenant_id,
+            auth=self._auth(),
+            authority_host=self.authority_host,
+            graph_url=self.graph_url,
+            ca_bundle=self.graph_ca_bundle,
+            tier=self.tier,
+            disable_instance_discovery=self.disable_instance_discovery,
+        )
+
+    def _auth(
+        self,
+    ) -> ClientSecretAuth | CertificateAuth | WorkloadIdentityAuth | ManagedIdentityAuth:
+        if self.client_secret is not None and self.client_id:
+            return ClientSecretAuth(client_id=self.client_id, client_secret=self.client_secret)
+        if self.certificate_path is not None and self.client_id:
+            return CertificateAuth(
+                client_id=self.client_id,
+                certificate_path=self.certificate_path,
+                password=self.certificate_password,
+            )
+        if self.federated_token_file is not None and self.client_id:
+            return WorkloadIdentityAuth(
+                client_id=self.client_id, token_file_path=self.federated_token_file
+            )
+        if self.managed_identity or not self.client_id:
+            return ManagedIdentityAuth(client_id=self.client_id)
+        raise ValueError(
+            "set a client secret, a certificate path, a federated token file, "
+            "or managed_identity for the connector's Graph credential"
+        )
+
+    def credential_kind(self) -> str:
+        """Which credential is in use (reported to the server as metadata, never the secret)."""
+        return self._auth().kind
+
+    def instance_metadata(self) -> dict[str, Any]:
+        """Facts about this instance for the server (no secrets)."""
+        return {
+            "host": socket.gethostname(),
+            "graph_url": self.graph_url,
+            "authority_host": self.authority_host,
+            "credential": self.credential_kind() if self.tenant_id else None,
+            "agent_version": jitgate.__version__,
+            **self.metadata,
+        }
