@@ -66,7 +66,7 @@ class ServerClient:
         verify: bool | str = str(ca_bundle) if ca_bundle else True
         self.http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + PREFIX,
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             transport=transport,
             verify=verify,
             timeout=httpx.Timeout(10.0, read=40.0),

@@ -1,0 +1,277 @@
+"""The connector agent against the real server app and the Graph emulator, both in process."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from factories import make_connector
+from jitgate.connector.agent import Agent, run_agent
+from jitgate.connector.client import ServerClient
+from jitgate.connector.config import AgentConfig
+from jitgate.core.clock import ManualClock
+from jitgate.core.db import make_engine, make_session_factory
+from jitgate.core.migrate import upgrade
+from jitgate.core.settings import Settings
+from jitgate.emulator.app import create_app as create_emulator
+from jitgate.emulator.state import build_state
+from jitgate.graph.client import GraphClient
+from jitgate.protocol.v1 import (
+    GrantPayload,
+    JobResult,
+    JobSpec,
+    RevokePayload,
+    SelfCheckData,
+    SelfCheckPayload,
+)
+from jitgate.server.connectors.models import Connector
+from jitgate.server.jobs.models import Job, JobStatus
+from jitgate.server.jobs.operations import enqueue_job
+from jitgate.server.web.app import create_app
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from jitgate.emulator.state import EmulatorState
+    from jitgate.protocol.v1 import DiscoveredItem
+
+EMULATOR = "https://emulator.test"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(f"sqlite:///{tmp_path}/agent.db")
+    upgrade(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def emulator() -> EmulatorState:
+    return build_state()
+
+
+class World:
+    """Server app, emulator and a connector, wired in process."""
+
+    def __init__(self, sessions: sessionmaker[Session], emulator: EmulatorState, tmp: Path):
+        self.sessions = sessions
+        self.emulator = emulator
+        self.clock = ManualClock()
+        with sessions() as session:
+            connector, self.token = make_connector(session, self.clock)
+            self.connector_id = connector.id
+        settings = Settings(data_dir=tmp, log_json=False)
+        self.app = create_app(settings, clock=self.clock, sessions=sessions)
+        self.app.state.jobs.poll_interval_s = 0.05
+
+    def config(self, **extra: Any) -> AgentConfig:
+        return AgentConfig(
+            url="http://server",
+            token=self.token,
+            tenant_id=self.emulator.tenant.tenant_id,
+            client_id=self.emulator.client_id,
+            client_secret=self.emulator.client_secret,
+            authority_host=EMULATOR,
+            graph_url=EMULATOR,
+            disable_instance_discovery=True,
+            claim_wait_s=1.0,
+            **extra,
+        )
+
+    def graph(self, config: AgentConfig) -> GraphClient:
+        transport = httpx.ASGITransport(app=create_emulator(self.emulator))
+        return GraphClient.from_config(config.graph_config(), transport=transport)
+
+    def enqueue(self, payload: GrantPayload | RevokePayload | SelfCheckPayload) -> str:
+        with self.sessions() as session:
+            job = enqueue_job(
+                session=session, clock=self.clock, connector_id=self.connector_id, payload=payload
+            )
+            session.commit()
+            return job.id
+
+    async def add(self, payload: GrantPayload | RevokePayload | SelfCheckPayload) -> str:
+        return await asyncio.to_thread(self.enqueue, payload)
+
+    def job(self, job_id: str) -> Job:
+        with self.sessions() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            return job
+
+    async def until(self, job_id: str, *statuses: JobStatus) -> Job:
+        for _ in range(400):
+            job = await asyncio.to_thread(self.job, job_id)
+            if job.status in statuses:
+                return job
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"job {job_id} stayed {self.job(job_id).status}")
+
+    def ids(self, upn_prefix: str, group_name: str) -> tuple[str, str]:
+        tenant = self.emulator.tenant
+        user = next(
+            u["id"] for u in tenant.users.values() if u["userPrincipalName"].startswith(upn_prefix)
+        )
+        group = next(g["id"] for g in tenant.groups.values() if g["displayName"] == group_name)
+        return user, group
+
+
+@pytest.fixture
+def world(sessions: sessionmaker[Session], emulator: EmulatorState, tmp_path: Path) -> World:
+    return World(sessions, emulator, tmp_path)
+
+
+@pytest.fixture
+async def running(world: World) -> AsyncIterator[World]:
+    stop = asyncio.Event()
+    config = world.config()
+    graph = world.graph(config)
+    task = asyncio.create_task(
+        run_agent(
+            config,
+            stop_event=stop,
+            server_transport=httpx.ASGITransport(app=world.app),
+            graph=graph,
+        )
+    )
+    yield world
+    stop.set()
+    await asyncio.wait_for(task, timeout=30)
+    await graph.aclose()
+
+
+def _payload(kind: type[GrantPayload | RevokePayload], user: str, group: str) -> Any:
+    return kind(
+        principal_id=user,
+        resource_type="entra-group",
+        resource_external_id=group,
+        permission="member",
+    )
+
+
+@pytest.mark.anyio
+async def test_grant_then_again_then_revoke(running: World) -> None:
+    world = running
+    user, group = world.ids("grady", "Finance Readers")
+    members = world.emulator.tenant.members[group]
+    assert user not in members
+    first = await world.until(
+        await world.add(_payload(GrantPayload, user, group)), JobStatus.SUCCEEDED
+    )
+    assert user in members
+    assert first.result is not None
+    assert first.result["data"]["outcome"] == "applied"
+    assert first.result["data"]["request_ids"]
+    again = await world.until(
+        await world.add(_payload(GrantPayload, user, group)), JobStatus.SUCCEEDED
+    )
+    assert again.result is not None
+    assert again.result["data"]["outcome"] == "already_present"
+    gone = await world.until(
+        await world.add(_payload(RevokePayload, user, group)), JobStatus.SUCCEEDED
+    )
+    assert user not in members
+    assert gone.result is not None
+    assert gone.result["data"]["outcome"] == "applied"
+    absent = await world.until(
+        await world.add(_payload(RevokePayload, user, group)), JobStatus.SUCCEEDED
+    )
+    assert absent.result is not None
+    assert absent.result["data"]["outcome"] == "already_absent"
+
+
+@pytest.mark.anyio
+async def test_self_check_on_start_and_on_demand(running: World) -> None:
+    world = running
+    job = await world.until(await world.add(SelfCheckPayload()), JobStatus.SUCCEEDED)
+    assert job.result is not None
+    assert job.result["data"]["kind"] == "self_check"
+    with world.sessions() as session:
+        connector = session.get(Connector, world.connector_id)
+        assert connector is not None
+        assert connector.self_check is not None
+        assert "missing" in connector.self_check
+
+
+class BlockingExecutor:
+    """Runs nothing: every job blocks until cancelled (to exercise the graceful stop)."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def run_writes(self, specs: Sequence[JobSpec]) -> list[JobResult]:
+        del specs
+        self.started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def run_one(
+        self, spec: JobSpec, pages: Callable[[JobSpec, int, list[DiscoveredItem]], Awaitable[None]]
+    ) -> JobResult:
+        del pages
+        return (await self.run_writes([spec]))[0]
+
+    async def self_check(self, payload: SelfCheckPayload) -> SelfCheckData:
+        del payload
+        return SelfCheckData(ok=True)
+
+
+@pytest.mark.anyio
+async def test_graceful_stop_releases_leases(world: World) -> None:
+    user, group = world.ids("grady", "Finance Readers")
+    job_id = world.enqueue(_payload(GrantPayload, user, group))
+    executor = BlockingExecutor()
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_agent(
+            world.config(drain_timeout_s=0.0),
+            stop_event=stop,
+            server_transport=httpx.ASGITransport(app=world.app),
+            executor=executor,
+        )
+    )
+    await asyncio.wait_for(executor.started.wait(), timeout=10)
+    assert (await asyncio.to_thread(world.job, job_id)).status is JobStatus.LEASED
+    stop.set()
+    agent = await asyncio.wait_for(task, timeout=10)
+    job = world.job(job_id)
+    assert job.status is JobStatus.QUEUED
+    assert job.lease_token is None
+    assert job.attempts == 0
+    assert agent.running == {}
+
+
+@pytest.mark.anyio
+async def test_healthz_reports_the_agent(world: World) -> None:
+    config = world.config(health_port=0)
+    server = ServerClient(config.url, world.token, transport=httpx.ASGITransport(app=world.app))
+    agent = Agent(config, server=server, executor=BlockingExecutor())
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+    try:
+        for _ in range(400):
+            if agent.claiming:
+                break
+            await asyncio.sleep(0.025)
+        assert agent.health.port is not None
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"http://127.0.0.1:{agent.health.port}/healthz")
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"
+        assert response.json()["instance_key"] == config.instance_key
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+        await server.aclose()
