@@ -63,7 +63,7 @@ def connectors_create(name: str, output: Output = OutputOption) -> None:
 @connectors_app.command("rotate-token")
 def connectors_rotate(connector_id: str, output: Output = OutputOption) -> None:
     """Issue a new connector token (the old one stops working)."""
-    emit(ApiClient.from_profile().post(f"/connectors/{connector_id}/rotate-token"), output)
+    emit(ApiClient.from_profile().post(f"/connectors/{connector_id}/token:rotate"), output)
 
 
 @connectors_app.command("delete")

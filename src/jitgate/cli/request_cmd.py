@@ -17,15 +17,17 @@ REQUEST_COLUMNS = ["id", "status", "grantee.upn", "flow_name", "duration_min", "
 def _request_body(
     *,
     resource: list[str],
-    permission: str,
-    scope: str,
+    permission: list[str],
+    scope: list[str],
     duration: int | None,
     justification: str | None,
     grantee: str | None,
     flow: str | None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "units": [{"resource_id": r, "permission": permission, "scope": scope} for r in resource],
+        "resource_ids": resource,
+        "permissions": permission,
+        "scopes": scope,
     }
     optional = {
         "duration_min": duration,
@@ -38,8 +40,12 @@ def _request_body(
 
 
 ResourceOpt = Annotated[list[str], typer.Option("--resource", "-r", help="Resource id (repeat)")]
-PermissionOpt = Annotated[str, typer.Option("--permission", "-p", help="member, owner, active")]
-ScopeOpt = Annotated[str, typer.Option(help="Role scope: / or /administrativeUnits/{id}")]
+PermissionOpt = Annotated[
+    list[str] | None, typer.Option("--permission", "-p", help="member, owner or active (repeat)")
+]
+ScopeOpt = Annotated[
+    list[str] | None, typer.Option("--scope", help="Role scope: / or /administrativeUnits/{id}")
+]
 DurationOpt = Annotated[int | None, typer.Option("--duration", "-d", help="Minutes", min=1)]
 JustOpt = Annotated[str | None, typer.Option("--justification", "-j")]
 ForOpt = Annotated[str | None, typer.Option("--for", help="Grantee UPN (request for others)")]
@@ -49,8 +55,8 @@ FlowOpt = Annotated[str | None, typer.Option("--flow", help="Access flow id")]
 @request_app.command("create")
 def create(
     resource: ResourceOpt,
-    permission: PermissionOpt = "member",
-    scope: ScopeOpt = "/",
+    permission: PermissionOpt = None,
+    scope: ScopeOpt = None,
     duration: DurationOpt = None,
     justification: JustOpt = None,
     grantee: ForOpt = None,
@@ -61,8 +67,8 @@ def create(
     """Ask for access to one or more resources."""
     body = _request_body(
         resource=resource,
-        permission=permission,
-        scope=scope,
+        permission=permission or ["member"],
+        scope=scope or ["/"],
         duration=duration,
         justification=justification,
         grantee=grantee,

@@ -1,0 +1,228 @@
+"""Authorisation matrix: every API route x every role (anonymous, user, approver, auditor, admin).
+
+Each cell runs in a fresh, rolled-back world: a requester (``user``) with a pending request and
+an approved one, the pending request's approver (``approver``, the resource owner), an auditor and
+an admin. A role the matrix allows must succeed (2xx, with a valid body); a role it refuses must
+get 401 (anonymous), 403, or 404 where the object is hidden from that role. The first test fails
+when a route is added without a row here, so the matrix cannot fall behind the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from factories import (
+    actor_for,
+    bearer,
+    make_connector,
+    make_flow,
+    make_identity,
+    make_integration,
+    make_resource,
+)
+from factories import make_request as submit
+from jitgate.server.identities.models import ApiToken, UserRole
+from jitgate.server.requests.operations import approve_request
+from jitgate.server.web.app import create_app
+from request_world import make_world
+
+ANON, USER, APPROVER, AUDITOR, ADMIN = "anonymous", "user", "approver", "auditor", "admin"
+ROLES = [ANON, USER, APPROVER, AUDITOR, ADMIN]
+SIGNED_IN = frozenset({USER, APPROVER, AUDITOR, ADMIN})
+READERS = frozenset({AUDITOR, ADMIN})
+ADMINS = frozenset({ADMIN})
+NOBODY: frozenset[str] = frozenset()
+
+# (method, path template) -> roles that may use it. Path ids are filled from the world below.
+MATRIX: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/me"): SIGNED_IN,
+    ("GET", "/api/v1/identities"): SIGNED_IN,
+    ("POST", "/api/v1/identities"): ADMINS,
+    ("GET", "/api/v1/identities/{ref}"): SIGNED_IN,
+    ("PUT", "/api/v1/identities/{identity_id}/role"): ADMINS,
+    ("GET", "/api/v1/tokens"): SIGNED_IN,
+    ("POST", "/api/v1/tokens"): SIGNED_IN,
+    ("DELETE", "/api/v1/tokens/{token_id}"): frozenset({USER, ADMIN}),
+    ("GET", "/api/v1/audit/events"): READERS,
+    ("GET", "/api/v1/audit/export"): READERS,
+    ("GET", "/api/v1/audit/verify"): READERS,
+    ("GET", "/api/v1/catalog"): SIGNED_IN,
+    ("GET", "/api/v1/catalog/{type_id}"): SIGNED_IN,
+    ("GET", "/api/v1/connectors"): READERS,
+    ("POST", "/api/v1/connectors"): ADMINS,
+    ("GET", "/api/v1/connectors/{connector_id}"): READERS,
+    ("DELETE", "/api/v1/connectors/{connector_id}"): ADMINS,
+    ("POST", "/api/v1/connectors/{connector_id}/token:rotate"): ADMINS,
+    ("GET", "/api/v1/integrations"): SIGNED_IN,
+    ("POST", "/api/v1/integrations"): ADMINS,
+    ("GET", "/api/v1/integrations/{integration_id}"): SIGNED_IN,
+    ("PATCH", "/api/v1/integrations/{integration_id}"): ADMINS,
+    ("DELETE", "/api/v1/integrations/{integration_id}"): ADMINS,
+    ("POST", "/api/v1/integrations/{integration_id}/refresh"): ADMINS,
+    ("GET", "/api/v1/integrations/{integration_id}/as-code"): READERS,
+    ("GET", "/api/v1/integrations/{integration_id}/resources"): SIGNED_IN,
+    ("GET", "/api/v1/flows"): READERS,
+    ("POST", "/api/v1/flows"): ADMINS,
+    ("GET", "/api/v1/flows/available"): SIGNED_IN,
+    ("GET", "/api/v1/flows/{flow_id}"): READERS,
+    ("PUT", "/api/v1/flows/{flow_id}"): ADMINS,
+    ("DELETE", "/api/v1/flows/{flow_id}"): ADMINS,
+    ("POST", "/api/v1/requests"): SIGNED_IN,
+    ("GET", "/api/v1/requests"): SIGNED_IN,
+    ("POST", "/api/v1/requests/dry-run"): SIGNED_IN,
+    ("GET", "/api/v1/requests/{request_id}"): SIGNED_IN,
+    ("POST", "/api/v1/requests/{request_id}/approve"): frozenset({APPROVER}),
+    ("POST", "/api/v1/requests/{request_id}/reject"): frozenset({APPROVER}),
+    ("POST", "/api/v1/requests/{request_id}/cancel"): frozenset({USER}),
+    ("POST", "/api/v1/requests/{request_id}/extend"): frozenset({USER, ADMIN}),
+    ("POST", "/api/v1/requests/{request_id}/revoke"): frozenset({USER, ADMIN}),
+    ("GET", "/api/v1/grants"): SIGNED_IN,
+    # The connector endpoint takes connector tokens only: every person's token is refused.
+    ("POST", "/api/connector/v1/instances"): NOBODY,
+    ("POST", "/api/connector/v1/jobs:claim"): NOBODY,
+    ("POST", "/api/connector/v1/jobs/{job_id}/result"): NOBODY,
+    ("POST", "/api/connector/v1/jobs/{job_id}/items"): NOBODY,
+    ("POST", "/api/connector/v1/jobs/{job_id}/release"): NOBODY,
+    ("POST", "/api/connector/v1/heartbeat"): NOBODY,
+    ("POST", "/api/connector/v1/self-check"): NOBODY,
+}
+
+EXTENSION = {"max_extensions": 2, "extension_duration_min": 30}
+OWNER_POLICY = {"approver_groups": [{"approvers": [{"type": "resource_owner"}]}]}
+USES_APPROVED_REQUEST = {
+    "/api/v1/requests/{request_id}/extend",
+    "/api/v1/requests/{request_id}/revoke",
+}
+
+
+@dataclass
+class Cell:
+    """Everything one call needs: ids for the path, bodies, and each role's headers."""
+
+    ids: dict[str, str]
+    bodies: dict[tuple[str, str], Any]
+    headers: dict[str, dict[str, str]]
+
+
+def _arrange(session, clock) -> Cell:
+    world = make_world(session, clock)
+    auditor = make_identity(session, clock, "auditor@contoso.example", role=UserRole.AUDITOR)
+    audit_group = make_resource(session, clock, world.integration, name="Audit readers")
+    flow = make_flow(
+        session, clock, world.integration, approver_policy=OWNER_POLICY, settings=EXTENSION
+    )
+    pending = submit(session, clock, world.alice, [world.finance], duration_min=60)
+    approved = submit(session, clock, world.alice, [world.payroll], duration_min=60)
+    # Payroll has no owner, so the integration owner (the admin) approves it.
+    approve_request(
+        session=session,
+        clock=clock,
+        actor=actor_for(world.admin),
+        request_id=approved.id,
+        reason="matrix",
+    )
+    session.commit()
+    spare_connector, _ = make_connector(session, clock, name="spare")
+    spare = make_integration(session, clock, name="Spare Entra", connector=spare_connector)
+    unused_connector, _ = make_connector(session, clock, name="unused")
+    headers = {
+        ANON: {},
+        USER: bearer(session, clock, world.alice),
+        APPROVER: bearer(session, clock, world.carol),
+        AUDITOR: bearer(session, clock, auditor),
+        ADMIN: bearer(session, clock, world.admin),
+    }
+    alice_token = session.scalars(
+        select(ApiToken).where(ApiToken.identity_id == world.alice.id)
+    ).first()
+    flow_body = {
+        "name": "Second flow",
+        "targets": [
+            {
+                "integration_id": world.integration.id,
+                "resource_type": "entra-group",
+                "permissions": ["member"],
+            }
+        ],
+        "settings": {"justification_required": False},
+    }
+    request_body = {"resource_ids": [audit_group.id], "permissions": ["member"], "duration_min": 30}
+    ids = {
+        "ref": world.bob.upn,
+        "identity_id": world.bob.id,
+        "token_id": alice_token.id,
+        "type_id": "entra-id",
+        "connector_id": unused_connector.id,
+        "integration_id": spare.id,
+        "flow_id": flow.id,
+        "request_id": pending.id,
+        "approved_request_id": approved.id,
+        "job_id": "00000000-0000-0000-0000-000000000000",
+    }
+    bodies = {
+        ("POST", "/api/v1/identities"): {"upn": "new@contoso.example", "display_name": "New"},
+        ("PUT", "/api/v1/identities/{identity_id}/role"): {"role": "auditor"},
+        ("POST", "/api/v1/tokens"): {"name": "matrix"},
+        ("POST", "/api/v1/connectors"): {"name": "another"},
+        ("POST", "/api/v1/integrations"): {
+            "name": "Third Entra",
+            "connector_id": spare_connector.id,
+            "resource_types": ["entra-group"],
+        },
+        ("PATCH", "/api/v1/integrations/{integration_id}"): {"custom_access_details": "Hi"},
+        ("POST", "/api/v1/flows"): flow_body,
+        ("PUT", "/api/v1/flows/{flow_id}"): {**flow_body, "name": "Renamed flow"},
+        ("POST", "/api/v1/requests"): request_body,
+        ("POST", "/api/v1/requests/dry-run"): request_body,
+        ("POST", "/api/v1/requests/{request_id}/approve"): {"reason": "ok"},
+        ("POST", "/api/v1/requests/{request_id}/reject"): {"reason": "no"},
+        ("POST", "/api/v1/requests/{request_id}/revoke"): {"reason": "done"},
+    }
+    return Cell(ids=ids, bodies=bodies, headers=headers)
+
+
+def _path(template: str, ids: dict[str, str]) -> str:
+    values = dict(ids)
+    if template in USES_APPROVED_REQUEST:
+        values["request_id"] = ids["approved_request_id"]
+    return template.format(**values)
+
+
+def _routes(app) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+
+
+def test_matrix_covers_every_route_and_no_other(settings, clock, sessions):
+    routes = _routes(create_app(settings, clock=clock, sessions=sessions))
+    assert routes - MATRIX.keys() == set(), "routes without a row in the matrix"
+    assert MATRIX.keys() - routes == set(), "rows for routes that no longer exist"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "template"), sorted(MATRIX))
+def test_route_by_role(client, session, clock, *, method, template, role):
+    cell = _arrange(session, clock)
+    body = cell.bodies.get((method, template))
+    response = client.request(
+        method,
+        _path(template, cell.ids),
+        headers=cell.headers[role],
+        json=body if body is not None else ({} if method in {"POST", "PUT", "PATCH"} else None),
+    )
+    allowed = role in MATRIX[(method, template)]
+    if role == ANON:
+        assert response.status_code == 401, response.text
+    elif allowed:
+        assert 200 <= response.status_code < 300, response.text
+    else:
+        assert response.status_code in {401, 403, 404}, response.text
+        if template.startswith("/api/connector/"):
+            assert response.status_code == 401, response.text
