@@ -49,7 +49,7 @@ class IdentityRoleUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    role: UserRole
+    role: UserRole = Field(examples=["auditor"])
 
 
 class ApiTokenCreate(BaseModel):

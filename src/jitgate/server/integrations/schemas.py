@@ -90,7 +90,15 @@ class IntegrationCreate(BaseModel):
 class IntegrationUpdate(BaseModel):
     """A partial change: only the fields present are changed; `null` clears an optional one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"custom_access_details": "Sign out and in again to refresh your groups."},
+                {"owners": [{"attribute": "user", "values": ["adele.vance@contoso.example"]}]},
+            ]
+        },
+    )
 
     name: str | None = Field(default=None, description=_doc("name"))
     connector_id: str | None = Field(default=None, description=_doc("connector_id"))

@@ -1,0 +1,99 @@
+"""A whole request cycle through the CLI against a live server: admin set-up, request, approval."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy.orm import Session
+
+from factories import bearer, make_identity, make_resource
+from jitgate.cli.main import run
+from jitgate.core.clock import SystemClock
+from jitgate.core.db import make_engine
+from jitgate.server.integrations.models import Integration
+
+
+def _as(monkeypatch, url, headers):
+    monkeypatch.setenv("JITGATE_URL", url)
+    monkeypatch.setenv("JITGATE_TOKEN", headers["Authorization"].removeprefix("Bearer "))
+
+
+def _json(capsys, argv):
+    assert run([*argv, "--output", "json"]) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_request_cycle_through_the_cli(live_server, cli_env, capsys, monkeypatch, tmp_path):
+    clock = SystemClock()
+    engine = make_engine(cli_env)
+    with Session(engine, expire_on_commit=False) as session:
+        admin = make_identity(session, clock, "root@contoso.example", role="admin")
+        alice = make_identity(session, clock, "alice@contoso.example")
+        carol = make_identity(session, clock, "carol@contoso.example")
+        tokens = {p.upn: bearer(session, clock, p) for p in (admin, alice, carol)}
+
+    _as(monkeypatch, live_server, tokens["root@contoso.example"])
+    connector = _json(capsys, ["connectors", "create", "corp"])
+    assert connector["token"].startswith("jg_ct_")
+    integration = _json(
+        capsys,
+        [
+            "integrations",
+            "create",
+            "--name",
+            "Contoso Entra",
+            "--connector",
+            connector["id"],
+            "--resource-type",
+            "entra-group",
+        ],
+    )
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.get(Integration, integration["id"])
+        group = make_resource(session, clock, row, name="Finance", owners=[carol.upn])
+    flow_file = tmp_path / "flow.json"
+    flow_file.write_text(
+        json.dumps(
+            {
+                "name": "Finance by owner",
+                "targets": [
+                    {
+                        "integration_id": integration["id"],
+                        "resource_type": "entra-group",
+                        "permissions": ["member"],
+                    }
+                ],
+                "approver_policy": {
+                    "approver_groups": [{"approvers": [{"type": "resource_owner"}]}]
+                },
+            }
+        )
+    )
+    flow = _json(capsys, ["flows", "create", "--file", str(flow_file)])
+    assert flow["name"] == "Finance by owner"
+
+    _as(monkeypatch, live_server, tokens["alice@contoso.example"])
+    dry = _json(
+        capsys, ["request", "create", "-r", group.id, "-d", "60", "-j", "INC-1", "--dry-run"]
+    )
+    assert dry["eligible"] is True
+    created = _json(capsys, ["request", "create", "-r", group.id, "-d", "60", "-j", "INC-1"])
+    assert created["status"] == "pending"
+
+    _as(monkeypatch, live_server, tokens["carol@contoso.example"])
+    waiting = _json(capsys, ["request", "list", "--scope", "approvals"])
+    assert [r["id"] for r in waiting["items"]] == [created["id"]]
+    approved = _json(capsys, ["request", "approve", created["id"], "--reason", "ok"])
+    assert approved["status"] == "approved"
+
+    _as(monkeypatch, live_server, tokens["alice@contoso.example"])
+    grants = _json(capsys, ["grants"])
+    assert [g["status"] for g in grants["items"]] == ["pending"]
+    assert run(["request", "approve", created["id"]]) == 1
+    assert capsys.readouterr().err.startswith("error: 409 Conflict")
+    revoked = _json(capsys, ["request", "revoke", created["id"], "--reason", "done"])
+    assert revoked["status"] == "revoking"
+
+    _as(monkeypatch, live_server, tokens["root@contoso.example"])
+    assert run(["audit", "verify"]) == 0
+    engine.dispose()
