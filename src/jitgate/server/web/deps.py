@@ -52,7 +52,9 @@ def settings(request: Request) -> Settings:
     return app_state(request).settings
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
+# "function" scope: commit before the response is sent, so a client that sees 2xx can
+# read its own write, and a failed commit becomes an error response instead of a lie.
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(clock)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 
