@@ -11,6 +11,7 @@ from jitgate.cli import (
     connector_cmd,
     emulator_cmd,
     login_cmd,
+    reconcile_cmd,
     request_cmd,
     server_cmd,
 )
@@ -27,6 +28,7 @@ MODULES = (
     audit_cmd,
     emulator_cmd,
     connector_cmd,
+    reconcile_cmd,
 )
 
 

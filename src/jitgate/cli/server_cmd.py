@@ -28,7 +28,9 @@ def server(
     settings = load_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     engine = open_engine(settings)
-    app = create_app(settings, sessions=make_session_factory(engine))
+    app = create_app(
+        settings, sessions=make_session_factory(engine), run_engine=settings.reconciler_enabled
+    )
     uvicorn.run(
         app,
         host=host or settings.host,
@@ -73,7 +75,9 @@ def up(
             ]
         )
     )
-    app = create_app(settings, sessions=make_session_factory(engine))
+    app = create_app(
+        settings, sessions=make_session_factory(engine), run_engine=settings.reconciler_enabled
+    )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -36,6 +36,31 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535, description="Port the server listens on.")
     log_level: LogLevel = Field(default="INFO", description="Minimum level of the JSON logs.")
     log_json: bool = Field(default=True, description="Write logs as JSON lines.")
+    reconciler_enabled: bool = Field(
+        default=True,
+        description="Run the reconciler loop inside `jitgate server` (ticks, discovery, drift).",
+    )
+    reconcile_interval_s: float = Field(
+        default=5.0, gt=0, le=3600, description="Seconds between reconciler ticks."
+    )
+    revocation_objective_s: float = Field(
+        default=60.0, gt=0, description="A revocation later than this after ends_at is overdue."
+    )
+    discovery_interval_s: float = Field(
+        default=3600.0, gt=0, description="Seconds between scheduled discovery runs."
+    )
+    drift_interval_s: float = Field(
+        default=900.0, gt=0, description="Seconds between membership reads of managed resources."
+    )
+    pim_grace_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="PIM mode: how long after ends_at Entra may take before the broker revokes.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics needs `Authorization: Bearer <token>`.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

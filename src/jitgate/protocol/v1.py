@@ -343,6 +343,9 @@ class JobResult(Message):
         default=None, ge=0, le=3600, description="A hint (Graph's Retry-After) for `retry`."
     )
     data: ResultData | None = None
+    throttled: int = Field(
+        default=0, ge=0, description="Graph 429 responses met while running this job (metrics)."
+    )
 
 
 class ReportResult(Message):
@@ -374,6 +377,10 @@ class DiscoveredUser(Message):
     mail: str | None = None
     user_type: str | None = None
     account_enabled: bool | None = None
+    manager_id: str | None = Field(default=None, description="The manager's object id, if read.")
+    group_ids: list[str] | None = Field(
+        default=None, description="Object ids of the user's groups, if read (None: not read)."
+    )
 
 
 class DiscoveredGroup(Message):

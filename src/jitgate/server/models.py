@@ -6,9 +6,10 @@ from jitgate.core.db import Base
 from jitgate.server.audit.models import AuditEvent, AuditHead
 from jitgate.server.connectors.models import Connector, ConnectorInstance
 from jitgate.server.flows.models import AccessFlow
-from jitgate.server.grants.models import Grant
+from jitgate.server.grants.models import Grant, Membership, StandingMembership
 from jitgate.server.identities.models import ApiToken, Identity
 from jitgate.server.integrations.models import Integration, Resource
+from jitgate.server.integrations.sync_models import IntegrationSync, ResourceSync
 from jitgate.server.jobs.models import Job, JobPage
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit, Approval
 
@@ -26,7 +27,11 @@ __all__ = [
     "Grant",
     "Identity",
     "Integration",
+    "IntegrationSync",
     "Job",
     "JobPage",
+    "Membership",
     "Resource",
+    "ResourceSync",
+    "StandingMembership",
 ]

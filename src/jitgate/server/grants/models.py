@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jitgate.core.db import Base, StrEnumType, UTCDateTime
@@ -36,5 +36,66 @@ class Grant(Base):
     ended_by: Mapped[str | None] = mapped_column(String(320))
     end_reason: Mapped[EndReason | None] = mapped_column(StrEnumType(EndReason))
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: When Graph confirmed the access (or it was already held through another grant).
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: When the grant's removal was confirmed (Graph, or no removal needed).
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+KEY_COLUMNS = ("resource_id", "permission", "scope", "principal_id")
+
+
+class Membership(Base):
+    """A membership the broker applied through Graph (one row per key, reused when re-applied).
+
+    ``applied`` is the broker's knowledge: set when a grant job succeeds, cleared when a revoke
+    job succeeds or a read shows the member gone. ``job_id`` names the key's one open grant or
+    revoke job, so the reconciler never queues a second.
+    """
+
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint(*KEY_COLUMNS),
+        Index("ix_membership_applied", "applied", "integration_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integration.id"))
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resource.id"), index=True)
+    permission: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(128), default="/")
+    principal_id: Mapped[str] = mapped_column(String(64))
+    applied: Mapped[bool] = mapped_column(default=False)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assignment_id: Mapped[str | None] = mapped_column(String(128))
+    job_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    job_kind: Mapped[str | None] = mapped_column(String(16))
+    pim_fallbacks: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StandingMembership(Base):
+    """Access that existed without a broker grant: never removed by the broker (invariant 2).
+
+    Recorded when a grant write finds the principal ``already_present`` and no broker grant had
+    applied it, or when drift finds a member nothing backs. In an authoritative integration only
+    rows with ``allowed`` (the allow-list, set by an admin) are kept; the others are removed.
+    """
+
+    __tablename__ = "standing_membership"
+    __table_args__ = (UniqueConstraint(*KEY_COLUMNS),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integration.id"), index=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resource.id"), index=True)
+    permission: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(128), default="/")
+    principal_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+    allowed: Mapped[bool] = mapped_column(default=False)
+    grant_id: Mapped[str | None] = mapped_column(String(36))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -133,6 +133,7 @@ def mark_grant_active(
     now = clock.now()
     grant.status = GrantStatus.ACTIVE
     grant.updated_at = now
+    grant.applied_at = now
     session.flush()
     if all(g.status is GrantStatus.ACTIVE for g in request_grants(session, request.id)):
         move(request, RequestStatus.ACTIVE, now)
@@ -180,6 +181,7 @@ def mark_grant_removed(
     now = clock.now()
     grant.status = GrantStatus.ENDED
     grant.updated_at = now
+    grant.removed_at = now
     session.flush()
     remaining = [g for g in request_grants(session, request.id) if g.status in NOT_ENDED]
     if not remaining and request.status is RequestStatus.REVOKING:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
@@ -13,13 +14,16 @@ import jitgate
 from jitgate.core.clock import Clock, SystemClock
 from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.logging import request_id_var
+from jitgate.server.grants.loop import ReconcilerLoop
+from jitgate.server.grants.reconciler import EngineConfig
 from jitgate.server.jobs.api import install_connector_api
+from jitgate.server.metrics import install_metrics
 from jitgate.server.web.problems import PROBLEM_JSON, PROBLEM_SCHEMA, install_problem_handlers
 from jitgate.server.web.routes import api_router
 from jitgate.server.web.state import AppState
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from sqlalchemy.orm import Session, sessionmaker
     from starlette.responses import Response
@@ -44,11 +48,34 @@ def create_app(
     *,
     clock: Clock | None = None,
     sessions: sessionmaker[Session] | None = None,
+    run_engine: bool = False,
 ) -> FastAPI:
-    """Build the server app; tests pass their own clock and session factory."""
+    """Build the server app; tests pass their own clock and session factory.
+
+    ``run_engine`` starts the reconciler loop in the lifespan (``jitgate server`` passes
+    ``settings.reconciler_enabled``; tests leave it off and tick by hand).
+    """
     if sessions is None:
         sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+    clock = clock or SystemClock()
+    loop = ReconcilerLoop(
+        sessions=sessions,
+        clock=clock,
+        config=EngineConfig.from_settings(settings),
+        interval_s=settings.reconcile_interval_s,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_engine:
+            loop.start()
+        try:
+            yield
+        finally:
+            await loop.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="jitgate",
         version=jitgate.__version__,
         description=DESCRIPTION,
@@ -62,11 +89,13 @@ def create_app(
             }
         },
     )
-    app.state.jitgate = AppState(settings=settings, clock=clock or SystemClock(), sessions=sessions)
+    app.state.jitgate = AppState(settings=settings, clock=clock, sessions=sessions)
+    app.state.reconciler = loop
     install_problem_handlers(app)
     app.middleware("http")(_request_context)
     app.include_router(api_router)
     install_connector_api(app, sessions)
+    install_metrics(app, settings=settings, sessions=sessions, clock=clock)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,0 +1,262 @@
+"""Drift: read who holds each managed resource and compare it with grants and standing rows.
+
+A resource x permission x scope is *managed* once the broker has a membership row on it. Reads
+are ``read_membership`` jobs, queued per managed resource every ``drift_interval`` (and by the
+reconciler to verify PIM expiries). The result handler compares the members with what the broker
+knows:
+
+* a member the broker applied that is gone: if a live grant still wants it, the row is marked not
+  applied and the next tick **grants it again** (``drift.missing``: someone removed it by hand; the
+  grant was approved and is still in force, so the broker restores it); otherwise the removal is
+  confirmed and the key's ending grants end (a PIM expiry that Entra carried out);
+* a standing member that is gone: its row is closed (``membership.standing_gone``);
+* a member that no applied membership, live grant or standing row backs:
+  ``additive`` integrations record it as standing and report it (``drift.unknown_member``; it is
+  never removed); ``authoritative`` integrations remove it (``drift.remove``) unless an admin put
+  its standing row on the allow-list.
+
+Each finding is one audit event. ``jitgate_unbacked_members`` (metrics) counts the reported,
+still-present members.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select
+
+from jitgate.protocol.v1 import ReadMembershipData, ReadMembershipPayload
+from jitgate.server.audit.operations import record_event
+from jitgate.server.grants.apply import ENGINE, enqueue_read, enqueue_revoke
+from jitgate.server.grants.models import Grant, Membership, StandingMembership
+from jitgate.server.grants.operations import mark_grant_removed
+from jitgate.server.grants.plan import MembershipKey
+from jitgate.server.grants.standing import mark_standing_gone, record_standing
+from jitgate.server.grants.state import key_of, live_grant_clause
+from jitgate.server.identities.models import Identity
+from jitgate.server.integrations.models import (
+    Integration,
+    IntegrationStatus,
+    MembershipMode,
+    Resource,
+)
+from jitgate.server.integrations.sync_models import ResourceSync
+from jitgate.server.jobs.models import JobStatus
+from jitgate.server.jobs.service import parse_payload
+from jitgate.server.requests.states import GrantStatus
+
+if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
+    from sqlalchemy.orm import Session
+
+    from jitgate.core.clock import Clock
+    from jitgate.protocol.v1 import JobResult
+    from jitgate.server.jobs.models import Job
+
+ACTIVE_STATUSES = (
+    IntegrationStatus.ACTIVE,
+    IntegrationStatus.WARNING,
+    IntegrationStatus.REFRESHING,
+)
+
+
+def schedule_drift_reads(
+    *, session: Session, clock: Clock, interval: timedelta, limit: int = 200
+) -> list[str]:
+    """Queue reads of managed resources not read within ``interval``; return the job ids."""
+    now = clock.now()
+    managed = session.execute(
+        select(Membership.resource_id, Membership.permission, Membership.scope)
+        .join(Integration, Integration.id == Membership.integration_id)
+        .outerjoin(
+            ResourceSync,
+            (ResourceSync.resource_id == Membership.resource_id)
+            & (ResourceSync.permission == Membership.permission)
+            & (ResourceSync.scope == Membership.scope),
+        )
+        .where(
+            Integration.deleted_at.is_(None),
+            Integration.status.in_(ACTIVE_STATUSES),
+            or_(ResourceSync.last_read_at.is_(None), ResourceSync.last_read_at <= now - interval),
+        )
+        .distinct()
+        .limit(limit)
+    ).all()
+    jobs: list[str] = []
+    for resource_id, permission, scope in managed:
+        resource = session.get(Resource, resource_id)
+        if resource is None or resource.removed_at is not None:
+            continue
+        job = enqueue_read(session, clock, resource, permission, scope)
+        if job is not None:
+            jobs.append(job.id)
+    return jobs
+
+
+def _wanted(
+    session: Session, resource: Resource, payload: ReadMembershipPayload, now: datetime
+) -> set[str]:
+    """Principals a live grant wants on this resource x permission x scope."""
+    return set(
+        session.scalars(
+            select(Identity.object_id)
+            .join(Grant, Grant.identity_id == Identity.id)
+            .where(
+                Grant.resource_id == resource.id,
+                Grant.permission == str(payload.permission),
+                Grant.scope == payload.directory_scope_id,
+                live_grant_clause(now),  # type: ignore[arg-type]
+            )
+        )
+    )
+
+
+def _resource_of(session: Session, job: Job, payload: ReadMembershipPayload) -> Resource | None:
+    return session.scalars(
+        select(Resource).where(
+            Resource.integration_id == job.integration_id,
+            Resource.type == str(payload.resource_type),
+            Resource.external_id == payload.resource_external_id,
+        )
+    ).one_or_none()
+
+
+def handle_read_membership_result(
+    *, session: Session, clock: Clock, job: Job, result: JobResult
+) -> None:
+    """Compare a resource's members with the broker's knowledge (see the module docstring)."""
+    payload = parse_payload(job.kind, job.payload)
+    if not isinstance(payload, ReadMembershipPayload):
+        return
+    resource = _resource_of(session, job, payload)
+    if resource is None:
+        return
+    perm, scope = str(payload.permission), payload.directory_scope_id
+    sync = session.get(ResourceSync, (resource.id, perm, scope), with_for_update=True)
+    if sync is not None and sync.job_id == job.id:
+        sync.job_id = None
+        sync.last_read_at = clock.now()
+    data = result.data
+    if job.status is not JobStatus.SUCCEEDED or not isinstance(data, ReadMembershipData):
+        return
+    members = {m.id for m in data.members}
+    wanted = _wanted(session, resource, payload, clock.now())
+    context: dict[str, object] = {"job_id": job.id, "request_ids": list(data.request_ids)}
+    rows = list(
+        session.scalars(
+            select(Membership)
+            .where(
+                Membership.resource_id == resource.id,
+                Membership.permission == perm,
+                Membership.scope == scope,
+            )
+            .with_for_update()
+        )
+    )
+    _check_applied(
+        session,
+        clock,
+        applied=[r for r in rows if r.applied],
+        members=members,
+        wanted=wanted,
+        context=context,
+    )
+    standing = list(
+        session.scalars(
+            select(StandingMembership).where(
+                StandingMembership.resource_id == resource.id,
+                StandingMembership.permission == perm,
+                StandingMembership.scope == scope,
+                StandingMembership.removed_at.is_(None),
+            )
+        )
+    )
+    for row in standing:
+        if row.principal_id not in members:
+            mark_standing_gone(session=session, clock=clock, actor=ENGINE, row=row)
+    backed = {r.principal_id for r in rows if r.applied} | wanted
+    known = {r.principal_id: r for r in standing}
+    for principal in sorted(members - backed):
+        key = MembershipKey(resource.integration_id, resource.id, perm, scope, principal)
+        _unbacked(session, clock, key, known.get(principal), context)
+
+
+def _check_applied(
+    session: Session,
+    clock: Clock,
+    *,
+    applied: list[Membership],
+    members: set[str],
+    wanted: set[str],
+    context: dict[str, object],
+) -> None:
+    now = clock.now()
+    for row in applied:
+        if row.principal_id in members or row.job_id is not None:
+            continue  # present, or a write on the key is in flight: the read may predate it
+        row.applied, row.removed_at, row.updated_at = False, now, now
+        session.flush()
+        ending = list(
+            session.scalars(
+                select(Grant)
+                .join(Identity, Identity.id == Grant.identity_id)
+                .where(
+                    Grant.resource_id == row.resource_id,
+                    Grant.permission == row.permission,
+                    Grant.scope == row.scope,
+                    Identity.object_id == row.principal_id,
+                    Grant.status == GrantStatus.REVOKING,
+                )
+            )
+        )
+        if row.principal_id not in wanted and ending:
+            for grant in ending:
+                mark_grant_removed(session=session, clock=clock, grant_id=grant.id, actor=ENGINE)
+            continue
+        action = "drift.missing" if row.principal_id in wanted else "membership.gone"
+        _audit(session, clock, action, key_of(row), context)
+
+
+def _unbacked(
+    session: Session,
+    clock: Clock,
+    key: MembershipKey,
+    standing: StandingMembership | None,
+    context: dict[str, object],
+) -> None:
+    integration = session.get(Integration, key.integration_id)
+    if integration is None:
+        return
+    if integration.membership_mode is MembershipMode.AUTHORITATIVE:
+        if standing is not None and standing.allowed:
+            return
+        job = enqueue_revoke(session, clock, key, [], direct=True)
+        if job is not None:
+            _audit(session, clock, "drift.remove", key, {**context, "revoke_job_id": job.id})
+        return
+    if standing is None:
+        record_standing(
+            session=session,
+            clock=clock,
+            actor=ENGINE,
+            key=key,
+            source="drift",
+            action="drift.unknown_member",
+            context=context,
+        )
+
+
+def _audit(
+    session: Session, clock: Clock, action: str, key: MembershipKey, context: dict[str, object]
+) -> None:
+    record_event(
+        session=session,
+        clock=clock,
+        actor=ENGINE,
+        action=action,
+        target_type="resource",
+        target_id=key.resource_id,
+        after={"principal_id": key.principal_id, "permission": key.permission, "scope": key.scope},
+        context=context,
+    )

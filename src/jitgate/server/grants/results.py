@@ -1,0 +1,137 @@
+"""Result handlers of grant and revoke jobs (registered in ``jitgate.server.jobs.handlers``).
+
+Called inside the transaction that finishes the job (``jitgate.server.jobs.results``, which
+also writes the ``job.succeeded`` / ``job.failed`` audit event with Graph's request ids). They
+are idempotent: a handler finds the key's membership row by the job id it links, and a second
+call finds nothing linked to clear and grants no longer pending.
+
+``already_present`` on a grant write is standing membership (invariant 2) when no broker grant
+had applied the key before *and* this was the job's first attempt. On a later attempt the
+presence may be the broker's own earlier write whose report was lost (a crash or lease expiry),
+so it is counted as the broker's: a membership the broker may have given must be removable at
+expiry (invariant 1 wins over invariant 2 when the facts are ambiguous).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from jitgate.protocol.v1 import GrantData, GrantPayload, RevokeData, RevokePayload, WriteOutcome
+from jitgate.server.grants.apply import ENGINE
+from jitgate.server.grants.models import Grant, Membership
+from jitgate.server.grants.operations import (
+    mark_grant_active,
+    mark_grant_failed,
+    mark_grant_removed,
+)
+from jitgate.server.grants.plan import MembershipKey
+from jitgate.server.grants.standing import record_standing
+from jitgate.server.jobs.models import JobStatus
+from jitgate.server.jobs.service import parse_payload
+from jitgate.server.requests.models import AccessRequest
+from jitgate.server.requests.states import GrantStatus, RequestStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from jitgate.core.clock import Clock
+    from jitgate.protocol.v1 import JobResult
+    from jitgate.server.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+
+def _linked(session: Session, job: Job) -> Membership | None:
+    row = session.scalars(
+        select(Membership).where(Membership.job_id == job.id).with_for_update()
+    ).one_or_none()
+    if row is not None:
+        row.job_id, row.job_kind = None, None
+    return row
+
+
+def _grants(session: Session, grant_ids: list[str]) -> list[Grant]:
+    if not grant_ids:
+        return []
+    return list(session.scalars(select(Grant).where(Grant.id.in_(grant_ids)).order_by(Grant.id)))
+
+
+def _error(result: JobResult) -> str:
+    if result.error is None:
+        return "the connector reported no result data"
+    return f"{result.error.code}: {result.error.message}"
+
+
+def handle_grant_result(*, session: Session, clock: Clock, job: Job, result: JobResult) -> None:
+    """A grant write ended: record what is applied or standing; activate or fail its grants."""
+    payload = parse_payload(job.kind, job.payload)
+    if not isinstance(payload, GrantPayload):
+        return
+    row = _linked(session, job)
+    grants = _grants(session, payload.grant_ids)
+    data = result.data
+    if job.status is not JobStatus.SUCCEEDED or not isinstance(data, GrantData):
+        for grant in grants:
+            if grant.status is GrantStatus.PENDING:
+                mark_grant_failed(
+                    session=session,
+                    clock=clock,
+                    grant_id=grant.id,
+                    error=_error(result),
+                    actor=ENGINE,
+                )
+        return
+    if row is None:
+        log.warning("grant result for a job no membership links", extra={"job_id": job.id})
+        return
+    now = clock.now()
+    standing = (
+        data.outcome is WriteOutcome.ALREADY_PRESENT and not row.applied and job.attempts <= 1
+    )
+    if standing:
+        key = MembershipKey(
+            row.integration_id, row.resource_id, row.permission, row.scope, row.principal_id
+        )
+        record_standing(
+            session=session,
+            clock=clock,
+            actor=ENGINE,
+            key=key,
+            source="already_present",
+            grant_id=grants[0].id if grants else None,
+            context={"job_id": job.id, "request_ids": list(data.request_ids)},
+        )
+    else:
+        row.applied, row.applied_at, row.removed_at = True, now, None
+        row.assignment_id = data.object_id or row.assignment_id
+    row.updated_at = now
+    session.flush()
+    for grant in grants:
+        request = session.get(AccessRequest, grant.request_id)
+        if (
+            grant.status is GrantStatus.PENDING
+            and request is not None
+            and request.status is RequestStatus.GRANTING
+        ):
+            mark_grant_active(session=session, clock=clock, grant_id=grant.id, actor=ENGINE)
+
+
+def handle_revoke_result(*, session: Session, clock: Clock, job: Job, result: JobResult) -> None:
+    """A revoke write ended: the membership is gone (``already_absent`` too); end its grants."""
+    payload = parse_payload(job.kind, job.payload)
+    if not isinstance(payload, RevokePayload):
+        return
+    row = _linked(session, job)
+    if job.status is not JobStatus.SUCCEEDED or not isinstance(result.data, RevokeData):
+        log.warning("revoke failed; the next tick queues it again", extra={"job_id": job.id})
+        return
+    now = clock.now()
+    if row is not None:
+        row.applied, row.removed_at, row.updated_at = False, now, now
+        session.flush()
+    for grant in _grants(session, payload.grant_ids):
+        if grant.status is GrantStatus.REVOKING:
+            mark_grant_removed(session=session, clock=clock, grant_id=grant.id, actor=ENGINE)

@@ -1,0 +1,255 @@
+"""Discovery sync: apply a discover job's pages to resources and identities; schedule discovery.
+
+The connector streams the directory in pages (``job_page``, up to 2,000 items each) before its
+result; the handler reads them page by page, so a 50k-group, 100k-user tenant is upserted in
+chunks with one ``SELECT … IN`` per page and kind, never as one list in memory (only the
+user -> manager pairs, two short strings each, are kept to resolve managers at the end).
+
+* groups, role definitions and administrative units are upserted as resources (flags, owners and
+  tags in ``attributes`` / ``owners`` / ``tags``); users as identities (source ``entra``),
+  matched by object id, then by UPN (a local identity is adopted);
+* a full run marks resources of the covered types that it did not see ``removed_at``; a delta run
+  applies tombstones (removed groups; removed users are disabled); role definitions and units are
+  always listed in full;
+* the integration moves initializing/refreshing -> active, or warning (the connector's self-check
+  reports gaps), or error (the job failed) with a message and ``last_sync_at``; one audit event
+  (``integration.sync``) per run, with the counts.
+
+The first run is full; later runs are delta runs with the stored delta links (``integration_sync``),
+every ``discovery_interval`` and on demand (``refresh_integration``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import or_, select, update
+
+from jitgate.protocol.v1 import DiscoverData, DiscoveredItem, DiscoverPayload, ResourceType
+from jitgate.server.actor import Actor
+from jitgate.server.audit.operations import record_event
+from jitgate.server.connectors.models import Connector
+from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
+from jitgate.server.integrations.sync_items import SyncCounts, apply_page, resolve_managers
+from jitgate.server.integrations.sync_models import IntegrationSync
+from jitgate.server.jobs.models import Job, JobKind, JobStatus
+from jitgate.server.jobs.operations import enqueue_job
+from jitgate.server.jobs.service import iter_job_items, parse_payload
+
+if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
+    from sqlalchemy.orm import Session
+
+    from jitgate.core.clock import Clock
+    from jitgate.protocol.v1 import JobResult
+
+SYNC = Actor.system("discovery")
+ITEMS = TypeAdapter[list[DiscoveredItem]](list[DiscoveredItem])
+GROUP_TYPES = ("entra-group",)
+ROLE_TYPES = ("entra-role", "entra-administrative-unit")
+SYNCABLE = (
+    IntegrationStatus.INITIALIZING,
+    IntegrationStatus.REFRESHING,
+    IntegrationStatus.ACTIVE,
+    IntegrationStatus.WARNING,
+    IntegrationStatus.ERROR,
+)
+
+
+def _state(session: Session, integration_id: str) -> IntegrationSync:
+    state = session.get(IntegrationSync, integration_id, with_for_update=True)
+    if state is None:
+        state = IntegrationSync(integration_id=integration_id)
+        session.add(state)
+        session.flush()
+    return state
+
+
+@dataclass
+class _Run:
+    integration: Integration
+    payload: DiscoverPayload
+    started: datetime
+    counts: SyncCounts = field(default_factory=SyncCounts)
+    managers: dict[str, str] = field(default_factory=dict)
+
+
+def handle_discover_result(*, session: Session, clock: Clock, job: Job, result: JobResult) -> None:
+    """Apply a finished discover job to resources, identities and the integration's status."""
+    integration = (
+        session.get(Integration, job.integration_id, with_for_update=True)
+        if job.integration_id
+        else None
+    )
+    if integration is None or integration.deleted_at is not None:
+        return
+    payload = parse_payload(job.kind, job.payload)
+    if not isinstance(payload, DiscoverPayload):
+        return
+    state = _state(session, integration.id)
+    if state.job_id == job.id:
+        state.job_id = None
+    data = result.data
+    if job.status is not JobStatus.SUCCEEDED or not isinstance(data, DiscoverData):
+        error = result.error.message if result.error else "the connector reported no data"
+        failure = f"discovery failed: {error}"[:2000]
+        _finish(session, clock, integration, status=IntegrationStatus.ERROR, message=failure)
+        return
+    run = _Run(integration=integration, payload=payload, started=clock.now())
+    for page in _pages(session, job):
+        apply_page(session, clock, integration, page, counts=run.counts, managers=run.managers)
+    resolve_managers(session, run.managers)
+    if payload.mode == "full":
+        _mark_vanished(session, clock, integration, run.started, types=(*GROUP_TYPES, *ROLE_TYPES))
+        state.last_full_at = run.started
+    else:
+        _mark_vanished(session, clock, integration, run.started, types=ROLE_TYPES)
+    state.users_delta_link = data.users_delta_link
+    state.groups_delta_link = data.groups_delta_link
+    state.last_run_at = run.started
+    status, message = _health(session, integration)
+    counts = {**run.counts.as_dict(), "mode": payload.mode}
+    _finish(session, clock, integration, status=status, message=message, counts=counts)
+
+
+def _pages(session: Session, job: Job) -> Any:  # noqa: ANN401 - an iterator of item lists
+    """Yield the job's posted items in chunks of one page (validated)."""
+    chunk: list[dict[str, Any]] = []
+    for item in iter_job_items(session=session, job=job):
+        chunk.append(item)
+        if len(chunk) >= 2000:  # noqa: PLR2004 - the protocol's page size
+            yield ITEMS.validate_python(chunk)
+            chunk = []
+    if chunk:
+        yield ITEMS.validate_python(chunk)
+
+
+def _mark_vanished(
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    started: datetime,
+    *,
+    types: tuple[str, ...],
+) -> None:
+    enabled = set(integration.resource_types)
+    covered = [
+        t
+        for t in types
+        if t in enabled or (t == "entra-administrative-unit" and "entra-role" in enabled)
+    ]
+    if not covered:
+        return
+    session.execute(
+        update(Resource)
+        .where(
+            Resource.integration_id == integration.id,
+            Resource.type.in_(covered),
+            Resource.removed_at.is_(None),
+            Resource.last_seen_at < started,
+        )
+        .values(removed_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _health(session: Session, integration: Integration) -> tuple[IntegrationStatus, str | None]:
+    connector = (
+        session.get(Connector, integration.connector_id) if integration.connector_id else None
+    )
+    check = connector.self_check if connector is not None else None
+    if check is not None and not check.get("ok", True):
+        missing = ", ".join(str(m) for m in check.get("missing") or []) or "see the connector"
+        return IntegrationStatus.WARNING, f"the connector's self-check found gaps: {missing}"[:2000]
+    return IntegrationStatus.ACTIVE, None
+
+
+def _finish(
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    *,
+    status: IntegrationStatus,
+    message: str | None,
+    counts: dict[str, object] | None = None,
+) -> None:
+    before = {"status": str(integration.status), "status_message": integration.status_message}
+    now = clock.now()
+    integration.status = status
+    integration.status_message = message
+    integration.last_sync_at = now
+    integration.updated_at = now
+    session.flush()
+    record_event(
+        session=session,
+        clock=clock,
+        actor=SYNC,
+        action="integration.sync",
+        target_type="integration",
+        target_id=integration.id,
+        before=before,
+        after={"status": str(status), "status_message": message},
+        context=counts,
+    )
+
+
+def enqueue_discovery(
+    *, session: Session, clock: Clock, integration: Integration, full: bool = False
+) -> Job | None:
+    """Queue a discover job (delta when links are stored) unless one is open."""
+    if integration.connector_id is None:
+        return None
+    open_job = session.scalars(
+        select(Job.id).where(
+            Job.integration_id == integration.id,
+            Job.kind == JobKind.DISCOVER,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.LEASED)),
+        )
+    ).first()
+    if open_job is not None:
+        return None
+    state = _state(session, integration.id)
+    delta = not full and state.users_delta_link is not None
+    payload = DiscoverPayload(
+        mode="delta" if delta else "full",
+        resource_types=[
+            ResourceType(t)
+            for t in integration.resource_types
+            if t in {str(r) for r in ResourceType}
+        ],
+        users_delta_link=state.users_delta_link if delta else None,
+        groups_delta_link=state.groups_delta_link if delta else None,
+    )
+    job = enqueue_job(
+        session=session,
+        clock=clock,
+        connector_id=integration.connector_id,
+        payload=payload,
+        integration_id=integration.id,
+    )
+    state.job_id = job.id
+    return job
+
+
+def schedule_discovery(*, session: Session, clock: Clock, interval: timedelta) -> list[str]:
+    """Queue discovery of every integration whose last sync is older than ``interval``."""
+    now = clock.now()
+    due = session.scalars(
+        select(Integration)
+        .where(
+            Integration.deleted_at.is_(None),
+            Integration.connector_id.is_not(None),
+            Integration.status.in_(SYNCABLE),
+            or_(Integration.last_sync_at.is_(None), Integration.last_sync_at <= now - interval),
+        )
+        .order_by(Integration.id)
+    ).all()
+    jobs = []
+    for integration in due:
+        job = enqueue_discovery(session=session, clock=clock, integration=integration)
+        if job is not None:
+            jobs.append(job.id)
+    return jobs

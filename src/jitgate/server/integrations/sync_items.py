@@ -1,0 +1,239 @@
+"""Upserting one page of discovered items: resources (groups, roles, units) and identities.
+
+One ``SELECT … IN`` per page and kind finds the existing rows; new rows are added in bulk. Audit:
+none per item (a tenant has 150k objects); ``integration.sync`` records the run's counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from jitgate.protocol.v1 import (
+    DiscoveredAdministrativeUnit,
+    DiscoveredGroup,
+    DiscoveredRole,
+    DiscoveredUser,
+    RemovedObject,
+)
+from jitgate.server.identities.models import Identity
+from jitgate.server.integrations.models import Integration, Resource
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.orm import Session
+
+    from jitgate.core.clock import Clock
+    from jitgate.protocol.v1 import DiscoveredItem
+
+AU_TYPE = "entra-administrative-unit"
+CHUNK = 1000
+
+
+@dataclass
+class SyncCounts:
+    """How many objects a run touched."""
+
+    seen: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, object]:
+        """The audit form."""
+        return dict(self.seen)
+
+
+def _resource_fields(item: DiscoveredItem) -> tuple[str, str, dict[str, Any]]:
+    """(type, name, fields) of a resource item."""
+    if isinstance(item, DiscoveredGroup):
+        attributes = {
+            "is_assignable_to_role": item.is_assignable_to_role,
+            "security_enabled": item.security_enabled,
+            "mail_enabled": item.mail_enabled,
+            "dynamic": "DynamicMembership" in item.group_types,
+            "on_premises_sync_enabled": item.on_premises_sync_enabled,
+            "group_types": list(item.group_types),
+            "mail": item.mail,
+        }
+        tags = {k: v if isinstance(v, str) else ",".join(v) for k, v in item.tags.items()}
+        fields = {
+            "attributes": attributes,
+            "tags": tags,
+            "owners": list(item.owners),
+            "description": item.description,
+        }
+        return "entra-group", item.display_name or item.id, fields
+    if isinstance(item, DiscoveredRole):
+        attributes = {
+            "template_id": item.template_id,
+            "is_built_in": item.is_built_in,
+            "is_enabled": item.is_enabled,
+        }
+        return (
+            "entra-role",
+            item.display_name,
+            {"attributes": attributes, "description": item.description},
+        )
+    if isinstance(item, DiscoveredAdministrativeUnit):
+        return (
+            AU_TYPE,
+            item.display_name or item.id,
+            {"attributes": {}, "description": item.description},
+        )
+    raise TypeError(type(item).__name__)
+
+
+def _upsert_resources(
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    items: Sequence[DiscoveredItem],
+    counts: SyncCounts,
+) -> None:
+    if not items:
+        return
+    now = clock.now()
+    existing = {
+        (r.type, r.external_id): r
+        for r in session.scalars(
+            select(Resource).where(
+                Resource.integration_id == integration.id,
+                Resource.external_id.in_([i.id for i in items]),
+            )
+        )
+    }
+    for item in items:
+        type_, name, fields = _resource_fields(item)
+        row = existing.get((type_, item.id))
+        if row is None:
+            row = Resource(
+                integration_id=integration.id, type=type_, external_id=item.id, discovered_at=now
+            )
+            session.add(row)
+            counts.seen[f"{type_}.new"] += 1
+        row.name = name[:256]
+        row.description = fields.get("description")
+        row.attributes = fields.get("attributes", {})
+        row.tags = fields.get("tags", {})
+        row.owners = fields.get("owners", [])
+        row.last_seen_at = now
+        row.removed_at = None
+        counts.seen[type_] += 1
+
+
+def _upsert_users(
+    session: Session,
+    clock: Clock,
+    users: Sequence[DiscoveredUser],
+    counts: SyncCounts,
+    managers: dict[str, str],
+) -> None:
+    if not users:
+        return
+    now = clock.now()
+    by_oid = {
+        i.object_id: i
+        for i in session.scalars(
+            select(Identity).where(Identity.object_id.in_([u.id for u in users]))
+        )
+    }
+    upns = [
+        u.user_principal_name.lower() for u in users if u.user_principal_name and u.id not in by_oid
+    ]
+    by_upn = (
+        {i.upn: i for i in session.scalars(select(Identity).where(Identity.upn.in_(upns)))}
+        if upns
+        else {}
+    )
+    for user in users:
+        upn = (user.user_principal_name or f"{user.id}@unknown.invalid").lower()
+        row = by_oid.get(user.id) or by_upn.get(upn)
+        if row is None:
+            row = Identity(
+                object_id=user.id, upn=upn, source="entra", created_at=now, groups=[], attributes={}
+            )
+            session.add(row)
+            by_upn[upn] = row
+            counts.seen["user.new"] += 1
+        row.object_id = user.id
+        row.upn = upn[:320]
+        row.mail = user.mail.lower() if user.mail else None
+        row.display_name = (user.display_name or upn)[:256]
+        row.user_type = (user.user_type or "Member")[:16]
+        row.account_enabled = user.account_enabled if user.account_enabled is not None else True
+        row.updated_at = now
+        if user.manager_id:
+            managers[user.id] = user.manager_id
+        if user.group_ids is not None:
+            row.groups = [{"id": g} for g in user.group_ids]
+        counts.seen["user"] += 1
+
+
+def _apply_removed(
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    removed: Sequence[RemovedObject],
+    counts: SyncCounts,
+) -> None:
+    now = clock.now()
+    groups = [r.id for r in removed if r.object_type == "group"]
+    users = [r.id for r in removed if r.object_type == "user"]
+    if groups:
+        for row in session.scalars(
+            select(Resource).where(
+                Resource.integration_id == integration.id,
+                Resource.external_id.in_(groups),
+                Resource.type == "entra-group",
+            )
+        ):
+            row.removed_at = now
+            counts.seen["group.removed"] += 1
+    if users:
+        for identity in session.scalars(select(Identity).where(Identity.object_id.in_(users))):
+            identity.account_enabled = False
+            identity.updated_at = now
+            counts.seen["user.removed"] += 1
+
+
+def apply_page(
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    items: Sequence[DiscoveredItem],
+    *,
+    counts: SyncCounts,
+    managers: dict[str, str],
+) -> None:
+    """Upsert one page of items."""
+    users = [i for i in items if isinstance(i, DiscoveredUser)]
+    removed = [i for i in items if isinstance(i, RemovedObject)]
+    resources = [i for i in items if not isinstance(i, DiscoveredUser | RemovedObject)]
+    _upsert_users(session, clock, users, counts, managers)
+    _upsert_resources(session, clock, integration, resources, counts)
+    _apply_removed(session, clock, integration, removed, counts)
+    session.flush()
+
+
+def resolve_managers(session: Session, managers: dict[str, str]) -> None:
+    """Point each user's ``manager_id`` at the manager's identity (by object id), in chunks."""
+    pairs = sorted(managers.items())
+    for start in range(0, len(pairs), CHUNK):
+        chunk = pairs[start : start + CHUNK]
+        oids = {oid for pair in chunk for oid in pair}
+        ids = dict(
+            session.execute(
+                select(Identity.object_id, Identity.id).where(Identity.object_id.in_(oids))
+            )
+            .tuples()
+            .all()
+        )
+        for user_oid, manager_oid in chunk:
+            user_id, manager_id = ids.get(user_oid), ids.get(manager_oid)
+            if user_id is not None and manager_id is not None:
+                identity = session.get(Identity, user_id)
+                if identity is not None:
+                    identity.manager_id = manager_id
+    session.flush()
