@@ -79,3 +79,24 @@ def test_token_secret_is_shown_once_and_stored_hashed(client, session, clock):
     assert (
         client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     )
+
+
+def test_nul_characters_are_refused_everywhere_and_change_nothing(client, session, clock):
+    admin = make_identity(session, clock, "admin@contoso.example", role=UserRole.ADMIN)
+    headers = bearer(session, clock, admin)
+    before = _audit_count(session)
+    attempts = [
+        client.post(
+            "/api/v1/identities",
+            json={"upn": "eve\u0000@contoso.example", "display_name": "Eve"},
+            headers=headers,
+        ),
+        client.get("/api/v1/identities", params={"search": "a\x00b"}, headers=headers),
+        client.get("/api/v1/identities/a%00b", headers=headers),
+        client.post("/api/v1/tokens", json={"name": "x\u0000y"}, headers=headers),
+    ]
+    for response in attempts:
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "NUL" in response.json()["detail"]
+    assert _audit_count(session) == before
