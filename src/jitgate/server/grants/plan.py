@@ -12,8 +12,10 @@ key the plan compares:
 
 Rules (invariants 1, 2, 3):
 
-* desired, not applied, nothing in flight -> ``Grant`` (one job for every pending grant of the key);
-* desired and applied -> ``Activate`` each pending grant without a Graph call, and ``MarkEnded``
+* desired, not applied, no write in flight -> ``Grant`` (one job for every live grant of the key:
+  an active grant whose membership was removed by hand is granted again);
+* desired and applied (or standing) -> ``Activate`` each pending grant without a Graph call, and
+  ``MarkEnded``
   each ended grant (another live grant still needs the membership: an early expiry never removes a
   later grant);
 * not desired, applied, not standing, nothing in flight -> ``Revoke`` (in ``pim`` mode, a grant
@@ -174,7 +176,7 @@ def _plan_key(
     ending = [g for g in grants if g.status is GrantStatus.REVOKING]
     flight = options.inflight.get(key)
     if live:
-        return _desired(key, live, ending, applied=applied, flight=flight)
+        return _desired(key, live, ending, held=applied or protected, flight=flight)
     if applied and not protected:
         return _undesired_applied(key, grants, ending, now=now, options=options, flight=flight)
     if flight is JobSort.GRANT:
@@ -187,22 +189,19 @@ def _desired(
     live: list[GrantView],
     ending: list[GrantView],
     *,
-    applied: bool,
+    held: bool,
     flight: JobSort | None,
 ) -> list[Action]:
-    actions = [
-        Action(ActionKind.MARK_ENDED, key, (g.id,)) for g in sorted(ending, key=lambda g: g.id)
-    ]
-    pending = [g for g in live if g.status is GrantStatus.PENDING]
-    if applied:
-        actions += [
-            Action(ActionKind.ACTIVATE, key, (g.id,)) for g in sorted(pending, key=lambda g: g.id)
-        ]
-    elif flight is None and pending:
-        ends = [g.ends_at for g in live]
-        ends_at = None if None in ends else max(e for e in ends if e is not None)
-        actions.append(Action(ActionKind.GRANT, key, _ids(pending), ends_at=ends_at))
-    return actions
+    by_id = sorted(ending, key=lambda g: g.id)
+    actions = [Action(ActionKind.MARK_ENDED, key, (g.id,)) for g in by_id]
+    if flight in {JobSort.GRANT, JobSort.REVOKE}:
+        return actions  # one write at a time per key: decide once its result is in
+    pending = sorted((g for g in live if g.status is GrantStatus.PENDING), key=lambda g: g.id)
+    if held:
+        return actions + [Action(ActionKind.ACTIVATE, key, (g.id,)) for g in pending]
+    ends = [g.ends_at for g in live]
+    ends_at = None if None in ends else max(e for e in ends if e is not None)
+    return [*actions, Action(ActionKind.GRANT, key, _ids(live), ends_at=ends_at)]
 
 
 def _undesired_applied(
