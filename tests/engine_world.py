@@ -60,6 +60,7 @@ def engine_world(session: Session, clock, **integration_settings) -> World:
     # The integration's first discovery is not what these tests are about: settle it.
     for job in session.scalars(select(Job).where(Job.kind == JobKind.DISCOVER)):
         job.status = JobStatus.SUCCEEDED
+    w.integration.last_sync_at = clock.now()
     session.commit()
     make_flow(session, clock, w.integration, approver_policy=MANAGER_POLICY)
     return w

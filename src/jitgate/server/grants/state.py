@@ -1,7 +1,8 @@
 """What the reconciler plans over: due grants, applied memberships, standing rows, open jobs.
 
 "What is due" is indexed: pending grants by ``status`` + ``starts_at``, ending grants by
-``status``, orphaned applied memberships by ``ix_membership_applied``. Only the keys those touch
+``status``, applied memberships no live grant covers (and unapplied ones a live grant wants) by
+``ix_membership_applied``. Only the keys those touch
 are loaded, with every not-ended grant on them (overlapping grants, invariant 3).
 """
 
@@ -83,8 +84,10 @@ def _due_resource_ids(session: Session, now: datetime, limit: int) -> set[str]:
         )
     )
     orphaned = select(Membership.resource_id).where(Membership.applied.is_(True), ~exists(covered))
+    # e.g. removed by hand (drift) while a grant still wants it: granted again
+    missing = select(Membership.resource_id).where(Membership.applied.is_(False), exists(covered))
     ids: set[str] = set()
-    for query in (pending, ending, orphaned):
+    for query in (pending, ending, orphaned, missing):
         ids.update(session.scalars(query.distinct().limit(limit)))
     return ids
 
