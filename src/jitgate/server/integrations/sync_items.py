@@ -223,13 +223,8 @@ def resolve_managers(session: Session, managers: dict[str, str]) -> None:
     for start in range(0, len(pairs), CHUNK):
         chunk = pairs[start : start + CHUNK]
         oids = {oid for pair in chunk for oid in pair}
-        ids = dict(
-            session.execute(
-                select(Identity.object_id, Identity.id).where(Identity.object_id.in_(oids))
-            )
-            .tuples()
-            .all()
-        )
+        query = select(Identity.object_id, Identity.id).where(Identity.object_id.in_(oids))
+        ids: dict[str | None, str] = {row.object_id: row.id for row in session.execute(query)}
         for user_oid, manager_oid in chunk:
             user_id, manager_id = ids.get(user_oid), ids.get(manager_oid)
             if user_id is not None and manager_id is not None:
