@@ -11,7 +11,7 @@ from jitgate.core.clock import ensure_utc
 from jitgate.core.errors import ValidationFailed
 from jitgate.server.grants import service
 from jitgate.server.grants.schemas import GrantRead
-from jitgate.server.pagination import MAX_LIMIT, Page
+from jitgate.server.pagination import LimitQuery, OffsetQuery, Page
 from jitgate.server.requests.states import GrantStatus
 from jitgate.server.web.deps import ActorDep, SessionDep
 
@@ -29,8 +29,8 @@ def list_grants(  # noqa: PLR0917 - one query parameter per filter
     active_at: Annotated[
         datetime | None, Query(description="Only grants in force at this time (with offset).")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
 ) -> Page[GrantRead]:
     """Filter grants; people who are not admins or auditors see only their own."""
     if not actor.can_read_all:

@@ -16,7 +16,7 @@ from jitgate.server.identities.schemas import (
     IdentityRead,
     IdentityRoleUpdate,
 )
-from jitgate.server.pagination import MAX_LIMIT, Page
+from jitgate.server.pagination import LimitQuery, OffsetQuery, Page
 from jitgate.server.web.deps import ActorDep, AdminActor, ClockDep, SessionDep
 
 router = APIRouter(tags=["identities"])
@@ -34,8 +34,8 @@ def list_identities(
     session: SessionDep,
     actor: ActorDep,
     search: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
 ) -> Page[IdentityRead]:
     """Search people by UPN, mail or display name (any signed-in user, to pick a grantee)."""
     del actor

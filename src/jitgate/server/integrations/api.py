@@ -24,14 +24,13 @@ from jitgate.server.integrations.schemas import (
     IntegrationUpdate,
     ResourceRead,
 )
-from jitgate.server.pagination import MAX_LIMIT, Page
+from jitgate.server.pagination import LimitQuery, OffsetQuery, Page
 from jitgate.server.web.deps import ActorDep, AdminActor, ClockDep, ReaderActor, SessionDep
 from jitgate.server.web.params import NO_NUL, IdPath
 
 router = APIRouter(tags=["integrations"])
 
 TAG_FILTER = re.compile(r"^([^=\x00]{1,128})=([^\x00]{0,256})$")
-MAX_OFFSET = 1_000_000
 
 
 class RefreshQueued(BaseModel):
@@ -161,8 +160,8 @@ def list_resources(
     tag: Annotated[
         str | None, Query(max_length=385, description="`key=value`", examples=["owner=finance"])
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
 ) -> Page[ResourceRead]:
     """Return a page of the resources discovery found (any signed-in user may pick from them)."""
     del actor

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from jitgate.server.pagination import MAX_LIMIT, Page
+from jitgate.server.pagination import LimitQuery, OffsetQuery, Page
 from jitgate.server.requests import lifecycle, operations, service
 from jitgate.server.requests.read import dry_run_request, read_request, read_request_row
 from jitgate.server.requests.schemas import (
@@ -63,8 +63,8 @@ def list_requests(  # noqa: PLR0917 - one query parameter per filter
         ),
     ] = ListScope.MINE,
     status: Annotated[list[RequestStatus] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
 ) -> Page[AccessRequestRead]:
     """Return a page of requests, newest first (oldest first for approvals)."""
     now = clock.now()
