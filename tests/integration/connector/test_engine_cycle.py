@@ -1,4 +1,4 @@
-"""The whole cycle in process: request -> approve -> tick -> agent + emulator -> expiry -> revoked."""
+"""The whole cycle in process: request, approve, tick, agent + emulator, expiry, revoked."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reconciler ticks with a stand-in connector: grants, expiry, overlap, standing, revoke-before-start."""
+"""Reconciler ticks with a stand-in connector: grants, expiry, overlap, standing, early revoke."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_due_grant_goes_active_through_one_grant_job(session, sessions, clock):
     _cycle(sessions, clock, w, directory)
     assert _status(session, request) is RequestStatus.ACTIVE
     grant = _grant(session, request)
-    assert grant.status is GrantStatus.ACTIVE and grant.applied_at == clock.now()
+    assert (grant.status, grant.applied_at) == (GrantStatus.ACTIVE, clock.now())
     assert directory.holders(w.finance.external_id) == {"oid-alice"}
     audit = events(session, "job.succeeded")
     assert audit[-1].after["data"]["request_ids"] == ["graph-req-0"]
@@ -82,7 +82,7 @@ def test_expiry_revokes_then_request_expires(session, sessions, clock):
     assert _status(session, request) is RequestStatus.EXPIRED
     assert directory.holders(w.finance.external_id) == set()
     grant = _grant(session, request)
-    assert grant.status is GrantStatus.ENDED and grant.removed_at == clock.now()
+    assert (grant.status, grant.removed_at) == (GrantStatus.ENDED, clock.now())
     assert events(session, "job.succeeded")[-1].after["data"]["request_ids"] == ["graph-req-1"]
     assert tick(sessions, clock).applied == []
 

@@ -25,7 +25,7 @@ def key(principal="alice", resource="r1", integration="i1"):
     return MembershipKey(integration, resource, "member", "/", principal)
 
 
-def grant(gid, k=None, status=GrantStatus.PENDING, start=-H, end=H, ended=None, reason=None):
+def grant(gid, k=None, *, status=GrantStatus.PENDING, start=-H, end=H, ended=None, reason=None):
     return GrantView(
         id=gid,
         key=k or key(),
@@ -41,7 +41,7 @@ def expired(gid, k=None, end=-H / 2):
     return grant(
         gid,
         k,
-        GrantStatus.REVOKING,
+        status=GrantStatus.REVOKING,
         start=-2 * H,
         end=end,
         ended=NOW + end,
