@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "7a4c1e8b2d90"
 down_revision: str | None = "5e0c2a9d7b13"
 branch_labels: str | Sequence[str] | None = None
