@@ -31,6 +31,9 @@ def run(
     health_port: Annotated[int | None, typer.Option(help="Serve /healthz on this port")] = None,
     instance_key: Annotated[str | None, typer.Option(help="This instance's id")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Jobs run at once")] = None,
+    server_ca_bundle: Annotated[
+        Path | None, typer.Option(help="CA bundle (PEM) that signed the server's certificate")
+    ] = None,
 ) -> None:
     """Register with the server, then claim and run jobs until SIGTERM/SIGINT."""
     try:
@@ -41,6 +44,7 @@ def run(
             health_port=health_port,
             instance_key=instance_key,
             concurrency=concurrency,
+            server_ca_bundle=server_ca_bundle,
         )
     except (ValidationError, ValueError, OSError) as err:
         raise CliError(f"connector settings: {_first_line(err)}", code=2) from err

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from jitgate.cli.errors import CliError
 from jitgate.cli.local import load_settings, open_engine, transaction
 from jitgate.core.clock import SystemClock
 from jitgate.core.db import make_session_factory
@@ -23,9 +25,19 @@ DEMO_ADMIN = "admin@jitgate.local"
 def server(
     host: Annotated[str | None, typer.Option(help="Listen address (JITGATE_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (JITGATE_PORT)")] = None,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="HTTPS certificate, PEM (JITGATE_TLS_CERT_FILE)")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="HTTPS private key, PEM (JITGATE_TLS_KEY_FILE)")
+    ] = None,
 ) -> None:
     """Run the API server (the database must be migrated: `jitgate db upgrade`)."""
     settings = load_settings()
+    cert_file = ssl_certfile or settings.tls_cert_file
+    key_file = ssl_keyfile or settings.tls_key_file
+    if (cert_file is None) != (key_file is None):
+        raise CliError("HTTPS needs both --ssl-certfile and --ssl-keyfile", code=2)
     configure_logging(settings.log_level, json_lines=settings.log_json)
     engine = open_engine(settings)
     app = create_app(
@@ -37,6 +49,8 @@ def server(
         port=port or settings.port,
         log_level="warning",
         proxy_headers=True,
+        ssl_certfile=str(cert_file) if cert_file else None,
+        ssl_keyfile=str(key_file) if key_file else None,
     )
 
 

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         ge=0,
         description="PIM mode: how long after ends_at Entra may take before the broker revokes.",
     )
+    tls_cert_file: Path | None = Field(
+        default=None,
+        description="Serve HTTPS with this PEM certificate (chain); needs tls_key_file.",
+    )
+    tls_key_file: Path | None = Field(
+        default=None, description="The PEM private key of tls_cert_file."
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="When set, GET /metrics needs `Authorization: Bearer <token>`.",
