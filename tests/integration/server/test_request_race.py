@@ -1,8 +1,9 @@
 """Two approvers racing on one request: exactly one wins, the other gets a 409.
 
-This needs two real connections committing concurrently, so it runs on its own PostgreSQL
-engine outside the rolled-back fixture, and cleans up the rows it made. SQLite is skipped:
-it serialises writers (``BEGIN IMMEDIATE``), so there is no race to lose there.
+This needs two real connections committing concurrently, so it runs on a database of its own
+(a SQLite file, or a throw-away PostgreSQL database) outside the rolled-back fixture. On
+PostgreSQL the two transactions really overlap and the row lock decides; SQLite serialises
+writers (``BEGIN IMMEDIATE``), so there the loser queues and then finds the request approved.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import select
 
 from factories import (
     actor_for,
@@ -25,13 +26,8 @@ from jitgate.core.clock import ManualClock
 from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.errors import Conflict
 from jitgate.core.migrate import upgrade
-from jitgate.server.connectors.models import Connector
-from jitgate.server.flows.models import AccessFlow
-from jitgate.server.grants.models import Grant
-from jitgate.server.identities.models import ApiToken, Identity
-from jitgate.server.integrations.models import Integration, Resource
-from jitgate.server.jobs.models import Job
-from jitgate.server.requests.models import AccessRequest, AccessRequestUnit, Approval
+from jitgate.server.audit.models import AuditEvent
+from jitgate.server.requests.models import AccessRequest, Approval
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
 
@@ -48,35 +44,22 @@ def _arrange(sessions, clock, tag):
             s, clock, integration, f"Race {tag}", approver_policy={"approver_groups": [approvers]}
         )
         request = make_request(s, clock, alice, [group], flow_id=flow.id)
-        return request.id, [boss, deputy], integration, [boss.id, deputy.id, alice.id], flow.id
-
-
-def _cleanup(sessions, request_id, people, integration, flow_id):
-    with sessions() as s:
-        s.execute(delete(Grant).where(Grant.request_id == request_id))
-        s.execute(delete(Approval).where(Approval.request_id == request_id))
-        s.execute(delete(AccessRequestUnit).where(AccessRequestUnit.request_id == request_id))
-        s.execute(delete(AccessRequest).where(AccessRequest.id == request_id))
-        s.execute(delete(AccessFlow).where(AccessFlow.id == flow_id))
-        s.execute(delete(Resource).where(Resource.integration_id == integration.id))
-        s.execute(delete(Job).where(Job.integration_id == integration.id))
-        s.execute(delete(Integration).where(Integration.id == integration.id))
-        s.execute(delete(Connector).where(Connector.id == integration.connector_id))
-        s.execute(delete(ApiToken).where(ApiToken.identity_id.in_(people)))
-        s.execute(delete(Identity).where(Identity.id.in_(people)))
-        s.commit()
+        return request.id, [boss, deputy]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_two_approvals_race_one_wins(backend, request):
-    if backend == "sqlite":
-        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): two approvals cannot race there")
-    engine = make_engine(request.getfixturevalue("postgres_url"))
+def test_two_approvals_race_one_wins(backend, request, tmp_path):
+    url = (
+        request.getfixturevalue("fresh_postgres_url")
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path}/race.db"
+    )
+    engine = make_engine(url)
     upgrade(engine)
     sessions = make_session_factory(engine)
     clock = ManualClock()
     tag = uuid.uuid4().hex[:8]
-    request_id, approvers, integration, people, flow_id = _arrange(sessions, clock, tag)
+    request_id, approvers = _arrange(sessions, clock, tag)
     barrier = threading.Barrier(len(approvers))
     outcomes: list[str] = []
 
@@ -104,6 +87,13 @@ def test_two_approvals_race_one_wins(backend, request):
             request = s.get(AccessRequest, request_id)
             assert request is not None
             assert request.status is RequestStatus.APPROVED
+            approvals = s.scalars(select(Approval).where(Approval.request_id == request_id)).all()
+            assert len(approvals) == 1
+            events = s.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.target_id == request_id, AuditEvent.action == "request.approve"
+                )
+            ).all()
+            assert len(events) == 1
     finally:
-        _cleanup(sessions, request_id, people, integration, flow_id)
         engine.dispose()
