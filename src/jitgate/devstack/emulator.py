@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,9 @@ class EmulatorAdmin:
 
     def __init__(self, info: EmulatorInfo) -> None:
         self.http = httpx.Client(
-            base_url=f"{info.base_url}/_emulator", verify=str(info.ca_bundle), timeout=30.0
+            base_url=f"{info.base_url}/_emulator",
+            verify=ssl.create_default_context(cafile=str(info.ca_bundle)),
+            timeout=30.0,
         )
 
     def close(self) -> None:

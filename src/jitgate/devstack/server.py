@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -87,7 +88,11 @@ class ServerProcess:
     def healthy(self) -> bool:
         """True when ``GET /healthz`` answers 200 over HTTPS."""
         try:
-            response = httpx.get(f"{self.url}/healthz", verify=str(self.ca_bundle), timeout=2.0)
+            response = httpx.get(
+                f"{self.url}/healthz",
+                verify=ssl.create_default_context(cafile=str(self.ca_bundle)),
+                timeout=2.0,
+            )
         except httpx.HTTPError:
             return False
         return response.status_code == httpx.codes.OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import TYPE_CHECKING, Any, Self
 
 import httpx
@@ -101,7 +102,7 @@ class DevStack:
         return httpx.Client(
             base_url=f"{self.server.url}/api/v1",
             headers={"Authorization": f"Bearer {token or self.admin_token}"},
-            verify=str(self.server.ca_bundle),
+            verify=ssl.create_default_context(cafile=str(self.server.ca_bundle)),
             timeout=30.0,
         )
 
