@@ -1,10 +1,15 @@
-"""The server-side reconciler loop: a tick every ``reconcile_interval_s`` in the app's lifespan.
+"""The server-side reconciler loop: full ticks on a schedule, focused ticks as soon as work lands.
 
-Each tick also queues the periodic discovery and drift reads. The loop holds no work (invariant
-6): a tick is one committed transaction, so stopping the loop (or killing the server) loses
-nothing; the next tick, here or in another replica, plans the same work again. ``create_app(…,
-run_engine=True)`` starts it (``jitgate server`` does when ``reconciler_enabled``, the default);
-tests start it explicitly or call ``run_tick`` themselves.
+* A **full tick** runs every ``reconcile_interval_s`` and also when the next grant is due to
+  start or end sooner than that (so an expiry is planned at its second, not up to an interval
+  late). Each full tick also queues the periodic discovery and drift reads.
+* A **focused tick** runs right after a local commit that approved or revoked something
+  (``jitgate.server.grants.due``): it plans only those keys, with the same plan, so a grant job
+  is queued (and the waiting connector woken) within milliseconds of the approval.
+
+The loop holds no work (invariant 6): a tick is one committed transaction, and the keys a commit
+names are a hint only, so stopping the loop (or killing the server) loses nothing; the next full
+tick, here or in another replica, plans the same work again.
 """
 
 from __future__ import annotations
@@ -12,16 +17,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from typing import TYPE_CHECKING
 
-from jitgate.server.grants.reconciler import EngineConfig, run_tick
+from sqlalchemy import event, func, or_, select
+
+from jitgate.server.grants.due import take_due
+from jitgate.server.grants.models import Grant
+from jitgate.server.grants.reconciler import EngineConfig, TickReport, run_tick
+from jitgate.server.grants.state import Focus
+from jitgate.server.requests.states import GrantStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from sqlalchemy.orm import Session, sessionmaker
 
     from jitgate.core.clock import Clock
 
 log = logging.getLogger(__name__)
+#: How soon a focused tick that found the tick lock taken (PostgreSQL) tries again.
+LOCK_RETRY_S = 0.05
+
+
+def seconds_until_due(session: Session, clock: Clock, cap: float) -> float:
+    """Seconds until the next grant starts or ends (at most ``cap``)."""
+    now = clock.now()
+    starts = select(func.min(Grant.starts_at)).where(
+        Grant.status == GrantStatus.PENDING, Grant.starts_at > now
+    )
+    ends = select(func.min(Grant.ends_at)).where(
+        or_(Grant.status == GrantStatus.PENDING, Grant.status == GrantStatus.ACTIVE),
+        Grant.ended_at.is_(None),
+        Grant.ends_at > now,
+    )
+    times = [t for t in (session.scalar(starts), session.scalar(ends)) if t is not None]
+    if not times:
+        return cap
+    return max(0.0, min(cap, (min(times) - now).total_seconds()))
 
 
 class ReconcilerLoop:
@@ -38,29 +71,107 @@ class ReconcilerLoop:
         self.sessions, self.clock, self.config = sessions, clock, config
         self.interval_s = interval_s
         self.ticks = 0
+        self.focused_ticks = 0
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._kicked: set[tuple[str, str]] = set()
+
+    def attach(self, sessions: sessionmaker[Session]) -> None:
+        """Run a focused tick after each commit of these sessions that made grants due."""
+
+        def after_commit(session: Session) -> None:
+            pairs = take_due(session)
+            if pairs:
+                self.kick(pairs)
+
+        event.listen(sessions, "after_commit", after_commit)
+        event.listen(sessions, "after_soft_rollback", lambda s, _t: take_due(s))
+
+    def kick(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Plan these (resource id, identity id) pairs now (thread-safe; a hint, not work)."""
+        with self._lock:
+            self._kicked.update(pairs)
+            loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
 
     def start(self) -> None:
         """Start the loop on the running event loop."""
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        with self._lock:
+            self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="jitgate-reconciler")
 
     async def stop(self) -> None:
         """Stop after the current tick."""
         self._stop.set()
+        self._wake.set()
         if self._task is not None:
             await self._task
             self._task = None
+        with self._lock:
+            self._loop = None
+
+    def _take(self) -> set[tuple[str, str]]:
+        with self._lock:
+            pairs, self._kicked = self._kicked, set()
+        return pairs
+
+    def _full_tick(self) -> float:
+        run_tick(sessions=self.sessions, clock=self.clock, config=self.config)
+        with self.sessions() as session:
+            wait = seconds_until_due(session, self.clock, self.interval_s)
+        self.ticks += 1
+        return wait
+
+    def _focused_tick(self, pairs: set[tuple[str, str]]) -> tuple[TickReport, float]:
+        focus = Focus(
+            resource_ids=frozenset(r for r, _ in pairs),
+            identity_ids=frozenset(i for _, i in pairs),
+        )
+        report = run_tick(sessions=self.sessions, clock=self.clock, config=self.config, focus=focus)
+        with self.sessions() as session:  # e.g. a grant shorter than the interval
+            wait = seconds_until_due(session, self.clock, self.interval_s)
+        self.focused_ticks += 1
+        return report, wait
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_full = loop.time()
         while not self._stop.is_set():
+            self._wake.clear()
+            full = loop.time() >= next_full
+            wait = await self._step(full)
+            if wait is not None:
+                due = loop.time() + wait
+                next_full = due if full else min(next_full, due)
+            if self._kicked:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, next_full - loop.time()))
+
+    async def _step(self, full: bool) -> float | None:
+        """One tick; return the wait until the next full tick when this was one."""
+        if full:
+            self._take()  # a full tick plans every due key, kicked ones included
             try:
-                await asyncio.to_thread(
-                    run_tick, sessions=self.sessions, clock=self.clock, config=self.config
-                )
-                self.ticks += 1
+                return await asyncio.to_thread(self._full_tick)
             except Exception:
                 log.exception("reconciler tick failed; the next tick tries again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self.interval_s)
+                return self.interval_s
+        pairs = self._take()
+        if not pairs:
+            return None
+        try:
+            report, wait = await asyncio.to_thread(self._focused_tick, pairs)
+        except Exception:
+            log.exception("focused reconciler tick failed; the next full tick plans it")
+            return None
+        if report.skipped:  # another replica's tick holds the lock: try again shortly
+            self.kick(pairs)
+            await asyncio.sleep(LOCK_RETRY_S)
+        return wait

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from jitgate.core.errors import Conflict, NotFound
 from jitgate.server.actor import Actor
 from jitgate.server.audit.operations import record_event
+from jitgate.server.grants.due import mark_due
 from jitgate.server.grants.models import Grant
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
 from jitgate.server.requests.states import LIVE, EndReason, GrantStatus, RequestStatus
@@ -57,6 +58,7 @@ def create_grants(
     ]
     session.add_all(grants)
     session.flush()
+    mark_due(session, [g for g in grants if g.starts_at <= now])
     return grants
 
 

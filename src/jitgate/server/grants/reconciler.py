@@ -24,7 +24,7 @@ from jitgate.server.grants.apply import ENGINE, Applied, apply
 from jitgate.server.grants.drift import schedule_drift_reads
 from jitgate.server.grants.operations import expire_grants, mark_grant_failed
 from jitgate.server.grants.plan import PlanOptions, plan
-from jitgate.server.grants.state import load_world
+from jitgate.server.grants.state import Focus, load_world
 from jitgate.server.integrations.sync import schedule_discovery
 
 if TYPE_CHECKING:
@@ -94,16 +94,28 @@ def acquire_tick_lock(session: Session) -> bool:
 
 
 def tick(
-    *, session: Session, clock: Clock, config: EngineConfig, dry_run: bool = False
+    *,
+    session: Session,
+    clock: Clock,
+    config: EngineConfig,
+    dry_run: bool = False,
+    focus: Focus | None = None,
 ) -> TickReport:
-    """One reconciler pass inside the caller's transaction (the caller commits or rolls back)."""
+    """One reconciler pass inside the caller's transaction (the caller commits or rolls back).
+
+    With ``focus`` only those keys are planned (an approval or a revocation just committed), by
+    the same plan as a full tick; if anything expired meanwhile the whole due world is planned,
+    so revocations never wait behind a focused grant.
+    """
     report = TickReport(dry_run=dry_run)
     if not acquire_tick_lock(session):
         report.skipped = True
         return report
     report.expired_requests = expire_grants(session=session, clock=clock, actor=ENGINE)
+    if report.expired_requests:
+        focus = None
     now = clock.now()
-    world = load_world(session, now)
+    world = load_world(session, now, focus=focus)
     for grant_id in world.unresolvable:
         if not dry_run:
             mark_grant_failed(
@@ -121,7 +133,7 @@ def tick(
     )
     actions = plan(world.grants, world.actual, world.standing, now, options)
     report.applied = apply(actions, session=session, clock=clock, dry_run=dry_run)
-    if config.periodic and not dry_run:
+    if config.periodic and not dry_run and focus is None:
         report.discovery_jobs = schedule_discovery(
             session=session, clock=clock, interval=config.discovery_interval
         )
@@ -137,12 +149,17 @@ def run_tick(
     clock: Clock,
     config: EngineConfig | None = None,
     dry_run: bool = False,
+    focus: Focus | None = None,
 ) -> TickReport:
     """Run one tick in a transaction of its own: committed, or rolled back for a dry run."""
     with sessions() as session:
         try:
             report = tick(
-                session=session, clock=clock, config=config or EngineConfig(), dry_run=dry_run
+                session=session,
+                clock=clock,
+                config=config or EngineConfig(),
+                dry_run=dry_run,
+                focus=focus,
             )
             if dry_run or report.skipped:
                 session.rollback()

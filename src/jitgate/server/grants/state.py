@@ -92,14 +92,45 @@ def _due_resource_ids(session: Session, now: datetime, limit: int) -> set[str]:
     return ids
 
 
-def load_world(session: Session, now: datetime, *, limit: int = 5000) -> World:
-    """Load the grants, memberships, standing rows and open jobs of every due key."""
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """Only these keys: the resources x identities an operation just changed (a focused tick).
+
+    Every grant and membership of a focused key is loaded, so the plan of each key is the same
+    as a full tick's; keys outside the focus are left to the next full tick.
+    """
+
+    resource_ids: frozenset[str]
+    identity_ids: frozenset[str]
+
+    def principal_ids(self, session: Session) -> set[str]:
+        """The Entra object ids of the focused identities."""
+        rows = session.scalars(
+            select(Identity.object_id).where(
+                Identity.id.in_(sorted(self.identity_ids)), Identity.object_id.is_not(None)
+            )
+        )
+        return {oid for oid in rows if oid is not None}
+
+
+def load_world(
+    session: Session, now: datetime, *, limit: int = 5000, focus: Focus | None = None
+) -> World:
+    """Load the grants, memberships, standing rows and open jobs of every due (or focused) key."""
     world = World()
-    resource_ids = sorted(_due_resource_ids(session, now, limit))
+    if focus is None:
+        resource_ids = sorted(_due_resource_ids(session, now, limit))
+        principals: set[str] | None = None
+    else:
+        resource_ids = sorted(focus.resource_ids)
+        principals = focus.principal_ids(session)
     integration_ids: set[str] = set()
     for chunk in _chunks(resource_ids):
-        _load_grants(session, now, chunk, world)
-        for m in session.scalars(select(Membership).where(Membership.resource_id.in_(chunk))):
+        _load_grants(session, now, chunk, world, focus)
+        members = select(Membership).where(Membership.resource_id.in_(chunk))
+        if principals is not None:
+            members = members.where(Membership.principal_id.in_(sorted(principals)))
+        for m in session.scalars(members):
             integration_ids.add(m.integration_id)
             if m.applied:
                 world.actual.add(key_of(m))
@@ -119,13 +150,18 @@ def load_world(session: Session, now: datetime, *, limit: int = 5000) -> World:
     return world
 
 
-def _load_grants(session: Session, now: datetime, chunk: Sequence[str], world: World) -> None:
-    rows = session.execute(
+def _load_grants(
+    session: Session, now: datetime, chunk: Sequence[str], world: World, focus: Focus | None
+) -> None:
+    query = (
         select(Grant, Identity.object_id)
         .join(Identity, Identity.id == Grant.identity_id)
         .where(Grant.resource_id.in_(chunk), Grant.status.in_(NOT_ENDED))
         .order_by(Grant.id)
     )
+    if focus is not None:
+        query = query.where(Grant.identity_id.in_(sorted(focus.identity_ids)))
+    rows = session.execute(query)
     for grant, object_id in rows:
         if object_id is None:
             if grant.status is GrantStatus.PENDING and grant.starts_at <= now:

@@ -129,13 +129,16 @@ async def claim(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + body.wait_s
     while True:
+        seen = runtime.notifier.generation(connector.connector_id)  # before the look: no lost wake
         specs = await run_in_threadpool(
             _claim_once, state.sessions, state.clock, runtime, connector, body
         )
         remaining = deadline - loop.time()
         if specs or remaining <= 0:
             return ClaimResponse(jobs=specs)
-        await runtime.notifier.wait(connector.connector_id, min(runtime.poll_interval_s, remaining))
+        await runtime.notifier.wait(
+            connector.connector_id, min(runtime.poll_interval_s, remaining), since=seen
+        )
 
 
 @router.post("/jobs/{job_id}/result", summary="Report a job's result")

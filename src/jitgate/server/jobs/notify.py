@@ -4,6 +4,10 @@
 wakes the claim requests of those connectors waiting in this process. Work never depends on the
 wake-up: waiting claims also poll the database, so jobs queued by another process (a reconciler
 replica) are found within the poll interval. The notifier holds no work (invariant 6).
+
+No lost wake-ups: every notification bumps the connector's *generation*. A claim reads the
+generation before it looks at the database and waits ``since`` it; a commit that lands between
+the look and the wait has already bumped it, so the wait returns at once.
 """
 
 from __future__ import annotations
@@ -28,20 +32,34 @@ class JobNotifier:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self._generations: dict[str, int] = {}
+
+    def generation(self, connector_id: str) -> int:
+        """How many notifications this connector has had (read it before looking for jobs)."""
+        with self._lock:
+            return self._generations.get(connector_id, 0)
 
     def notify(self, connector_ids: Iterable[str]) -> None:
         """Wake every waiter of these connectors."""
         with self._lock:
-            targets = [w for cid in connector_ids for w in self._waiters.get(cid, ())]
+            ids = set(connector_ids)
+            for cid in ids:
+                self._generations[cid] = self._generations.get(cid, 0) + 1
+            targets = [w for cid in ids for w in self._waiters.get(cid, ())]
         for loop, waiter in targets:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(waiter.set)
 
-    async def wait(self, connector_id: str, seconds: float) -> bool:
-        """Wait up to ``seconds`` for a wake-up; return whether one came."""
+    async def wait(self, connector_id: str, seconds: float, *, since: int | None = None) -> bool:
+        """Wait up to ``seconds`` for a wake-up; return whether one came.
+
+        With ``since`` (a ``generation``), a notification that came after it counts at once.
+        """
         waiter = asyncio.Event()
         entry = (asyncio.get_running_loop(), waiter)
         with self._lock:
+            if since is not None and self._generations.get(connector_id, 0) != since:
+                return True
             self._waiters.setdefault(connector_id, set()).add(entry)
         try:
             async with asyncio.timeout(max(0.0, seconds)):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from jitgate.core.errors import Conflict, Forbidden
 from jitgate.server.audit.operations import record_event
 from jitgate.server.flows.schemas import AccessFlowRead
+from jitgate.server.grants.due import mark_due
 from jitgate.server.grants.operations import NOT_ENDED, end_grants, request_grants
 from jitgate.server.requests.states import EndReason, GrantStatus, RequestStatus
 from jitgate.server.requests.transitions import lock_request, move, request_summary
@@ -139,5 +140,6 @@ def revoke_request(
     move(request, RequestStatus.REVOKING, now)
     request.end_reason = str(EndReason.REVOKED)
     end_grants(grants, now=now, by=actor.name, reason=EndReason.REVOKED)
+    mark_due(session, grants)  # the engine removes the access as soon as this commits
     _record(session, clock, actor, "request.revoke", request, before=before, reason=reason)
     return request

@@ -69,6 +69,8 @@ def create_app(
         config=EngineConfig.from_settings(settings),
         interval_s=settings.reconcile_interval_s,
     )
+    if run_engine:
+        loop.attach(sessions)  # approvals and revocations are planned as soon as they commit
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
