@@ -268,10 +268,19 @@ def list_page(
     source: Iterable[Obj],
     context: str,
     kind_of: Callable[[Obj], str] | None = None,
+    *,
+    max_top: int | None = None,
+    extend: Callable[[Obj, Obj], None] | None = None,
 ) -> Response:
-    """Return one page of ``source`` with filter, search, select, count and a nextLink applied."""
+    """Return one page of ``source`` with filter, search, select, count and a nextLink applied.
+
+    ``max_top`` caps the page whatever ``$top`` says; ``extend(obj, item)`` adds to each rendered
+    item (an ``$expand``).
+    """
     flt, search = _query_rules(call, listing)
     top = page_size(call)
+    if max_top is not None:
+        top = min(top, max_top)
     select = select_list(call, listing.kind, collection=True)
     start = 0
     if "$skiptoken" in call.req.query:
@@ -291,7 +300,10 @@ def list_page(
             next_index = position
             break
         kind = kind_of(obj) if kind_of else listing.kind
-        items.append(render(obj, kind, select, typed=listing.typed))
+        item = render(obj, kind, select, typed=listing.typed)
+        if extend is not None:
+            extend(obj, item)
+        items.append(item)
     payload: dict[str, Any] = {
         "@odata.context": call.context(context + (f"({','.join(select)})" if select else ""))
     }

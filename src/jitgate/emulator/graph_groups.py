@@ -22,6 +22,7 @@ from jitgate.emulator.graph_common import (
     render,
     select_list,
 )
+from jitgate.emulator.graph_expand import EXPAND_PAGE_SIZE, expanded, parse_expand
 from jitgate.emulator.graph_users import get_object
 from jitgate.emulator.http import (
     GraphError,
@@ -149,9 +150,18 @@ def _check_member(call: Call, group: Obj, member_id: str, *, owners: bool) -> No
 
 
 def list_groups(call: Call) -> Response:
-    """GET /groups."""
+    """GET /groups (``$expand=owners|members``: ≤ 20 each, pages of ≤ 100; graph_expand)."""
     call.require(p.GROUP_READ)
-    return list_page(call, GROUPS, visible_groups(call), "groups")
+    expansion = parse_expand(call)
+    if expansion is None:
+        return list_page(call, GROUPS, visible_groups(call), "groups")
+
+    def extend(group: Obj, item: Obj) -> None:
+        item[expansion.name] = expanded(call, expansion, group)
+
+    return list_page(
+        call, GROUPS, visible_groups(call), "groups", max_top=EXPAND_PAGE_SIZE, extend=extend
+    )
 
 
 def count_groups(call: Call) -> Response:
@@ -161,26 +171,16 @@ def count_groups(call: Call) -> Response:
 
 
 def get_group(call: Call) -> Response:
-    """GET /groups/{id} (``$expand=members`` supported)."""
+    """GET /groups/{id} (``$expand=owners|members``, ≤ 20 each; graph_expand)."""
     call.require(p.GROUP_READ)
+    expansion = parse_expand(call)
     group = get_group_obj(call, call.params["id"])
     payload = {
         "@odata.context": call.context("groups/$entity"),
         **render(group, "group", select_list(call, "group", collection=False)),
     }
-    expand = call.req.query.get("$expand", "")
-    for name in ("members", "owners"):
-        if expand.split("(")[0] == name:
-            table = call.tenant.members if name == "members" else call.tenant.owners
-            payload[name] = [
-                render(
-                    call.tenant.get(m) or {"id": m},
-                    call.tenant.kinds.get(m, "user"),
-                    None,
-                    typed=True,
-                )
-                for m in list(call.tenant.member_ids(table, group["id"], call.cutoff))[:20]
-            ]
+    if expansion is not None:
+        payload[expansion.name] = expanded(call, expansion, group)
     return json_response(200, payload)
 
 
