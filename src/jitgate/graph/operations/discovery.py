@@ -5,14 +5,22 @@ tombstones, one Graph page at a time, so 100k users and 50k groups pass through 
 memory. After the iteration ``delta_link`` holds the link for the next (delta) round.
 
 A full sync takes a ``$deltatoken=latest`` link *first* and then lists the collection with
-``$top=999`` pages (ten times fewer calls than an initial delta round, whose pages are small).
+``$top=999`` pages (groups: 100, see Owners), fewer calls than an initial delta round.
 Anything that changes while the listing runs is replayed by the next delta round; replays are
 harmless because the consumer upserts.
 
-Owners: a group listing expands ``owners`` (Graph returns at most 20 expanded objects; a group
-showing exactly 20, or a listing that ignored the expansion, is re-read through ``$batch``
-owner reads, 20 groups per call). Group delta does not track owners, so each group a delta
-round reports is re-read with its owners through ``$batch``.
+Owners: the full group listing reads
+``/groups?$select=...&$expand=owners($select=id,userPrincipalName)``. Graph documents, for the
+group ``owners`` relationship, "Supports $expand including nested $select"
+(learn.microsoft.com group resource / Get-MgGroupOwner); for directory objects ``$expand``
+"typically returns a maximum of 20 items for the expanded relationship and has no
+@odata.nextLink" (microsoft-graph-docs-contrib ``concepts/query-parameters.md``, "expand
+parameter"); and a page with ``$expand`` holds at most 100 objects whatever ``$top`` says
+(microsoftgraph/microsoft-graph-docs#21506 and #21516, the "query parameters" known issue). So
+the listing asks for pages of 100, and only a group showing 20 owners (maybe cut), or one whose
+listing lacks ``owners`` altogether (an expansion not honoured), is re-read through ``$batch``
+owner reads, 20 groups per call. Group delta supports neither ``$expand=owners`` nor owner
+tracking, so each group a delta round reports is re-read with its owners through ``$batch``.
 """
 
 from __future__ import annotations
@@ -31,8 +39,9 @@ if TYPE_CHECKING:
 
 USER_SELECT = "id,displayName,userPrincipalName,mail,userType,accountEnabled,onPremisesSyncEnabled"
 OWNER_SELECT = "id,userPrincipalName"
-EXPAND_LIMIT = 20
+EXPAND_LIMIT = 20  # objects per expanded relationship, no nextLink
 PAGE = "999"
+EXPAND_PAGE = "100"  # Graph's page-size cap when a request has $expand
 
 
 def parse_user(obj: Mapping[str, Any]) -> User:
@@ -101,7 +110,7 @@ class DirectorySync:
         self.request_ids += latest.request_ids
         params = {"$select": self.select, "$top": PAGE}
         if self._kind == "groups":
-            params["$expand"] = f"owners($select={OWNER_SELECT})"
+            params.update({"$top": EXPAND_PAGE, "$expand": f"owners($select={OWNER_SELECT})"})
         pager = Pager(self._client, f"/{self._kind}", params=params)
         async for page in pager:
             if self._kind == "users":
@@ -116,7 +125,7 @@ class DirectorySync:
         self.delta_link = latest.delta_link
 
     async def _groups_from_listing(self, page: list[dict[str, Any]]) -> list[Group]:
-        # Re-read owners where the expansion may be cut at 20, or was not honoured at all.
+        # Re-read owners only where the expansion may be cut at 20, or was not honoured at all.
         full = [
             o["id"] for o in page if "owners" not in o or len(o["owners"] or ()) >= EXPAND_LIMIT
         ]
