@@ -1,19 +1,29 @@
-"""`jitgate up` (what `make up` runs) migrates, prints where to go, and serves the API."""
+"""`jitgate up` (what `make up` runs) and `jitgate demo` against it, as real processes.
+
+`jitgate up` starts the emulator, the server and the connector in one process on a tmp data dir;
+the tests read what it prints, call its API, run `jitgate demo --fast` against it (a whole grant
+cycle through the connector and the emulator's Graph), and restart it on the same data dir.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 JITGATE = str(Path(sys.executable).with_name("jitgate"))
+pytestmark = pytest.mark.e2e
 
 
 def _free_port() -> int:
@@ -22,52 +32,151 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _read_until(proc: subprocess.Popen[str], pattern: str, deadline: float) -> list[str]:
-    lines: list[str] = []
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if re.search(pattern, line):
-            return lines
-    pytest.fail(f"`jitgate up` did not print {pattern!r}; got: {''.join(lines)}")
+@dataclass
+class Up:
+    proc: subprocess.Popen[str]
+    text: str
+    base: str
+    data_dir: Path
+    env: dict[str, str]
+
+    def token(self, who: str) -> str:
+        match = re.search(rf"{who} token:\s+(jg_at_\S+)", self.text)
+        assert match, self.text
+        return match[1]
+
+    def api(self, who: str) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.token(who)}"}
+        return httpx.Client(base_url=f"{self.base}/api/v1", headers=headers, timeout=10)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                pytest.fail("`jitgate up` did not stop on Ctrl+C")
+        return int(self.proc.returncode)
 
 
-def test_up_prints_urls_and_a_working_admin_token(tmp_path):
+def _start(tmp: Path, data_dir: Path) -> Up:
     port = _free_port()
-    env = {
-        **os.environ,
-        "JITGATE_DATA_DIR": str(tmp_path / "data"),
-        "JITGATE_PORT": str(port),
-    }
+    env = {**os.environ, "JITGATE_DATA_DIR": str(data_dir), "JITGATE_PORT": str(port)}
     env.pop("JITGATE_DATABASE_URL", None)
     proc = subprocess.Popen(  # noqa: S603 - our own console script
-        [JITGATE, "up"],
-        cwd=tmp_path,
+        [JITGATE, "up", "--emulator-port", "0"],
+        cwd=tmp,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Press Ctrl+C" in line:
+            return Up(proc, "".join(lines), f"http://127.0.0.1:{port}", data_dir, env)
+    proc.kill()
+    proc.wait()
+    pytest.fail(f"`jitgate up` did not become ready; it printed: {''.join(lines)}")
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("up")
+    running = _start(tmp, tmp / "data")
+    yield running
+    running.stop()
+
+
+def test_up_prints_where_to_go(up):
+    text = up.text
+    assert f"{up.base}/api/v1" in text
+    assert f"{up.base}/api/v1/docs" in text
+    assert re.search(r"emulator:\s+https://127\.0\.0\.1:\d+", text)
+    assert "/oauth2/v2.0/authorize" in text
+    assert f"jitgate login --url {up.base} --token {up.token('admin')}" in text
+    assert "jitgate demo" in text
+    assert "Contoso connector  CONNECTED" in text
+
+
+def test_up_serves_the_seeded_demo(up):
+    with up.api("admin") as admin:
+        me = admin.get("/me").json()
+        assert (me["upn"], me["role"], me["source"]) == (
+            "lynne@contoso.onmicrosoft.com",
+            "admin",
+            "entra",
+        )
+        [integration] = admin.get("/integrations", params={"name": "Contoso Entra"}).json()
+        assert integration["status"] == "active"
+        resources = admin.get(f"/integrations/{integration['id']}/resources").json()
+        assert resources["total"] > 0
+        names = {r["name"] for r in resources["items"]}
+        assert {"Production Access", "Finance Readers"} <= names
+        [connector] = admin.get("/connectors").json()
+        assert connector["status"] == "CONNECTED"
+        flows = {f["name"] for f in admin.get("/flows").json()}
+        assert len(flows) == 3
+    with up.api("requester") as requester:
+        grady = requester.get("/me").json()
+        assert grady["object_id"]
+    info = up.data_dir / "demo.json"
+    assert stat.S_IMODE(info.stat().st_mode) == 0o600
+    assert json.loads(info.read_text())["url"] == up.base
+
+
+def test_demo_runs_a_whole_cycle_against_up(up):
+    result = subprocess.run(  # noqa: S603 - our own console script
+        [JITGATE, "demo", "--fast", "--data-dir", str(up.data_dir)],
+        env=up.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    steps = result.stdout
+    for step in ("requested", "approved by Alex Wilber", "granted", "visible in Graph"):
+        assert step in steps
+    for step in ("fast-forward", "expired", "revoked", "done"):
+        assert step in steps
+    with up.api("requester") as requester:
+        [request] = requester.get("/requests").json()["items"]
+        assert request["status"] == "expired"
+
+
+def test_demo_without_up_fails_with_one_line(tmp_path):
+    result = subprocess.run(  # noqa: S603 - our own console script
+        [JITGATE, "demo", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "jitgate up" in result.stderr
+
+
+def test_up_again_reuses_the_data_dir_and_replaces_the_tokens(up, tmp_path):
+    old_admin = up.token("admin")
+    assert up.stop() == 0
+    again = _start(tmp_path, up.data_dir)
     try:
-        lines = _read_until(proc, r"Press Ctrl\+C", time.monotonic() + 60)
-        text = "".join(lines)
-        assert f"http://127.0.0.1:{port}/api/v1" in text
-        token = re.search(r"admin token: (jg_at_\S+)", text)
-        assert token, text
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token[1]}"})
-        assert me.status_code == 200
-        assert me.json()["role"] == "admin"
-        assert (tmp_path / "data" / "jitgate.db").is_file()
+        assert again.token("admin") != old_admin
+        with again.api("admin") as admin:
+            assert admin.get("/me").status_code == 200
+            assert len(admin.get("/flows").json()) == 3
+            assert len(admin.get("/integrations").json()) == 1
+            stale = admin.get("/me", headers={"Authorization": f"Bearer {old_admin}"})
+            assert stale.status_code == 401
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        assert again.stop() == 0

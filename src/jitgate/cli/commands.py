@@ -9,6 +9,7 @@ from jitgate.cli import (
     audit_cmd,
     catalog_cmd,
     connector_cmd,
+    demo_cmd,
     emulator_cmd,
     login_cmd,
     reconcile_cmd,
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 MODULES = (
     server_cmd,
+    demo_cmd,
     admin_cmd,
     login_cmd,
     catalog_cmd,

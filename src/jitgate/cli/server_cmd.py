@@ -9,17 +9,12 @@ import typer
 import uvicorn
 
 from jitgate.cli.errors import CliError
-from jitgate.cli.local import load_settings, open_engine, transaction
-from jitgate.core.clock import SystemClock
+from jitgate.cli.local import load_settings, open_engine
 from jitgate.core.db import make_session_factory
+from jitgate.core.errors import JitgateError
 from jitgate.core.logging import configure_logging
-from jitgate.core.migrate import upgrade
-from jitgate.server.actor import Actor, Source
-from jitgate.server.identities.models import UserRole
-from jitgate.server.identities.operations import bootstrap_token
+from jitgate.demo.allinone import UpError, UpOptions, run_up
 from jitgate.server.web.app import create_app
-
-DEMO_ADMIN = "admin@jitgate.local"
 
 
 def server(
@@ -55,44 +50,23 @@ def server(
 
 
 def up(
-    port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+    port: Annotated[int | None, typer.Option(help="API port (JITGATE_PORT; 8080)")] = None,
+    emulator_port: Annotated[
+        int, typer.Option(help="The Graph emulator's HTTPS port (0: any free port)")
+    ] = 8443,
+    log_level: Annotated[
+        str, typer.Option(help="Log level of the three parts (DEBUG, INFO, WARNING, ERROR)")
+    ] = "WARNING",
 ) -> None:
-    """All-in-one demo on SQLite in ./.jitgate: migrate, make an admin token, serve."""
+    """All-in-one demo in ./.jitgate: Graph emulator + server + connector, seeded; Ctrl+C stops."""
     settings = load_settings()
-    if port:
+    if port is not None:
         settings = settings.model_copy(update={"port": port})
-    configure_logging(settings.log_level, json_lines=False)
-    engine = open_engine(settings, require_current=False)
-    upgrade(engine)
-    actor = Actor(identity_id=None, name="jitgate up", role=UserRole.ADMIN, source=Source.CLI)
-    with transaction(engine) as session:
-        token = bootstrap_token(
-            session=session,
-            clock=SystemClock(),
-            actor=actor,
-            upn=DEMO_ADMIN,
-            role=UserRole.ADMIN,
-            name="jitgate up",
-            expires_in_days=30,
-        )
-    url = f"http://{settings.host}:{settings.port}"
-    typer.echo(
-        "\n".join(
-            [
-                "jitgate is running",
-                f"  API:         {url}/api/v1",
-                f"  API docs:    {url}/api/v1/docs",
-                f"  admin token: {token}  ({DEMO_ADMIN})",
-                f"  CLI:         jitgate login --url {url} --token {token}",
-                f"  database:    {engine.url.render_as_string()}",
-                "Press Ctrl+C to stop.",
-            ]
-        )
-    )
-    app = create_app(
-        settings, sessions=make_session_factory(engine), run_engine=settings.reconciler_enabled
-    )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    configure_logging(log_level.upper(), json_lines=False)
+    try:
+        run_up(UpOptions(settings=settings, emulator_port=emulator_port), echo=typer.echo)
+    except (UpError, JitgateError) as err:
+        raise CliError(str(err)) from err
 
 
 def register(app: typer.Typer) -> None:
