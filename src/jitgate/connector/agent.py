@@ -1,7 +1,9 @@
 """The connector agent: register, self-check, claim (long-poll), run, report, heartbeat, stop.
 
-* Concurrency is bounded by ``concurrency`` running jobs; direct grants and revocations claimed
-  together go to Graph as one ``$batch`` run (revocations first); other jobs run one per task.
+* Concurrency is bounded by ``concurrency`` running tasks, and a claim asks for up to
+  ``claim_batch`` jobs while a task is free: direct grants and revocations claimed together go
+  to Graph as one ``$batch`` run (revocations first) in one task; other jobs run one per task
+  (so a claim of only such jobs may briefly run up to ``claim_batch - 1`` tasks more).
 * Results are reported with retries while the server is briefly unreachable; a 409 means the
   lease was lost (another instance owns the job), so the result is dropped.
 * Heartbeats extend the leases of running jobs; a lease the server says is lost is abandoned.
@@ -125,14 +127,13 @@ class Agent:
         failures = 0
         try:
             while not stop_event.is_set():
-                free = self.config.concurrency - len(self.running)
-                if free <= 0:
+                if self._busy() >= self.config.concurrency:
                     await self._wait_for_slot(stop)
                     continue
                 self.claiming = True
                 request = ClaimRequest(
                     instance_key=self.config.instance_key,
-                    max_jobs=min(free, self.config.claim_batch),
+                    max_jobs=self.config.claim_batch,
                     wait_s=self.config.claim_wait_s,
                 )
                 claim = asyncio.create_task(self.server.claim(request))
@@ -164,6 +165,10 @@ class Agent:
         failures += 1
         await asyncio.wait({stop}, timeout=min(30.0, 0.5 * 2**failures))
         return failures
+
+    def _busy(self) -> int:
+        """Running tasks: one per ``$batch`` run of writes, one per other job."""
+        return len({id(r.task) for r in self.running.values()})
 
     async def _wait_for_slot(self, stop: asyncio.Task[bool]) -> None:
         self._slot_freed.clear()
@@ -288,7 +293,9 @@ async def run_agent(
     own_graph = graph is None and executor is None
     if executor is None:
         if graph is None:
-            graph = GraphClient.from_config(config.graph_config(), transport=graph_transport)
+            graph = GraphClient.from_config(
+                config.graph_config(), transport=graph_transport, budget=config.graph_budget()
+            )
         executor = GraphExecutor(graph, clock or SystemClock())
     agent = Agent(config, server=server, executor=executor)
     try:

@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ from jitgate.graph.config import (
     ManagedIdentityAuth,
     WorkloadIdentityAuth,
 )
+from jitgate.graph.limiter import Budget
 
 
 def default_instance_key() -> str:
@@ -68,6 +70,10 @@ class AgentConfig(BaseModel):
     graph_url: str = DEFAULT_GRAPH_URL
     graph_ca_bundle: Path | None = None
     tier: Literal["S", "M", "L"] = "L"
+    write_budget: int = Field(
+        default=3000, ge=1, description="Graph writes per window for this app + tenant (§8)."
+    )
+    write_window_s: float = Field(default=150.0, gt=0)
     disable_instance_discovery: bool = False
 
     @classmethod
@@ -98,6 +104,14 @@ class AgentConfig(BaseModel):
             ca_bundle=self.graph_ca_bundle,
             tier=self.tier,
             disable_instance_discovery=self.disable_instance_discovery,
+        )
+
+    def graph_budget(self) -> Budget:
+        """The write and resource-unit budget the limiter keeps under (graph.md §8)."""
+        return replace(
+            Budget.for_tier(self.tier),
+            write_capacity=float(self.write_budget),
+            write_window_s=self.write_window_s,
         )
 
     def _auth(
