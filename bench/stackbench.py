@@ -101,14 +101,12 @@ def free_pairs(stack: DevStack, integration_id: str) -> list[tuple[str, str, str
     groups = [g for g in exported["groups"] if changeable(g) and g["id"] in resources]
     users = [u for u in exported["users"] if u.get("accountEnabled", True)]
     members = exported["members"]
-    pairs: list[tuple[str, str, str, str]] = []
-    for user in users:
-        for group in groups:
-            if user["id"] not in members.get(group["id"], []):
-                pairs.append(
-                    (user["userPrincipalName"], resources[group["id"]], group["id"], user["id"])
-                )
-    return pairs
+    return [
+        (user["userPrincipalName"], resources[group["id"]], group["id"], user["id"])
+        for user in users
+        for group in groups
+        if user["id"] not in members.get(group["id"], [])
+    ]
 
 
 def queue_depth(stack: DevStack) -> int:
