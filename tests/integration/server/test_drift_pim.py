@@ -65,6 +65,7 @@ def test_member_removed_by_hand_is_granted_again(session, sessions, clock):
     w = engine_world(session, clock, status=IntegrationStatus.ACTIVE)
     directory = Directory()
     _granted(session, sessions, clock, w, directory)
+    clock.advance(timedelta(minutes=1))
     directory.holders(w.finance.external_id).discard("oid-alice")
     _read(session, sessions, clock, w, directory)
     assert [e.after["principal_id"] for e in events(session, "drift.missing")] == ["oid-alice"]
@@ -72,6 +73,22 @@ def test_member_removed_by_hand_is_granted_again(session, sessions, clock):
     assert [j.kind for j in open_jobs(session)] == [JobKind.GRANT]
     run_connector(sessions, clock, w.integration.connector_id, directory.respond)
     assert directory.holders(w.finance.external_id) == {"oid-alice"}
+
+
+def test_a_read_queued_right_after_a_write_does_not_judge_it(session, sessions, clock):
+    """The read may predate the write (or lag it): a stale miss is not "removed by hand"."""
+    w = engine_world(session, clock, status=IntegrationStatus.ACTIVE)
+    directory = Directory()
+    request = _granted(session, sessions, clock, w, directory)
+    directory.holders(w.finance.external_id).discard("oid-alice")  # what a stale read shows
+    _read(session, sessions, clock, w, directory)
+    assert events(session, "drift.missing") == []
+    tick(sessions, clock)
+    assert open_jobs(session) == [], "no second grant write"
+    assert session.scalars(select(StandingMembership)).all() == []
+    membership = session.scalars(select(Membership)).one()
+    assert membership.applied
+    assert _status(session, request) is RequestStatus.ACTIVE
 
 
 def test_authoritative_drift_removes_unbacked_members_only(session, sessions, clock):

@@ -21,6 +21,7 @@ still-present members.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
@@ -46,7 +47,7 @@ from jitgate.server.jobs.service import parse_payload
 from jitgate.server.requests.states import GrantStatus
 
 if TYPE_CHECKING:
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from sqlalchemy.orm import Session
 
@@ -154,10 +155,13 @@ def handle_read_membership_result(
             .with_for_update()
         )
     )
+    # A read queued before (or just after) a write may not show it: the connector can have read
+    # the members before the write landed, and Graph reads lag writes. Judge only older writes.
+    settled = job.created_at - READ_SETTLE
     _check_applied(
         session,
         clock,
-        applied=[r for r in rows if r.applied],
+        applied=[r for r in rows if r.applied and (r.applied_at is None or r.applied_at < settled)],
         members=members,
         wanted=wanted,
         context=context,
@@ -180,6 +184,10 @@ def handle_read_membership_result(
     for principal in sorted(members - backed):
         key = MembershipKey(resource.integration_id, resource.id, perm, scope, principal)
         _unbacked(session, clock, key, known.get(principal), context)
+
+
+READ_SETTLE = timedelta(seconds=30)
+"""A membership applied later than this before a read was queued is not judged by that read."""
 
 
 def _check_applied(
