@@ -4,8 +4,9 @@
   ``claim_batch`` jobs while a task is free: direct grants and revocations claimed together go
   to Graph as one ``$batch`` run (revocations first) in one task; other jobs run one per task
   (so a claim of only such jobs may briefly run up to ``claim_batch - 1`` tasks more).
-* Results are reported with retries while the server is briefly unreachable; a 409 means the
-  lease was lost (another instance owns the job), so the result is dropped.
+* Results are reported with retries while the server is briefly unreachable, at most
+  ``report_concurrency`` at once; a 409 means the lease was lost (another instance owns the
+  job), so the result is dropped.
 * Heartbeats extend the leases of running jobs; a lease the server says is lost is abandoned.
 * Stop (SIGTERM/SIGINT, or ``stop_event``): stop claiming, let running jobs finish for
   ``drain_timeout_s``, then cancel the rest and release their leases so another instance picks
@@ -72,6 +73,9 @@ class Agent:
         self.completed = 0
         self.health = HealthServer(self._health)
         self._slot_freed = asyncio.Event()
+        #: Reports in flight at once: a burst of 160 results must not pile onto the server's
+        #: database lock at once (each report is a short write transaction).
+        self._reporting = asyncio.Semaphore(config.report_concurrency)
 
     def _health(self) -> tuple[bool, dict[str, object]]:
         healthy = self.registered is not None and self.claiming
@@ -220,7 +224,8 @@ class Agent:
             instance_key=self.config.instance_key, lease_token=spec.lease_token, result=result
         )
         try:
-            await self.server.report(spec.id, body)
+            async with self._reporting:
+                await self.server.report(spec.id, body)
         except LeaseLostError:
             log.warning("lease lost; result dropped", extra={"job_id": spec.id})
         except (ServerRefusedError, httpx.HTTPError) as err:

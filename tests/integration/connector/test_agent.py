@@ -19,13 +19,17 @@ from jitgate.core.settings import Settings
 from jitgate.emulator.app import create_app as create_emulator
 from jitgate.emulator.state import build_state
 from jitgate.graph.client import GraphClient
+from jitgate.graph.limiter import TIER_RU_PER_10S
 from jitgate.protocol.v1 import (
     GrantPayload,
     JobResult,
     JobSpec,
+    Outcome,
+    RevokeData,
     RevokePayload,
     SelfCheckData,
     SelfCheckPayload,
+    WriteOutcome,
 )
 from jitgate.server.connectors.models import Connector
 from jitgate.server.jobs.models import Job, JobStatus
@@ -275,3 +279,45 @@ async def test_healthz_reports_the_agent(world: World) -> None:
         stop.set()
         await asyncio.wait_for(task, timeout=10)
         await server.aclose()
+
+
+class RecordingExecutor(BlockingExecutor):
+    """Answers every write at once and records how many jobs each ``$batch`` run held."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    async def run_writes(self, specs: Sequence[JobSpec]) -> list[JobResult]:
+        self.batches.append(len(specs))
+        data = RevokeData(outcome=WriteOutcome.APPLIED, request_ids=["graph-req"])
+        return [JobResult(outcome=Outcome.SUCCEEDED, data=data) for _ in specs]
+
+
+@pytest.mark.anyio
+async def test_one_free_task_claims_a_whole_batch_of_writes(world: World) -> None:
+    tenant = world.emulator.tenant
+    pairs = [(user, group) for group in list(tenant.groups)[:2] for user in tenant.users][:20]
+    assert len(pairs) == 20
+    job_ids = [world.enqueue(_payload(RevokePayload, user, group)) for user, group in pairs]
+    executor = RecordingExecutor()
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_agent(
+            world.config(concurrency=1, claim_batch=20, report_concurrency=2),
+            stop_event=stop,
+            server_transport=httpx.ASGITransport(app=world.app),
+            executor=executor,
+        )
+    )
+    for job_id in job_ids:
+        await world.until(job_id, JobStatus.SUCCEEDED)
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
+    assert executor.batches == [20], "20 revocations went to Graph as one $batch run"
+
+
+def test_the_limiter_gets_the_configured_write_budget(world: World) -> None:
+    budget = world.config(write_budget=600, write_window_s=30).graph_budget()
+    assert (budget.write_capacity, budget.write_window_s) == (600, 30)
+    assert budget.ru_capacity == TIER_RU_PER_10S["L"]
