@@ -4,7 +4,10 @@ A delta token is a position in ``Tenant.changes`` (plus the query options and it
 skip token is a position inside one round (which groups/users, which member chunk). The first round
 returns every object; later rounds return objects changed since the token, with ``members@delta``
 additions and ``@removed`` removals. Large member lists repeat the group object across entries,
-as Graph does, so clients must merge.
+as Graph does, so clients must merge. Users delta with ``manager`` in ``$select`` tracks the
+manager as ``manager@delta`` ("$select also supports manager and members navigation properties for
+users and groups respectively. Selecting those properties allows tracking of changes to user's
+manager and group memberships." [GD:concepts/delta-query-overview.md] (doc)).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 Change = tuple[str, bool, dict[str, int]]  # (object id, deleted, member id -> last op)
 DAY = 86400.0
+NAVIGATION = frozenset({"members", "manager"})  # $select names tracked as ``name@delta``
 
 
 def _changes(call: Call, kind: str, start: int, end: int) -> list[Change]:
@@ -54,6 +58,14 @@ def _member_ref(call: Call, member_id: str, op: int) -> Obj:
     return ref
 
 
+def _manager_refs(call: Call, user_id: str) -> list[Obj]:
+    """``manager@delta``: the current manager, or an empty list when there is none (infer)."""
+    manager_id = call.tenant.managers.get(user_id)
+    if manager_id is None or manager_id not in call.tenant.users:
+        return []
+    return [{"@odata.type": ODATA_TYPES["user"], "id": manager_id}]
+
+
 def _entries(
     call: Call, state: dict[str, Any], track_members: bool
 ) -> Iterator[tuple[int, int, Obj]]:
@@ -74,8 +86,10 @@ def _entries(
         if deleted or obj is None:
             yield index, 0, {"id": object_id, "@removed": {"reason": "changed"}}
             continue
-        base = render(obj, kind, [s for s in select if s != "members"] if select else None)
+        base = render(obj, kind, [s for s in select if s not in NAVIGATION] if select else None)
         base.setdefault("id", object_id)
+        if kind == "user" and select and "manager" in select:
+            base["manager@delta"] = _manager_refs(call, object_id)
         if kind != "group" or not track_members:
             yield index, 0, base
             continue

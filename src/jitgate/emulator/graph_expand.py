@@ -1,4 +1,7 @@
-"""``$expand=owners|members`` on ``GET /groups`` and ``GET /groups/{id}`` (graph.md §3.1, §8).
+"""``$expand`` on directory reads (graph.md §2, §3.1, §8).
+
+Groups: ``$expand=owners|members`` on ``GET /groups`` and ``GET /groups/{id}``. Users:
+``$expand=manager`` on ``GET /users`` and ``GET /users/{id}``.
 
 What real Graph does, and where it is written down:
 
@@ -21,8 +24,14 @@ What real Graph does, and where it is written down:
   items, but the maximum allowed is 1." [I:microsoftgraph/microsoft-graph-docs#96].
   Nested options other than ``$select`` are refused with a 400 of our own wording (infer).
 
-Gap: only ``owners`` and ``members`` expand; the group's other relationships (``memberOf``,
-``transitiveMembers`` ...) answer as unknown names.
+* The user ``manager`` relationship: "GET /users?$expand=manager", "You can specify $select
+  inside $expand to select the individual manager's properties", and "$levels ... is only
+  supported on a single user (/users/{id} or me) endpoints and not on the entire list of users"
+  [GD:api/user-list-manager.md, learn.microsoft.com "List manager"] (doc). A user without a
+  manager has no ``manager`` property (infer). The 100-per-page cap applies as for groups.
+
+Gaps: only ``owners`` and ``members`` (groups) and ``manager`` (users) expand; other
+relationships answer as unknown names. ``$levels`` is refused (only ``$select`` nests).
 """
 # ruff: noqa: E501 - Graph texts stay on one line, verbatim, to grep against reference/graph.md
 
@@ -32,7 +41,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from jitgate.emulator.graph_common import GROUP_DEFAULT, render
+from jitgate.emulator.graph_common import GROUP_DEFAULT, USER_DEFAULT, render
 from jitgate.emulator.http import bad_request, unsupported_query
 
 if TYPE_CHECKING:
@@ -42,8 +51,9 @@ if TYPE_CHECKING:
 EXPAND_LIMIT = 20
 EXPAND_PAGE_SIZE = 100
 RELATIONSHIPS = ("owners", "members")
-UNKNOWN_TEXT = "Parsing OData Select and Expand failed: Could not find a property named '{0}' on type 'microsoft.graph.group'."
-NOT_NAVIGATION_TEXT = "Parsing OData Select and Expand failed: Property '{0}' on type 'microsoft.graph.group' is not a navigation property or complex property. Only navigation properties can be expanded."
+USER_RELATIONSHIPS = ("manager",)
+UNKNOWN_TEXT = "Parsing OData Select and Expand failed: Could not find a property named '{0}' on type 'microsoft.graph.{1}'."
+NOT_NAVIGATION_TEXT = "Parsing OData Select and Expand failed: Property '{0}' on type 'microsoft.graph.{1}' is not a navigation property or complex property. Only navigation properties can be expanded."
 TOO_MANY_TEXT = (
     "The result of parsing $expand contained at least 2 items, but the maximum allowed is 1."
 )
@@ -83,8 +93,8 @@ def _nested_select(options: str) -> list[str] | None:
     return select or None
 
 
-def parse_expand(call: Call) -> Expansion | None:
-    """Return the request's ``$expand`` on a group, or raise the 400 Graph gives."""
+def parse_expand(call: Call, kind: str = "group") -> Expansion | None:
+    """Return the request's ``$expand`` on a group (or user), or raise the 400 Graph gives."""
     text = call.req.query.get("$expand")
     if text is None:
         return None
@@ -95,12 +105,13 @@ def parse_expand(call: Call) -> Expansion | None:
     name, paren, rest = item.partition("(")
     name = name.strip()
     if paren and not rest.endswith(")"):
-        raise bad_request(UNKNOWN_TEXT.format(item), "BadRequest")
-    canonical = next((r for r in RELATIONSHIPS if r.lower() == name.lower()), None)
+        raise bad_request(UNKNOWN_TEXT.format(item, kind), "BadRequest")
+    relationships = USER_RELATIONSHIPS if kind == "user" else RELATIONSHIPS
+    canonical = next((r for r in relationships if r.lower() == name.lower()), None)
     if canonical is None:
-        known = {p.lower() for p in GROUP_DEFAULT}
+        known = {p.lower() for p in (USER_DEFAULT if kind == "user" else GROUP_DEFAULT)}
         text = NOT_NAVIGATION_TEXT if name.lower() in known else UNKNOWN_TEXT
-        raise bad_request(text.format(name), "BadRequest")
+        raise bad_request(text.format(name, kind), "BadRequest")
     return Expansion(canonical, _nested_select(rest[:-1]) if paren else None)
 
 
@@ -114,3 +125,19 @@ def expanded(call: Call, expansion: Expansion, group: Obj) -> list[Obj]:
         obj = tenant.get(member_id) or {"id": member_id}
         out.append(render(obj, kind, expansion.select, typed=True))
     return out
+
+
+def expanded_manager(call: Call, expansion: Expansion, user: Obj) -> Obj | None:
+    """The user's manager as a typed directory object, or ``None`` (no ``manager`` property)."""
+    manager_id = call.tenant.managers.get(user["id"])
+    manager = call.tenant.users.get(manager_id) if manager_id else None
+    if manager is None or not call.tenant.visible(manager["id"], call.cutoff):
+        return None
+    return render(manager, "user", expansion.select, typed=True)
+
+
+def add_manager(call: Call, expansion: Expansion, user: Obj, item: Obj) -> None:
+    """Put the expanded ``manager`` on a rendered user, when the user has one."""
+    manager = expanded_manager(call, expansion, user)
+    if manager is not None:
+        item["manager"] = manager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from jitgate.emulator import graph_manager
 from jitgate.emulator import permissions as p
 from jitgate.emulator.graph_common import (
     Call,
@@ -20,6 +21,7 @@ from jitgate.emulator.graph_common import (
     render,
     select_list,
 )
+from jitgate.emulator.graph_expand import EXPAND_PAGE_SIZE, add_manager, parse_expand
 from jitgate.emulator.http import (
     GraphError,
     Response,
@@ -108,9 +110,18 @@ def get_object(call: Call, object_id: str) -> tuple[str, Obj]:
 
 
 def list_users(call: Call) -> Response:
-    """GET /users."""
+    """GET /users (``$expand=manager``: pages of ≤ 100; graph_expand)."""
     call.require(p.USER_READ)
-    return list_page(call, USERS, visible_users(call), "users")
+    expansion = parse_expand(call, "user")
+    if expansion is None:
+        return list_page(call, USERS, visible_users(call), "users")
+
+    def extend(user: Obj, item: Obj) -> None:
+        add_manager(call, expansion, user, item)
+
+    return list_page(
+        call, USERS, visible_users(call), "users", max_top=EXPAND_PAGE_SIZE, extend=extend
+    )
 
 
 def count_users(call: Call) -> Response:
@@ -120,11 +131,14 @@ def count_users(call: Call) -> Response:
 
 
 def get_user(call: Call) -> Response:
-    """GET /users/{id | userPrincipalName}."""
+    """GET /users/{id | userPrincipalName} (``$expand=manager``; graph_expand)."""
     call.require(p.USER_READ)
+    expansion = parse_expand(call, "user")
     user = get_user_obj(call, call.params["id"])
     select = select_list(call, "user", collection=False)
     payload = {"@odata.context": call.context("users/$entity"), **render(user, "user", select)}
+    if expansion is not None:
+        add_manager(call, expansion, user, payload)
     return json_response(200, payload)
 
 
@@ -314,20 +328,6 @@ def get_by_ids(call: Call) -> Response:
     return json_response(200, {"@odata.context": call.context("directoryObjects"), "value": out})
 
 
-def get_manager(call: Call) -> Response:
-    """GET /users/{id}/manager."""
-    call.require(p.USER_READ)
-    user = get_user_obj(call, call.params["id"])
-    manager_id = call.tenant.managers.get(user["id"])
-    if manager_id is None or manager_id not in call.tenant.users:
-        raise not_found("manager")
-    payload = {
-        "@odata.context": call.context("directoryObjects/$entity"),
-        **render(call.tenant.users[manager_id], "user", None, typed=True),
-    }
-    return json_response(200, payload)
-
-
 def list_sps(call: Call) -> Response:
     """GET /servicePrincipals."""
     call.require(p.APP_READ)
@@ -388,7 +388,7 @@ def register(router: Router) -> None:
     router.add("GET", "users/{id}", get_user)
     router.add("PATCH", "users/{id}", update_user)
     router.add("DELETE", "users/{id}", delete_user)
-    router.add("GET", "users/{id}/manager", get_manager)
+    graph_manager.register(router)
     router.add("GET", "me", get_me)
     for base in (
         "users/{id}",
