@@ -139,8 +139,10 @@ def run_burst(stack: DevStack, burst: Burst, chaos: Callable[[], None], *, chunk
 
 def settle(stack: DevStack, burst: Burst, *, timeout_s: float) -> dict[str, str]:
     """Wait until every request reached its final status."""
-    finals = set().union(*burst.expected.values())
-    statuses = wait_statuses(stack, burst.requests, finals, timeout_s=timeout_s)
+    statuses: dict[str, str] = {}
+    for finals in {frozenset(v) for v in burst.expected.values()}:
+        ids = [rid for rid, want in burst.expected.items() if want == finals]
+        statuses.update(wait_statuses(stack, ids, set(finals), timeout_s=timeout_s))
     wrong = {
         rid: (statuses[rid], burst.expected[rid])
         for rid in burst.requests
