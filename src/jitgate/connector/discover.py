@@ -3,6 +3,12 @@
 Memory stays bounded: items are posted (``pages``) as each page fills, so a 100k-user tenant
 never sits in memory at once. Users are always read; groups when ``entra-group`` is enabled; role
 definitions and administrative units when ``entra-role`` is.
+
+Managers come with every user (``manager_id``). Group memberships are read only for the groups the
+job names (``member_groups``: the groups flows and integration owners refer to), before the users;
+each user item carries its groups of interest (``group_ids``, ``[]`` for none), and the members the
+round did not otherwise read (a delta round reads only changed users) follow as
+``membership_only`` items, so the server sees every membership of interest in every round.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from jitgate.graph.operations import discovery, roles
+from jitgate.graph.operations import discovery, memberships, roles
 from jitgate.graph.operations.models import Group, Removed, User
 from jitgate.protocol.v1 import (
     DiscoverData,
@@ -33,7 +39,7 @@ if TYPE_CHECKING:
     from jitgate.graph.client import GraphClient
 
 
-def _user(user: User) -> DiscoveredUser:
+def _user(user: User, found: memberships.Memberships | None) -> DiscoveredUser:
     return DiscoveredUser(
         id=user.id,
         user_principal_name=user.user_principal_name,
@@ -41,6 +47,8 @@ def _user(user: User) -> DiscoveredUser:
         mail=user.mail,
         user_type=user.user_type,
         account_enabled=user.account_enabled,
+        manager_id=user.manager_id,
+        group_ids=found.pop(user.id) if found is not None else None,
     )
 
 
@@ -88,12 +96,14 @@ class _Pager:
             self.buffer = []
 
 
-async def _sync_items(sync: discovery.DirectorySync, kind: str) -> AsyncIterator[DiscoveredItem]:
+async def _sync_items(
+    sync: discovery.DirectorySync, kind: str, found: memberships.Memberships | None = None
+) -> AsyncIterator[DiscoveredItem]:
     async for item in sync:
         if isinstance(item, Removed):
             yield RemovedObject(id=item.id, object_type="user" if kind == "users" else "group")
         elif isinstance(item, User):
-            yield _user(item)
+            yield _user(item, found)
         else:
             yield _group(item)
 
@@ -109,10 +119,16 @@ async def run_discovery(
     types = set(payload.resource_types) & (set(spec.enabled_resource_types) or set(ResourceType))
     pager = _Pager(spec, payload.page_size, sink)
     request_ids: list[str] = []
+    found = None
+    if payload.member_groups is not None:
+        found = await memberships.read_memberships(client, payload.member_groups)
+        request_ids += found.request_ids
     users = discovery.discover_users(client, delta_link=payload.users_delta_link if delta else None)
-    async for item in _sync_items(users, "users"):
+    async for item in _sync_items(users, "users", found):
         await pager.add(item)
     request_ids += users.request_ids
+    for user_id, group_ids in sorted(found.by_user.items()) if found is not None else ():
+        await pager.add(DiscoveredUser(id=user_id, group_ids=group_ids, membership_only=True))
     groups_link = None
     if ResourceType.GROUP in types:
         groups = discovery.discover_groups(

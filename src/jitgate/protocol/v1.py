@@ -184,6 +184,12 @@ class DiscoverPayload(Message):
     groups_delta_link: str | None = None
     tag_attributes: list[str] = Field(default_factory=list)
     page_size: int = Field(default=1000, ge=1, le=MAX_PAGE_ITEMS)
+    member_groups: list[str] | None = Field(
+        default=None,
+        max_length=1000,
+        description="Entra group ids or display names whose (transitive) user members to report "
+        "as DiscoveredUser.group_ids; null: memberships are not read.",
+    )
 
 
 class ReadMembershipPayload(Message):
@@ -377,9 +383,19 @@ class DiscoveredUser(Message):
     mail: str | None = None
     user_type: str | None = None
     account_enabled: bool | None = None
-    manager_id: str | None = Field(default=None, description="The manager's object id, if read.")
+    manager_id: str | None = Field(
+        default=None,
+        description="The manager's object id, if read; an empty string: read, and none.",
+    )
     group_ids: list[str] | None = Field(
-        default=None, description="Object ids of the user's groups, if read (None: not read)."
+        default=None,
+        description="Object ids of the user's groups among the discover job's member_groups, if "
+        "read (None: not read).",
+    )
+    membership_only: bool = Field(
+        default=False,
+        description="Only group_ids is meant: a member of a group of interest whom this round "
+        "did not otherwise read (a delta round); its other fields are left alone.",
     )
 
 

@@ -21,6 +21,14 @@ the listing asks for pages of 100, and only a group showing 20 owners (maybe cut
 listing lacks ``owners`` altogether (an expansion not honoured), is re-read through ``$batch``
 owner reads, 20 groups per call. Group delta supports neither ``$expand=owners`` nor owner
 tracking, so each group a delta round reports is re-read with its owners through ``$batch``.
+
+Managers: the full user listing reads ``/users?$select=...&$expand=manager($select=id)`` ("GET
+/users?$expand=manager" and "$select inside $expand", learn.microsoft.com "List manager"), so it
+pages by 100 too (one relationship per request, the same 100-object cap). The ``$deltatoken=latest``
+link is taken with ``manager`` in ``$select``: users delta "supports manager ... navigation
+properties ... Selecting those properties allows tracking of changes to user's manager"
+(delta-query-overview), reported as ``manager@delta``; no re-read is needed. A delta link taken
+before this (without ``manager``) does not report manager changes until the next full sync.
 """
 
 from __future__ import annotations
@@ -38,14 +46,31 @@ if TYPE_CHECKING:
     from jitgate.graph.client import GraphClient
 
 USER_SELECT = "id,displayName,userPrincipalName,mail,userType,accountEnabled,onPremisesSyncEnabled"
+USER_DELTA_SELECT = f"{USER_SELECT},manager"  # users delta tracks the manager when selected
+MANAGER_EXPAND = "manager($select=id)"
 OWNER_SELECT = "id,userPrincipalName"
 EXPAND_LIMIT = 20  # objects per expanded relationship, no nextLink
 PAGE = "999"
 EXPAND_PAGE = "100"  # Graph's page-size cap when a request has $expand
 
 
-def parse_user(obj: Mapping[str, Any]) -> User:
-    """A ``User`` from a Graph user object."""
+def _manager_id(obj: Mapping[str, Any], *, expanded: bool) -> str | None:
+    """The manager's id: from ``manager`` (expanded listing) or ``manager@delta`` (delta).
+
+    ``""`` means read and none: an expanded user without ``manager``, or a ``manager@delta``
+    without a live entry. ``None`` means not read (a delta entry without the annotation).
+    """
+    if "manager@delta" in obj:
+        alive = [m for m in obj["manager@delta"] or () if "@removed" not in m and m.get("id")]
+        return str(alive[-1]["id"]) if alive else ""
+    manager = obj.get("manager")
+    if isinstance(manager, dict) and manager.get("id"):
+        return str(manager["id"])
+    return "" if expanded else None
+
+
+def parse_user(obj: Mapping[str, Any], *, expanded: bool = False) -> User:
+    """A ``User`` from a Graph user object (``expanded``: listed with ``$expand=manager``)."""
     return User(
         id=str(obj["id"]),
         user_principal_name=obj.get("userPrincipalName"),
@@ -54,6 +79,7 @@ def parse_user(obj: Mapping[str, Any]) -> User:
         user_type=obj.get("userType"),
         account_enabled=obj.get("accountEnabled"),
         on_premises_sync_enabled=obj.get("onPremisesSyncEnabled"),
+        manager_id=_manager_id(obj, expanded=expanded),
     )
 
 
@@ -103,20 +129,25 @@ class DirectorySync:
         latest = Pager(
             self._client,
             f"/{self._kind}/delta",
-            params={"$select": self.select, "$deltatoken": "latest"},
+            params={
+                "$select": USER_DELTA_SELECT if self._kind == "users" else self.select,
+                "$deltatoken": "latest",
+            },
         )
         async for _ in latest:
             pass
         self.request_ids += latest.request_ids
         params = {"$select": self.select, "$top": PAGE}
-        if self._kind == "groups":
+        if self._kind == "users":
+            params.update({"$top": EXPAND_PAGE, "$expand": MANAGER_EXPAND})
+        else:
             params.update({"$top": EXPAND_PAGE, "$expand": f"owners($select={OWNER_SELECT})"})
         pager = Pager(self._client, f"/{self._kind}", params=params)
         async for page in pager:
             if self._kind == "users":
                 for obj in page:
                     self.seen += 1
-                    yield parse_user(obj)
+                    yield parse_user(obj, expanded=True)
             else:
                 for group in await self._groups_from_listing(page):
                     self.seen += 1

@@ -76,6 +76,8 @@ class User:
     user_type: str | None = None
     account_enabled: bool | None = None
     on_premises_sync_enabled: bool | None = None
+    #: The manager's object id; ``""`` when read and there is none; ``None`` when not read.
+    manager_id: str | None = None
 
     @property
     def is_guest(self) -> bool:
