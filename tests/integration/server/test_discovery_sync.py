@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine_world import CONNECTOR, events
-from factories import make_integration
+from factories import make_flow, make_identity, make_integration
 from jitgate.protocol.v1 import (
     DiscoverData,
     DiscoveredAdministrativeUnit,
@@ -173,3 +173,93 @@ def test_failed_discovery_is_an_error_and_self_check_gaps_a_warning(session, ses
     session.expire_all()
     assert integration.status is IntegrationStatus.WARNING
     assert "RoleManagement.ReadWrite.Directory" in integration.status_message
+
+
+def _flow_naming_groups(session, clock, integration, group_id):
+    """A flow whose requestors, approvers and escalation name groups, by name and by id."""
+    policy = {"approver_groups": [{"approvers": [{"type": "group", "values": ["Approvers"]}]}]}
+    escalation = {"tiers": [[{"approvers": [{"type": "group", "values": ["Escalation"]}]}]]}
+    requestors = {
+        "conditions": [
+            {"type": "group", "values": ["Finance", group_id]},
+            {"type": "group", "match_operator": "starts_with", "values": ["fin"]},
+            {"type": "user", "values": ["not-a-group@contoso.example"]},
+        ]
+    }
+    return make_flow(
+        session,
+        clock,
+        integration,
+        requestors=requestors,
+        approver_policy=policy,
+        escalation_policy=escalation,
+    )
+
+
+def test_discover_jobs_name_the_groups_flows_and_owners_refer_to(session, sessions, clock):
+    integration = make_integration(
+        session, clock, owners=[{"attribute": "group", "values": ["Ops"]}]
+    )
+    _run(sessions, clock, integration, [[GROUP]])  # discovers "Finance" for the pattern
+    _flow_naming_groups(session, clock, integration, "0b9c2f54-07f6-4f55-8e4a-3c1d2a6f7e10")
+    job = enqueue_discovery(session=session, clock=clock, integration=integration)
+    session.commit()
+    assert job.payload["member_groups"] == [
+        "0b9c2f54-07f6-4f55-8e4a-3c1d2a6f7e10",
+        "Approvers",
+        "Escalation",
+        "Finance",
+        "Ops",
+    ]
+
+
+def _interested_in(session, clock, integration, refs):
+    """The integration's queued discover job (queued now if none), reading ``refs``' members."""
+    enqueue_discovery(session=session, clock=clock, integration=integration)
+    job = session.scalars(
+        select(Job).where(Job.kind == JobKind.DISCOVER, Job.status == JobStatus.QUEUED)
+    ).one()
+    job.payload = {**job.payload, "member_groups": refs}
+    session.commit()
+
+
+def _identity(session, oid):
+    return session.scalars(select(Identity).where(Identity.object_id == oid)).one()
+
+
+def test_managers_resolve_after_all_pages_and_groups_of_interest_are_exact(
+    session, sessions, clock
+):
+    integration = make_integration(session, clock)
+    manual = {"id": "manual", "name": "Hand-made"}
+    make_identity(session, clock, "carol@contoso.example", groups=[manual, {"id": "g-fin"}])
+    make_identity(session, clock, "dave@contoso.example", object_id="u-dave")
+    dave = _identity(session, "u-dave")
+    dave.source, dave.groups = "entra", [{"id": "g-fin", "name": "Finance"}, {"id": "old"}]
+    session.commit()
+    _interested_in(session, clock, integration, ["g-fin"])
+    ann = USERS[1].model_copy(update={"group_ids": ["g-fin"], "manager_id": "u-boss"})
+    carol = DiscoveredUser(
+        id="u-carol", user_principal_name="carol@contoso.example", group_ids=["g-fin"]
+    )
+    # the manager comes on a later page than her report
+    _run(sessions, clock, integration, [[ann, carol, GROUP], [USERS[0]]])
+    session.expire_all()
+    boss = _identity(session, "u-boss")
+    assert _identity(session, "u-ann").manager_id == boss.id
+    assert _identity(session, "u-ann").groups == [{"id": "g-fin", "name": "Finance"}]
+    carol_row = _identity(session, "u-carol")
+    assert carol_row.source == "local"
+    assert carol_row.groups == [manual, {"id": "g-fin", "name": "Finance"}]  # hand-made kept
+    assert _identity(session, "u-dave").groups == []  # not reported in g-fin: loses it
+
+    # a delta round: Ann was not read; the boss is reported as a member only
+    _interested_in(session, clock, integration, ["g-fin"])
+    member = DiscoveredUser(id="u-boss", group_ids=["g-fin"], membership_only=True)
+    no_manager = USERS[1].model_copy(update={"manager_id": "", "group_ids": []})
+    _run(sessions, clock, integration, [[member, no_manager]])
+    session.expire_all()
+    boss = _identity(session, "u-boss")
+    assert (boss.groups, boss.display_name) == ([{"id": "g-fin", "name": "Finance"}], "Boss")
+    assert _identity(session, "u-ann").groups == []
+    assert _identity(session, "u-ann").manager_id is None

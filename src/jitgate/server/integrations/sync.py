@@ -3,7 +3,7 @@
 The connector streams the directory in pages (``job_page``, up to 2,000 items each) before its
 result; the handler reads them page by page, so a 50k-group, 100k-user tenant is upserted in
 chunks with one ``SELECT … IN`` per page and kind, never as one list in memory (only the
-user -> manager pairs, two short strings each, are kept to resolve managers at the end).
+user -> manager pairs and the memberships of interest are kept, to resolve at the end).
 
 * groups, role definitions and administrative units are upserted as resources (flags, owners and
   tags in ``attributes`` / ``owners`` / ``tags``); users as identities (source ``entra``),
@@ -11,6 +11,9 @@ user -> manager pairs, two short strings each, are kept to resolve managers at t
 * a full run marks resources of the covered types that it did not see ``removed_at``; a delta run
   applies tombstones (removed groups; removed users are disabled); role definitions and units are
   always listed in full;
+* after all pages: managers resolve to identities (a manager may come on a later page), and the
+  memberships of the groups of interest (the job's ``member_groups``, computed at enqueue from
+  flows and integration owners; ``sync_groups``) set identities' ``groups``;
 * the integration moves initializing/refreshing -> active, or warning (the connector's self-check
   reports gaps), or error (the job failed) with a message and ``last_sync_at``; one audit event
   (``integration.sync``) per run, with the counts.
@@ -32,7 +35,13 @@ from jitgate.server.actor import Actor
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
 from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
-from jitgate.server.integrations.sync_items import SyncCounts, apply_page, resolve_managers
+from jitgate.server.integrations.sync_groups import apply_memberships, groups_of_interest
+from jitgate.server.integrations.sync_items import (
+    PeopleLinks,
+    SyncCounts,
+    apply_page,
+    resolve_managers,
+)
 from jitgate.server.integrations.sync_models import IntegrationSync
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
@@ -74,7 +83,7 @@ class _Run:
     payload: DiscoverPayload
     started: datetime
     counts: SyncCounts = field(default_factory=SyncCounts)
-    managers: dict[str, str] = field(default_factory=dict)
+    links: PeopleLinks = field(default_factory=PeopleLinks)
 
 
 def handle_discover_result(*, session: Session, clock: Clock, job: Job, result: JobResult) -> None:
@@ -99,9 +108,14 @@ def handle_discover_result(*, session: Session, clock: Clock, job: Job, result: 
         _finish(session, clock, integration, status=IntegrationStatus.ERROR, message=failure)
         return
     run = _Run(integration=integration, payload=payload, started=clock.now())
+    if payload.member_groups is not None:
+        run.links.groups = {}
     for page in _pages(session, job):
-        apply_page(session, clock, integration, page, counts=run.counts, managers=run.managers)
-    resolve_managers(session, run.managers)
+        apply_page(session, clock, integration, page, counts=run.counts, links=run.links)
+    resolve_managers(session, run.links.managers)
+    if payload.member_groups is not None and run.links.groups is not None:
+        changed = apply_memberships(session, integration, payload.member_groups, run.links.groups)
+        run.counts.seen["user.groups_changed"] += changed
     if payload.mode == "full":
         _mark_vanished(session, clock, integration, run.started, types=(*GROUP_TYPES, *ROLE_TYPES))
         state.last_full_at = run.started
@@ -222,6 +236,7 @@ def enqueue_discovery(
         ],
         users_delta_link=state.users_delta_link if delta else None,
         groups_delta_link=state.groups_delta_link if delta else None,
+        member_groups=groups_of_interest(session),
     )
     job = enqueue_job(
         session=session,

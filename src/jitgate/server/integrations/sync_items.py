@@ -123,13 +123,35 @@ def _upsert_resources(
         counts.seen[type_] += 1
 
 
+@dataclass
+class PeopleLinks:
+    """What a run learns about people, resolved after all pages: managers and memberships.
+
+    ``managers``: user object id -> manager object id (``""``: none). ``groups``: user object
+    id -> group ids of interest, or ``None`` when the run did not read memberships.
+    """
+
+    managers: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, list[str]] | None = None
+
+    def note(self, user: DiscoveredUser) -> None:
+        """Keep the user's manager and groups, if read."""
+        if user.manager_id is not None and not user.membership_only:
+            self.managers[user.id] = user.manager_id
+        if self.groups is not None and user.group_ids:
+            self.groups[user.id] = list(user.group_ids)
+
+
 def _upsert_users(
     session: Session,
     clock: Clock,
     users: Sequence[DiscoveredUser],
     counts: SyncCounts,
-    managers: dict[str, str],
+    links: PeopleLinks,
 ) -> None:
+    for user in users:
+        links.note(user)
+    users = [u for u in users if not u.membership_only]
     if not users:
         return
     now = clock.now()
@@ -164,10 +186,6 @@ def _upsert_users(
         row.user_type = (user.user_type or "Member")[:16]
         row.account_enabled = user.account_enabled if user.account_enabled is not None else True
         row.updated_at = now
-        if user.manager_id:
-            managers[user.id] = user.manager_id
-        if user.group_ids is not None:
-            row.groups = [{"id": g} for g in user.group_ids]
         counts.seen["user"] += 1
 
 
@@ -205,30 +223,36 @@ def apply_page(
     items: Sequence[DiscoveredItem],
     *,
     counts: SyncCounts,
-    managers: dict[str, str],
+    links: PeopleLinks,
 ) -> None:
-    """Upsert one page of items."""
+    """Upsert one page of items (managers and groups are kept in ``links`` for the end)."""
     users = [i for i in items if isinstance(i, DiscoveredUser)]
     removed = [i for i in items if isinstance(i, RemovedObject)]
     resources = [i for i in items if not isinstance(i, DiscoveredUser | RemovedObject)]
-    _upsert_users(session, clock, users, counts, managers)
+    _upsert_users(session, clock, users, counts, links)
     _upsert_resources(session, clock, integration, resources, counts)
     _apply_removed(session, clock, integration, removed, counts)
     session.flush()
 
 
 def resolve_managers(session: Session, managers: dict[str, str]) -> None:
-    """Point each user's ``manager_id`` at the manager's identity (by object id), in chunks."""
+    """Point each user's ``manager_id`` at the manager's identity (by object id), in chunks.
+
+    Run after all pages: a manager may arrive on a later page than the report. ``""`` clears the
+    manager; a manager who is not (yet) an identity leaves the user's manager as it was.
+    """
     pairs = sorted(managers.items())
     for start in range(0, len(pairs), CHUNK):
         chunk = pairs[start : start + CHUNK]
-        oids = {oid for pair in chunk for oid in pair}
-        query = select(Identity.object_id, Identity.id).where(Identity.object_id.in_(oids))
-        ids: dict[str | None, str] = {row.object_id: row.id for row in session.execute(query)}
+        oids = {oid for pair in chunk for oid in pair if oid}
+        query = select(Identity).where(Identity.object_id.in_(oids))
+        rows: dict[str | None, Identity] = {i.object_id: i for i in session.scalars(query)}
         for user_oid, manager_oid in chunk:
-            user_id, manager_id = ids.get(user_oid), ids.get(manager_oid)
-            if user_id is not None and manager_id is not None:
-                identity = session.get(Identity, user_id)
-                if identity is not None:
-                    identity.manager_id = manager_id
+            identity, manager = rows.get(user_oid), rows.get(manager_oid)
+            if identity is None:
+                continue
+            if not manager_oid:
+                identity.manager_id = None
+            elif manager is not None and manager.id != identity.id:
+                identity.manager_id = manager.id
     session.flush()
