@@ -24,6 +24,7 @@ from jitgate.server.integrations.models import (
     MembershipMode,
 )
 from jitgate.server.integrations.service import config_values, find_live_integration_by_name
+from jitgate.server.integrations.sync_groups import groups_of_interest
 from jitgate.server.jobs.models import Job, JobKind, JobPriority, JobStatus
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
 from jitgate.server.requests.states import TERMINAL, GrantStatus
@@ -104,6 +105,7 @@ def _queue_discovery(*, session: Session, clock: Clock, integration: Integration
             "integration_id": integration.id,
             "type": integration.type,
             "resource_types": list(integration.resource_types),
+            "member_groups": groups_of_interest(session),
         },
         status=JobStatus.QUEUED,
         run_after=now,
