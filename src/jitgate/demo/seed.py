@@ -93,12 +93,10 @@ def _flows(integration_id: str) -> list[dict[str, Any]]:
             {"approvers": [{"type": "resource_owner"}]},
         ],
     }
-    # Discovery does not read users' managers yet, so the first group also names the
-    # engineering manager (Alex) outright; with managers discovered, `manager` matches too.
     both = {
         "approval_mode": "ALL_OF",
         "approver_groups": [
-            {"approvers": [{"type": "manager"}, {"type": "user", "values": [PEOPLE[2].upn]}]},
+            {"approvers": [{"type": "manager"}]},
             {"approvers": [{"type": "integration_owner"}]},
         ],
     }
