@@ -9,7 +9,13 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import logging
+import os
+import time
+import traceback
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -20,8 +26,35 @@ from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Iterator
 
     from sqlalchemy.engine import Connection, Dialect, Engine
+
+log = logging.getLogger(__name__)
+#: Log transactions that stay open longer than this many seconds (unset: off), with where they
+#: began: on SQLite every transaction holds the one write lock, so a long one stalls everyone.
+SLOW_TX_ENV = "JITGATE_DB_SLOW_TX_S"
+
+#: Transactions begun while this is true only read: on SQLite they start with a deferred ``BEGIN``
+#: (a WAL snapshot that never takes the write lock) instead of ``BEGIN IMMEDIATE``. The server sets
+#: it for GET/HEAD requests; code that writes inside such a request uses ``writing()``.
+READ_ONLY: ContextVar[bool] = ContextVar("jitgate_db_read_only", default=False)
+
+
+@contextlib.contextmanager
+def read_only(*, flag: bool = True) -> Iterator[None]:
+    """Mark the transactions begun inside as read-only (``False``: as writing)."""
+    token = READ_ONLY.set(flag)
+    try:
+        yield
+    finally:
+        READ_ONLY.reset(token)
+
+
+def writing() -> contextlib.AbstractContextManager[None]:
+    """Transactions begun inside may write (they take SQLite's write lock up front)."""
+    return read_only(flag=False)
+
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,6 +127,7 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine with jitgate's per-backend settings."""
+    engine: Engine
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -101,8 +135,31 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    slow = os.environ.get(SLOW_TX_ENV)
+    if slow:
+        _log_slow_transactions(engine, float(slow))
+    return engine
+
+
+def _log_slow_transactions(engine: Engine, threshold_s: float) -> None:
+    """Diagnostics: warn about each transaction held open longer than ``threshold_s``."""
+
+    @event.listens_for(engine, "begin")
+    def _began(connection: Connection) -> None:
+        connection.info["tx_began"] = time.monotonic()
+        connection.info["tx_where"] = traceback.format_stack(limit=14)[:-1]
+
+    def _ended(connection: Connection) -> None:
+        began = connection.info.pop("tx_began", None)
+        where = connection.info.pop("tx_where", [])
+        if began is not None and time.monotonic() - began > threshold_s:
+            held = round(time.monotonic() - began, 3)
+            log.warning("slow transaction %.3f s, began at:\n%s", held, "".join(where))
+
+    event.listen(engine, "commit", _ended)
+    event.listen(engine, "rollback", _ended)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -121,7 +178,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # Take the write lock up front: a transaction that reads then writes never deadlocks.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only one reads a WAL snapshot and never blocks (nor waits for) the writers.
+        connection.exec_driver_sql("BEGIN" if READ_ONLY.get() else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 
 import jitgate
 from jitgate.core.clock import Clock, SystemClock
-from jitgate.core.db import make_engine, make_session_factory
+from jitgate.core.db import READ_ONLY, make_engine, make_session_factory
 from jitgate.core.logging import request_id_var
 from jitgate.server.grants.loop import ReconcilerLoop
 from jitgate.server.grants.reconciler import EngineConfig
@@ -149,10 +149,13 @@ async def _request_context(
     incoming = request.headers.get("x-request-id", "")
     rid = incoming if 0 < len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex  # noqa: PLR2004
     token = request_id_var.set(rid)
+    # GET/HEAD only read: their transactions never take SQLite's write lock (core.db.READ_ONLY)
+    reading = READ_ONLY.set(request.method in {"GET", "HEAD"})
     started = time.perf_counter()
     try:
         response = await call_next(request)
     finally:
+        READ_ONLY.reset(reading)
         request_id_var.reset(token)
     response.headers["x-request-id"] = rid
     log.info(

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from jitgate.core.clock import Clock
+from jitgate.core.db import writing
 from jitgate.core.errors import Forbidden, Unauthenticated
 from jitgate.core.settings import Settings
 from jitgate.server.actor import Actor, Source
@@ -67,8 +68,9 @@ def current_actor(
     """Authenticate the bearer token; every API route depends on this."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("an API token is required (Authorization: Bearer …)")
-    identity = authenticate_token(session=session, clock=now, token=credentials.credentials)
-    session.commit()  # record last use even if the route then fails
+    with writing():  # records the last use: a write even in a GET request
+        identity = authenticate_token(session=session, clock=now, token=credentials.credentials)
+        session.commit()  # record last use even if the route then fails
     return Actor(identity_id=identity.id, name=identity.upn, role=identity.role, source=Source.API)
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jitgate.core.errors import JitgateError
@@ -99,6 +99,35 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(409, body)
 
 
+#: Driver messages of a lock wait that timed out (SQLite's busy timeout, PostgreSQL's
+#: ``lock_timeout``/``statement_timeout``): the database is busy, not broken.
+LOCK_TIMEOUTS = ("database is locked", "database table is locked", "lock timeout")
+LOCK_SQLSTATES = {"55P03", "57014"}  # lock_not_available, query_canceled
+RETRY_AFTER_S = 1
+
+
+def is_lock_timeout(exc: OperationalError) -> bool:
+    """Tell whether ``exc`` is a lock wait that timed out (retrying later will work)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in LOCK_SQLSTATES or any(m in str(exc.orig).lower() for m in LOCK_TIMEOUTS)
+
+
+async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, OperationalError) or not is_lock_timeout(exc):
+        return await _unexpected(request, exc)
+    log.warning("database busy", extra={"error": str(exc.orig).splitlines()[0]})
+    body = {
+        "type": "https://jitgate.dev/problems/database-busy",
+        "title": "Service busy",
+        "status": 503,
+        "detail": "the database is busy; retry the request shortly",
+        "instance": request.url.path,
+    }
+    response = problem_response(503, body)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     body = {
@@ -117,4 +146,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _operational_error)
     app.add_exception_handler(Exception, _unexpected)
