@@ -76,6 +76,9 @@ class AgentConfig(BaseModel):
     )
     write_window_s: float = Field(default=150.0, gt=0)
     disable_instance_discovery: bool = False
+    graph_read_timeout_s: float = Field(
+        default=60.0, gt=0, description="How long a Graph call may wait for its response."
+    )
 
     @classmethod
     def load(cls, config_file: Path | None = None, **overrides: Any) -> AgentConfig:  # noqa: ANN401
@@ -105,6 +108,7 @@ class AgentConfig(BaseModel):
             ca_bundle=self.graph_ca_bundle,
             tier=self.tier,
             disable_instance_discovery=self.disable_instance_discovery,
+            read_timeout_s=self.graph_read_timeout_s,
         )
 
     def graph_budget(self) -> Budget:

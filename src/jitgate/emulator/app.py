@@ -89,7 +89,7 @@ def create_app(state: EmulatorState) -> ASGIApp:
             f"{scope.get('scheme', 'https')}://{host}",
         )
         if not req.path.startswith("/_emulator/"):
-            delay = state.faults.delay(state.settings)
+            delay = state.faults.delay(state.settings, req.method, req.path)
             if delay:
                 await asyncio.sleep(delay)
         response = dispatch(state, req)

@@ -19,7 +19,9 @@ class FaultRule:
 
     ``route`` is a substring of ``"METHOD /path"`` (``"*"`` matches everything); ``status`` is 429,
     500, 503, 504 or 0 for a dropped connection. The rule fires ``count`` times (when set) or with
-    ``probability``.
+    ``probability``. A rule with ``latency_ms`` is a *slow* rule instead: when it fires, the
+    response waits that long and is then served normally (a client with a shorter read timeout
+    sees a timeout while the request still takes effect, as with real Graph).
     """
 
     route: str = "*"
@@ -27,6 +29,7 @@ class FaultRule:
     probability: float = 1.0
     count: int | None = None
     retry_after: float | None = None
+    latency_ms: float = 0.0
 
 
 @dataclass
