@@ -1,0 +1,138 @@
+"""Connector protocol v1: registration, job claims, job specs, results, discovery pages, heartbeats.
+
+The server speaks it under ``/api/connector/v1``; the agent (``jitgate.connector``) is its client.
+
+Flow of one job:
+
+1. the agent ``POST /instances`` (``RegisterInstance``) once at start, then long-polls
+   ``POST /jobs:claim`` (``ClaimRequest``, ``wait_s`` ≤ 25) and receives ``JobSpec``s, each with
+   a lease (``lease_token``, ``lease_expires_at``);
+2. while it works it sends ``Heartbeat``s naming its leases (each heartbeat extends them) and,
+   for discovery, posts ``ItemsPage``s (``POST /jobs/{id}/items``, idempotent by page number);
+3. it reports one ``ReportResult`` (``POST /jobs/{id}/result``); reporting the same lease twice is
+   idempotent; a report for a lease that was lost (reclaimed by another instance) is refused with
+   409 and changes nothing;
+4. on a graceful stop it releases the leases of unfinished jobs (``POST /jobs/{id}/release``).
+
+Payloads and per-kind result data are discriminated unions on ``kind``.
+
+The messages live in ``common`` (limits, ``Message``, enums), ``instances``, ``jobs``, ``results``
+and ``discovery``; this package re-exports every one of them, so import from
+``jitgate.protocol.v1``.
+"""
+
+from __future__ import annotations
+
+from jitgate.protocol.v1.common import (
+    INSTANCE_KEY,
+    MAX_CLAIM,
+    MAX_PAGE_ITEMS,
+    MAX_WAIT_S,
+    PREFIX,
+    VERSION,
+    GrantMode,
+    Message,
+    Outcome,
+    Permission,
+    ResourceType,
+    WriteOutcome,
+)
+from jitgate.protocol.v1.discovery import (
+    DiscoveredAdministrativeUnit,
+    DiscoveredGroup,
+    DiscoveredItem,
+    DiscoveredRole,
+    DiscoveredUser,
+    ItemsPage,
+    PageAck,
+    RemovedObject,
+)
+from jitgate.protocol.v1.instances import (
+    ConnectorSelfCheck,
+    Heartbeat,
+    HeartbeatAck,
+    LeaseRef,
+    Registered,
+    RegisterInstance,
+)
+from jitgate.protocol.v1.jobs import (
+    ClaimRequest,
+    ClaimResponse,
+    DiscoverPayload,
+    GrantPayload,
+    JobKindName,
+    JobPayload,
+    JobSpec,
+    ReadMembershipPayload,
+    ReleaseRequest,
+    RevokePayload,
+    SelfCheckPayload,
+    Target,
+)
+from jitgate.protocol.v1.results import (
+    DiscoverData,
+    GrantData,
+    JobError,
+    JobResult,
+    MemberRef,
+    ReadMembershipData,
+    ReportAck,
+    ReportResult,
+    ResultData,
+    RevokeData,
+    SelfCheckData,
+    WriteData,
+)
+
+__all__ = [
+    "INSTANCE_KEY",
+    "MAX_CLAIM",
+    "MAX_PAGE_ITEMS",
+    "MAX_WAIT_S",
+    "PREFIX",
+    "VERSION",
+    "ClaimRequest",
+    "ClaimResponse",
+    "ConnectorSelfCheck",
+    "DiscoverData",
+    "DiscoverPayload",
+    "DiscoveredAdministrativeUnit",
+    "DiscoveredGroup",
+    "DiscoveredItem",
+    "DiscoveredRole",
+    "DiscoveredUser",
+    "GrantData",
+    "GrantMode",
+    "GrantPayload",
+    "Heartbeat",
+    "HeartbeatAck",
+    "ItemsPage",
+    "JobError",
+    "JobKindName",
+    "JobPayload",
+    "JobResult",
+    "JobSpec",
+    "LeaseRef",
+    "MemberRef",
+    "Message",
+    "Outcome",
+    "PageAck",
+    "Permission",
+    "ReadMembershipData",
+    "ReadMembershipPayload",
+    "RegisterInstance",
+    "Registered",
+    "ReleaseRequest",
+    "RemovedObject",
+    "ReportAck",
+    "ReportResult",
+    "ResourceType",
+    "ResultData",
+    "RevokeData",
+    "RevokePayload",
+    "SelfCheckData",
+    "SelfCheckPayload",
+    "Target",
+    "WriteData",
+    "WriteOutcome",
+]

@@ -1,0 +1,123 @@
+"""Connector protocol v1, results: how a job ended, with per-kind data (a union on ``kind``).
+
+Reporting the same lease twice is idempotent (``ReportAck.duplicate``); a report for a lost lease
+is refused with 409 and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from jitgate.protocol.v1.common import INSTANCE_KEY, Message, Outcome, WriteOutcome
+
+
+class JobError(Message):
+    """Why a job failed or should be retried."""
+
+    code: str = Field(max_length=128, examples=["Authorization_RequestDenied"])
+    message: str = Field(max_length=4000)
+    retryable: bool = False
+    request_ids: list[str] = Field(default_factory=list)
+
+
+class WriteData(Message):
+    """What a grant or revoke write did, with Graph's request ids for the audit."""
+
+    outcome: WriteOutcome
+    request_ids: list[str] = Field(default_factory=list)
+    object_id: str | None = Field(
+        default=None, description="A role assignment id or a PIM request id."
+    )
+    detail: str = ""
+
+
+class GrantData(WriteData):
+    """Result data of a grant job."""
+
+    kind: Literal["grant"] = "grant"
+
+
+class RevokeData(WriteData):
+    """Result data of a revoke job."""
+
+    kind: Literal["revoke"] = "revoke"
+
+
+class DiscoverData(Message):
+    """Result data of discovery: the items went up as pages before the result."""
+
+    kind: Literal["discover"] = "discover"
+    pages: int = Field(ge=0, description="Pages posted under this lease (numbered 0..pages-1).")
+    counts: dict[str, int] = Field(default_factory=dict, examples=[{"user": 100000}])
+    users_delta_link: str | None = None
+    groups_delta_link: str | None = None
+    request_ids: list[str] = Field(default_factory=list, max_length=200)
+
+
+class MemberRef(Message):
+    """One holder of a resource."""
+
+    id: str
+    kind: str = "user"
+    user_principal_name: str | None = None
+    assignment_id: str | None = None
+
+
+class ReadMembershipData(Message):
+    """Result data of a membership read."""
+
+    kind: Literal["read_membership"] = "read_membership"
+    members: list[MemberRef] = Field(default_factory=list)
+    request_ids: list[str] = Field(default_factory=list, max_length=200)
+
+
+class SelfCheckData(Message):
+    """What the connector's identity holds and the fixes for what it lacks."""
+
+    kind: Literal["self_check"] = "self_check"
+    ok: bool
+    service_principal_id: str | None = None
+    app_permissions: list[str] = Field(default_factory=list)
+    directory_roles: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+    can_manage_role_assignable_groups: bool = False
+    checked_at: AwareDatetime | None = None
+    request_ids: list[str] = Field(default_factory=list)
+
+
+ResultData = Annotated[
+    GrantData | RevokeData | DiscoverData | ReadMembershipData | SelfCheckData,
+    Field(discriminator="kind"),
+]
+
+
+class JobResult(Message):
+    """How a job ended (or why it should run again)."""
+
+    outcome: Outcome
+    error: JobError | None = None
+    retry_after_s: float | None = Field(
+        default=None, ge=0, le=3600, description="A hint (Graph's Retry-After) for `retry`."
+    )
+    data: ResultData | None = None
+    throttled: int = Field(
+        default=0, ge=0, description="Graph 429 responses met while running this job (metrics)."
+    )
+
+
+class ReportResult(Message):
+    """The result of the job leased under ``lease_token``."""
+
+    instance_key: str = INSTANCE_KEY
+    lease_token: str
+    result: JobResult
+
+
+class ReportAck(Message):
+    """The job's state after the report; ``duplicate`` when this lease was already reported."""
+
+    job_id: str
+    status: str
+    duplicate: bool = False
