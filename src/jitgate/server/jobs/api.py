@@ -75,6 +75,15 @@ def register(
     )
 
 
+def _touch(
+    session: Session, clock: Clock, connector: ConnectorPrincipal, instance_key: str
+) -> None:
+    """Record that the instance is alive: every claim, report and heartbeat counts."""
+    instances.touch_instance(
+        session=session, clock=clock, connector_id=connector.connector_id, instance_key=instance_key
+    )
+
+
 def _specs(session: Session, clock: Clock, runtime: JobsRuntime, jobs: list[Job]) -> list[JobSpec]:
     specs = []
     for job in jobs:
@@ -97,12 +106,7 @@ def _claim_once(
 ) -> list[JobSpec]:
     with sessions() as session:
         try:
-            instances.touch_instance(
-                session=session,
-                clock=clock,
-                connector_id=connector.connector_id,
-                instance_key=body.instance_key,
-            )
+            _touch(session, clock, connector, body.instance_key)
             jobs = operations.claim_jobs(
                 session=session,
                 clock=clock,
@@ -152,12 +156,7 @@ def report(
     body: ReportResult,
 ) -> ReportAck:
     """Apply the result (idempotent per lease; 409 when the lease was lost)."""
-    instances.touch_instance(
-        session=session,
-        clock=clock,
-        connector_id=connector.connector_id,
-        instance_key=body.instance_key,
-    )
+    _touch(session, clock, connector, body.instance_key)
     job, duplicate = results.report_job_result(
         session=session,
         clock=clock,
@@ -216,12 +215,7 @@ def heartbeat(
     body: Heartbeat,
 ) -> HeartbeatAck:
     """Record that the instance is alive and extend the leases it still holds."""
-    instances.touch_instance(
-        session=session,
-        clock=clock,
-        connector_id=connector.connector_id,
-        instance_key=body.instance_key,
-    )
+    _touch(session, clock, connector, body.instance_key)
     extended, lost = operations.extend_leases(
         session=session,
         clock=clock,
