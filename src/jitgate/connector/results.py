@@ -35,6 +35,7 @@ def error_result(err: BaseException) -> JobResult:
             message=(err.message or str(err))[:MAX_MESSAGE],
             retryable=err.retryable,
             request_ids=request_ids,
+            ambiguous_write=err.ambiguous,
         )
         outcome = Outcome.RETRY if err.retryable else Outcome.FAILED
         return JobResult(outcome=outcome, error=error, retry_after_s=_hint(err.retry_after))
@@ -71,6 +72,7 @@ def change_result(*, grant: bool, change: ChangeResult) -> JobResult:
             message=(change.detail or "the change failed")[:MAX_MESSAGE],
             retryable=change.retryable,
             request_ids=list(change.request_ids),
+            ambiguous_write=change.ambiguous,
         )
         return JobResult(outcome=Outcome.RETRY if change.retryable else Outcome.FAILED, error=error)
     data_type = GrantData if grant else RevokeData
@@ -80,5 +82,6 @@ def change_result(*, grant: bool, change: ChangeResult) -> JobResult:
         request_ids=list(change.request_ids),
         object_id=str(object_id) if object_id else None,
         detail=change.detail[:MAX_MESSAGE],
+        ambiguous_write=change.ambiguous,
     )
     return JobResult(outcome=Outcome.SUCCEEDED, data=data)

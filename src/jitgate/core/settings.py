@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         ge=0,
         description="PIM mode: how long after ends_at Entra may take before the broker revokes.",
     )
+    late_write_window_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a Graph write whose answer was lost (a timeout) may still land; "
+        "a membership removed within it is read again at its end and removed again if present.",
+    )
     tls_cert_file: Path | None = Field(
         default=None,
         description="Serve HTTPS with this PEM certificate (chain); needs tls_key_file.",

@@ -9,14 +9,15 @@ Graph answers 200 for any batch that parses and puts each request's real status 
 * retries only the inner requests that failed with a retryable status (429, 5xx), after the
   longest ``Retry-After`` among them (SDKs do not do this; we must), bounded by attempts and the
   deadline; and tells the limiter, so other callers slow down too;
-* returns one ``BatchResult`` per input, in input order.
+* returns one ``BatchResult`` per input, in input order; a write whose ``$batch`` was sent
+  and whose answer was lost on any try is ``ambiguous`` (it may still land; see ``client``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,8 @@ class BatchResult:
     request_id: str | None
     error: GraphError | None = None
     attempts: int = 1
+    #: A write sent in a ``$batch`` whose answer was lost on some try: it may still land.
+    ambiguous: bool = False
 
     @property
     def ok(self) -> bool:
@@ -107,11 +110,12 @@ class BatchExecutor:
         """Run ``requests``; the result list is in the same order."""
         results: list[BatchResult | None] = [None] * len(requests)
         attempts = [0] * len(requests)
+        lost = [False] * len(requests)
         pending = sorted(range(len(requests)), key=lambda i: (requests[i].priority, i))
         policy = self._client.retry
         started = self._client.timer.monotonic()
         while pending:
-            retry, pause = await self._round(requests, pending, results, attempts)
+            retry, pause = await self._round(requests, pending, results, (attempts, lost))
             if not retry:
                 break
             elapsed = self._client.timer.monotonic() - started
@@ -131,9 +135,10 @@ class BatchExecutor:
         requests: Sequence[BatchRequest],
         pending: list[int],
         results: list[BatchResult | None],
-        attempts: list[int],
+        counts: tuple[list[int], list[bool]],
     ) -> tuple[list[int], float]:
         """Send ``pending`` once; return what to retry and how long to wait first."""
+        attempts, lost = counts
         queue: asyncio.Queue[list[int]] = asyncio.Queue()
         for chunk in _chunks(requests, pending):
             queue.put_nowait(chunk)
@@ -144,8 +149,14 @@ class BatchExecutor:
                 chunk = queue.get_nowait()
                 for index, sent in await self._send(requests, chunk):
                     attempts[index] += 1
+                    lost[index] = lost[index] or sent.ambiguous
                     results[index] = BatchResult(
-                        sent.status, sent.body, sent.request_id, sent.error, attempts[index]
+                        sent.status,
+                        sent.body,
+                        sent.request_id,
+                        sent.error,
+                        attempts[index],
+                        lost[index],
                     )
 
         async with asyncio.TaskGroup() as group:
@@ -184,13 +195,25 @@ class BatchExecutor:
         except GraphError as err:
             # The whole batch failed after the client's own retries: every item shares the error.
             return [
-                (i, BatchResult(err.http_status or 0, None, err.request_id, err)) for i in chunk
+                (
+                    i,
+                    BatchResult(
+                        err.http_status or 0,
+                        None,
+                        err.request_id,
+                        err,
+                        ambiguous=err.ambiguous and _is_write(requests[i]),
+                    ),
+                )
+                for i in chunk
             ]
         by_id = {str(r.get("id")): r for r in (response.body or {}).get("responses", [])}
         out: list[tuple[int, BatchResult]] = []
         for index in chunk:
-            inner = by_id.get(str(index))
-            out.append((index, self._inner_result(inner, response.request_id)))
+            result = self._inner_result(by_id.get(str(index)), response.request_id)
+            if response.ambiguous and _is_write(requests[index]):
+                result = replace(result, ambiguous=True)
+            out.append((index, result))
         return out
 
     def _inner_result(self, inner: Mapping[str, Any] | None, outer_id: str | None) -> BatchResult:
@@ -210,6 +233,10 @@ class BatchExecutor:
             self.stats.inner_throttled += 1
         self._client.note_error(err)
         return BatchResult(status, body, request_id, err)
+
+
+def _is_write(request: BatchRequest) -> bool:
+    return request.method.upper() not in {"GET", "HEAD"}
 
 
 def _error_of(result: BatchResult | None) -> GraphError | None:

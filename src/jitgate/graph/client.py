@@ -6,6 +6,10 @@ Every call goes through ``GraphClient.request``:
 2. attach a fresh-enough token and a new ``client-request-id``;
 3. send; map any failure once (``errors.error_from_response``; timeouts and broken connections
    become ``GraphTransient``); feed the throttle headers back to the limiter;
+   a write whose request went out but whose answer was lost (read timeout, connection dropped
+   after sending) is *ambiguous*: Graph may apply it, even later. The success or the error the
+   call ends with says so (``GraphResponse.ambiguous`` / ``GraphError.ambiguous``), since a retry
+   that succeeds does not cancel the first request;
 4. log Graph's ``request-id`` with ours;
 5. retry retryable failures within the attempt and deadline bounds.
 
@@ -17,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
@@ -38,6 +42,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
+#: Failures after the request may have been sent (not connect or pool timeouts, not refusals).
+_AFTER_SENDING = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+)
 
 
 class TokenSource(Protocol):
@@ -61,6 +73,8 @@ class GraphResponse:
     headers: Mapping[str, str]
     request_id: str | None
     client_request_id: str
+    #: An earlier try of this write was sent and its answer lost: it may still land.
+    ambiguous: bool = False
 
 
 def estimate_cost(method: str, url: str, params: Mapping[str, str] | None = None) -> float:
@@ -196,10 +210,20 @@ class GraphClient:
             content = json.dumps(json_body, separators=(",", ":")).encode()
         call = _Call(method, path, params, content, headers or {}, priority, ru, writes)
 
-        async def once() -> GraphResponse:
-            return await self._send(call)
+        lost: list[GraphError] = []
 
-        return await with_retries(once, policy=retry or self.retry, timer=self.timer)
+        async def once() -> GraphResponse:
+            try:
+                return await self._send(call)
+            except GraphError as err:
+                if err.ambiguous:
+                    lost.append(err)
+                elif lost:
+                    err.ambiguous = True  # an earlier try's answer was lost
+                raise
+
+        response = await with_retries(once, policy=retry or self.retry, timer=self.timer)
+        return replace(response, ambiguous=True) if lost else response
 
     async def _send(self, call: _Call) -> GraphResponse:
         client_request_id = str(uuid.uuid4())
@@ -224,14 +248,9 @@ class GraphClient:
                     headers=headers,
                 )
             except httpx.TimeoutException as err:
-                raise GraphTransient(
-                    f"{call.method} timed out: {err!r}", client_request_id=client_request_id
-                ) from err
+                raise _transient(call, "timed out", err, client_request_id) from err
             except (httpx.TransportError, OSError) as err:
-                raise GraphTransient(
-                    f"{call.method} failed to connect: {err!r}",
-                    client_request_id=client_request_id,
-                ) from err
+                raise _transient(call, "failed to connect", err, client_request_id) from err
         return self._finish(call, response, client_request_id)
 
     def _finish(
@@ -267,6 +286,14 @@ class GraphClient:
             self.limiter.throttled(err.retry_after)
         elif err.http_status == httpx.codes.UNAUTHORIZED:
             self.tokens.invalidate()
+
+
+def _transient(call: _Call, what: str, err: Exception, client_request_id: str) -> GraphTransient:
+    transient = GraphTransient(
+        f"{call.method} {what}: {err!r}", client_request_id=client_request_id
+    )
+    transient.ambiguous = call.method not in _READ_METHODS and isinstance(err, _AFTER_SENDING)
+    return transient
 
 
 def _json(response: httpx.Response) -> Any:  # noqa: ANN401 - any JSON document

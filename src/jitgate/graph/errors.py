@@ -49,6 +49,9 @@ class GraphError(JitgateError):
         self.request_id = request_id
         self.client_request_id = client_request_id
         self.retry_after = retry_after
+        #: The request may have reached Graph although no answer came back (a read timeout, a
+        #: connection dropped after sending): a write may still be applied, even later.
+        self.ambiguous = False
 
     def __str__(self) -> str:
         parts = [self.message]

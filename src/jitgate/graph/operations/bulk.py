@@ -6,7 +6,9 @@
 2. finds the ids of role assignments to revoke (one filtered read per principal, batched);
 3. sends every write through ``BatchExecutor`` (revocations first, 20 per call, inner 429/5xx
    retried on their own Retry-After) and retries grants that hit replication-lag 404s;
-4. maps each answer to ``applied``, ``already_present``, ``already_absent`` or ``failed``.
+4. maps each answer to ``applied``, ``already_present``, ``already_absent`` or ``failed``, and
+   marks a change ``ambiguous`` when a write of it was sent and its answer lost on any try (it
+   may still land later, e.g. after the change is undone).
 """
 
 from __future__ import annotations
@@ -223,7 +225,8 @@ async def _execute(
         results = await executor.execute([plan.requests[i] for i in pending])
         retry: list[int] = []
         for i, result in zip(pending, results, strict=True):
-            outcomes[i] = result
+            lost = result.ambiguous or (i in outcomes and outcomes[i].ambiguous)
+            outcomes[i] = replace(result, ambiguous=lost)
             change = changes[plan.owners[i]]
             lagging = isinstance(result.error, GraphNotFound) and change.action is Action.GRANT
             if lagging and attempt < REPLICATION_ATTEMPTS:
@@ -239,8 +242,10 @@ async def _execute(
 def _record(plan: _Plan, change: AccessChange, index: int, result: BatchResult) -> None:
     ids = plan.lookup_ids.get(index, ()) + ((result.request_id,) if result.request_id else ())
     previous = plan.results[index]
+    ambiguous = result.ambiguous
     if previous is not None:
         ids = previous.request_ids + ids
+        ambiguous = ambiguous or previous.ambiguous
     outcome = _outcome(change, result.error)
     extra: dict[str, Any] = {}
     if (
@@ -253,12 +258,12 @@ def _record(plan: _Plan, change: AccessChange, index: int, result: BatchResult) 
         err = result.error
         assert err is not None  # noqa: S101 - _outcome returns None only for errors
         plan.results[index] = ChangeResult(
-            change, Outcome.FAILED, ids, err.code, err.message, err.retryable
+            change, Outcome.FAILED, ids, err.code, err.message, err.retryable, ambiguous=ambiguous
         )
         return
     if previous is not None and previous.outcome is Outcome.APPLIED:
         outcome = Outcome.APPLIED  # several assignments deleted for one change
-    plan.results[index] = ChangeResult(change, outcome, ids, extra=extra)
+    plan.results[index] = ChangeResult(change, outcome, ids, extra=extra, ambiguous=ambiguous)
 
 
 def _outcome(change: AccessChange, err: GraphError | None) -> Outcome | None:

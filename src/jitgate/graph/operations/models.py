@@ -222,3 +222,6 @@ class ChangeResult:
     detail: str = ""
     retryable: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: A write for this change was sent and its answer lost: it may still land (even after a
+    #: later remove). The outcome above can be ``applied``/``failed`` all the same.
+    ambiguous: bool = False

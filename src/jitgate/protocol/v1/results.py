@@ -20,6 +20,11 @@ class JobError(Message):
     message: str = Field(max_length=4000)
     retryable: bool = False
     request_ids: list[str] = Field(default_factory=list)
+    ambiguous_write: bool = Field(
+        default=False,
+        description="A Graph write of this job was sent and its answer lost (a read timeout, a "
+        "dropped connection): Graph may still apply it later.",
+    )
 
 
 class WriteData(Message):
@@ -31,6 +36,11 @@ class WriteData(Message):
         default=None, description="A role assignment id or a PIM request id."
     )
     detail: str = ""
+    ambiguous_write: bool = Field(
+        default=False,
+        description="A Graph write of this job was sent and its answer lost (a read timeout, a "
+        "dropped connection): Graph may still apply it later.",
+    )
 
 
 class GrantData(WriteData):

@@ -41,6 +41,7 @@ from jitgate.server.requests.states import RequestStatus
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
     from sqlalchemy.orm import Session
 
@@ -199,9 +200,20 @@ def _revoke(session: Session, clock: Clock, action: Action) -> str:
 
 
 def enqueue_read(
-    session: Session, clock: Clock, resource: Resource, permission: str, scope: str
+    session: Session,
+    clock: Clock,
+    resource: Resource,
+    permission: str,
+    scope: str,
+    *,
+    run_after: datetime | None = None,
 ) -> Job | None:
-    """Queue a membership read of one resource x permission x scope unless one is open."""
+    """Queue a membership read of one resource x permission x scope unless one is open.
+
+    With ``run_after`` (a read that must not run before then), an open read that runs earlier
+    does not count: the new one is queued and becomes the resource's linked read (the earlier
+    one still runs and its result is still judged).
+    """
     sync = session.get(ResourceSync, (resource.id, permission, scope), with_for_update=True)
     if sync is None:
         sync = ResourceSync(
@@ -211,7 +223,8 @@ def enqueue_read(
             integration_id=resource.integration_id,
         )
         session.add(sync)
-    if open_job(session, sync.job_id) is not None:
+    pending = open_job(session, sync.job_id)
+    if pending is not None and (run_after is None or pending.run_after >= run_after):
         return None
     integration = session.get(Integration, resource.integration_id)
     if integration is None or integration.connector_id is None:
@@ -228,6 +241,7 @@ def enqueue_read(
         connector_id=integration.connector_id,
         payload=payload,
         integration_id=integration.id,
+        run_after=run_after,
     )
     sync.job_id = job.id
     session.flush()

@@ -13,7 +13,10 @@ knows:
 * a member that no applied membership, live grant or standing row backs:
   ``additive`` integrations record it as standing and report it (``drift.unknown_member``; it is
   never removed); ``authoritative`` integrations remove it (``drift.remove``) unless an admin put
-  its standing row on the allow-list.
+  its standing row on the allow-list;
+* except a member the broker itself removed while one of its own grant writes could still land
+  (``late_write``): that is the broker's late write, removed again (``membership.late_write``),
+  never standing.
 
 Each finding is one audit event. ``jitgate_unbacked_members`` (metrics) counts the reported,
 still-present members.
@@ -29,6 +32,7 @@ from sqlalchemy import or_, select
 from jitgate.protocol.v1 import ReadMembershipData, ReadMembershipPayload
 from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.apply import ENGINE, enqueue_read, enqueue_revoke
+from jitgate.server.grants.late_write import judge_late_writes
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
 from jitgate.server.grants.operations import mark_grant_removed
 from jitgate.server.grants.plan import MembershipKey
@@ -180,6 +184,15 @@ def handle_read_membership_result(
         if row.principal_id not in members:
             mark_standing_gone(session=session, clock=clock, actor=ENGINE, row=row)
     backed = {r.principal_id for r in rows if r.applied} | wanted
+    backed |= judge_late_writes(
+        session=session,
+        clock=clock,
+        job=job,
+        rows=rows,
+        members=members,
+        wanted=wanted,
+        context=context,
+    )
     known = {r.principal_id: r for r in standing}
     for principal in sorted(members - backed):
         key = MembershipKey(resource.integration_id, resource.id, perm, scope, principal)

@@ -9,7 +9,10 @@ call finds nothing linked to clear and grants no longer pending.
 had applied the key before *and* this was the job's first attempt. On a later attempt the
 presence may be the broker's own earlier write whose report was lost (a crash or lease expiry),
 so it is counted as the broker's: a membership the broker may have given must be removable at
-expiry (invariant 1 wins over invariant 2 when the facts are ambiguous).
+expiry (invariant 1 wins over invariant 2 when the facts are ambiguous). The same holds when
+the connector reports an ``ambiguous_write`` (a try whose answer was lost, then "already
+exists"): and since such a write may also land *later*, the row remembers it
+(``late_write.note_ambiguous_write``) so that a removal inside the window is verified by a read.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from sqlalchemy import select
 
 from jitgate.protocol.v1 import GrantData, GrantPayload, RevokeData, RevokePayload, WriteOutcome
 from jitgate.server.grants.apply import ENGINE
+from jitgate.server.grants.late_write import (
+    DEFAULT_LATE_WRITE_WINDOW,
+    note_ambiguous_write,
+    verify_after_removal,
+)
 from jitgate.server.grants.models import Grant, Membership
 from jitgate.server.grants.operations import (
     mark_grant_active,
@@ -35,6 +43,8 @@ from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import GrantStatus, RequestStatus
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
@@ -65,7 +75,33 @@ def _error(result: JobResult) -> str:
     return f"{result.error.code}: {result.error.message}"
 
 
-def handle_grant_result(*, session: Session, clock: Clock, job: Job, result: JobResult) -> None:
+def _ambiguous(result: JobResult) -> bool:
+    data, error = result.data, result.error
+    if isinstance(data, GrantData) and data.ambiguous_write:
+        return True
+    return error is not None and error.ambiguous_write
+
+
+def _grant_failed(
+    session: Session, clock: Clock, row: Membership | None, grants: list[Grant], result: JobResult
+) -> None:
+    if row is not None and not row.applied:
+        verify_after_removal(session=session, clock=clock, row=row)  # it may land anyway
+    for grant in grants:
+        if grant.status is GrantStatus.PENDING:
+            mark_grant_failed(
+                session=session, clock=clock, grant_id=grant.id, error=_error(result), actor=ENGINE
+            )
+
+
+def handle_grant_result(
+    *,
+    session: Session,
+    clock: Clock,
+    job: Job,
+    result: JobResult,
+    late_write_window: timedelta = DEFAULT_LATE_WRITE_WINDOW,
+) -> None:
     """A grant write ended: record what is applied or standing; activate or fail its grants."""
     payload = parse_payload(job.kind, job.payload)
     if not isinstance(payload, GrantPayload):
@@ -73,23 +109,23 @@ def handle_grant_result(*, session: Session, clock: Clock, job: Job, result: Job
     row = _linked(session, job)
     grants = _grants(session, payload.grant_ids)
     data = result.data
+    ambiguous = _ambiguous(result)
+    if row is not None and ambiguous:
+        note_ambiguous_write(
+            session=session, clock=clock, row=row, window=late_write_window, job=job
+        )
     if job.status is not JobStatus.SUCCEEDED or not isinstance(data, GrantData):
-        for grant in grants:
-            if grant.status is GrantStatus.PENDING:
-                mark_grant_failed(
-                    session=session,
-                    clock=clock,
-                    grant_id=grant.id,
-                    error=_error(result),
-                    actor=ENGINE,
-                )
+        _grant_failed(session, clock, row, grants, result)
         return
     if row is None:
         log.warning("grant result for a job no membership links", extra={"job_id": job.id})
         return
     now = clock.now()
     standing = (
-        data.outcome is WriteOutcome.ALREADY_PRESENT and not row.applied and job.attempts <= 1
+        data.outcome is WriteOutcome.ALREADY_PRESENT
+        and not row.applied
+        and job.attempts <= 1
+        and not ambiguous
     )
     if standing:
         key = MembershipKey(
@@ -132,6 +168,7 @@ def handle_revoke_result(*, session: Session, clock: Clock, job: Job, result: Jo
     if row is not None:
         row.applied, row.removed_at, row.updated_at = False, now, now
         session.flush()
+        verify_after_removal(session=session, clock=clock, row=row)
     for grant in _grants(session, payload.grant_ids):
         if grant.status is GrantStatus.REVOKING:
             mark_grant_removed(session=session, clock=clock, grant_id=grant.id, actor=ENGINE)

@@ -5,19 +5,30 @@ The grant engine adds its handlers here (``registry.register(JobKind.GRANT, hand
 
 from __future__ import annotations
 
+from functools import partial
+from typing import TYPE_CHECKING
+
 from jitgate.server.grants.drift import handle_read_membership_result
+from jitgate.server.grants.late_write import DEFAULT_LATE_WRITE_WINDOW
 from jitgate.server.grants.results import handle_grant_result, handle_revoke_result
 from jitgate.server.integrations.sync import handle_discover_result
 from jitgate.server.jobs.models import JobKind
 from jitgate.server.jobs.registry import HandlerRegistry
 from jitgate.server.jobs.selfcheck import handle_self_check_result
 
+if TYPE_CHECKING:
+    from datetime import timedelta
 
-def default_registry() -> HandlerRegistry:
-    """Return a new registry with every known result handler."""
+
+def default_registry(
+    *, late_write_window: timedelta = DEFAULT_LATE_WRITE_WINDOW
+) -> HandlerRegistry:
+    """Return a new registry with every known result handler (``Settings`` timings)."""
     registry = HandlerRegistry()
     registry.register(JobKind.SELF_CHECK, handle_self_check_result)
-    registry.register(JobKind.GRANT, handle_grant_result)
+    registry.register(
+        JobKind.GRANT, partial(handle_grant_result, late_write_window=late_write_window)
+    )
     registry.register(JobKind.REVOKE, handle_revoke_result)
     registry.register(JobKind.READ_MEMBERSHIP, handle_read_membership_result)
     registry.register(JobKind.DISCOVER, handle_discover_result)

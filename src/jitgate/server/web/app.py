@@ -6,6 +6,7 @@ import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,8 @@ from jitgate.core.logging import request_id_var
 from jitgate.server.grants.loop import ReconcilerLoop
 from jitgate.server.grants.reconciler import EngineConfig
 from jitgate.server.jobs.api import install_connector_api
+from jitgate.server.jobs.handlers import default_registry
+from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.metrics import install_metrics
 from jitgate.server.web.problems import (
     PROBLEM_JSON,
@@ -102,7 +105,10 @@ def create_app(
     app.middleware("http")(_refuse_nul)
     app.middleware("http")(_request_context)
     app.include_router(api_router)
-    install_connector_api(app, sessions)
+    window = timedelta(seconds=settings.late_write_window_s)
+    install_connector_api(
+        app, sessions, JobsRuntime(handlers=default_registry(late_write_window=window))
+    )
     install_metrics(app, settings=settings, sessions=sessions, clock=clock)
 
     @app.get("/healthz", include_in_schema=False)
