@@ -123,7 +123,9 @@ def run_burst(
     order = sorted(burst.pairs, key=lambda p: p not in burst.short)
     for start in range(0, len(order), chunk):
         for pair in order[start : start + chunk]:
-            minutes = 1 if pair in burst.short else 120
+            # With ``expire`` the test ends the short grants itself; a one-minute request could
+            # otherwise expire on a loaded machine before ``expire`` sees it active.
+            minutes = 1 if pair in burst.short and expire is None else 120
             request_id = _submit(stack, burst, pair, minutes)
             burst.requests[request_id] = pair
             if pair in burst.short:
@@ -193,6 +195,11 @@ def check_outcome(stack: DevStack, burst: Burst, statuses: dict[str, str]) -> No
     per_job = Counter(e["target_id"] for e in writes)
     assert max(per_job.values()) == 1, "a Graph change audited twice"
     assert all(e["action"] == "job.succeeded" for e in writes), "a Graph change failed"
+    # A grant write whose answer was lost can land after the revoke; the broker reads the key
+    # again and removes it once more (membership.late_write): those removals are counted apart.
+    late = {e["context"]["revoke_job_id"] for e in events if e["action"] == "membership.late_write"}
+    assert {_key(e) for e in writes if e["target_id"] in late} <= set(burst.pairs) - standing
+    writes = [e for e in writes if e["target_id"] not in late]
     _check_writes(burst, writes, active, standing)
     _check_overlaps(burst, events, writes)
 
