@@ -59,7 +59,13 @@ async def is_member(graph: GraphClient, group_id: str, user_id: str) -> bool:
     return user_id in {m.id for m in members.items}
 
 
-async def test_a_timed_out_add_lands_after_the_revoke_and_was_reported_ambiguous(emulator):
+async def test_a_timed_out_add_lands_after_the_revoke_and_was_reported_ambiguous(
+    emulator, monkeypatch
+):
+    async def nothing_held(*_args: object) -> set[int]:
+        return set()  # the read before the write would take the slow answer (next test)
+
+    monkeypatch.setattr(bulk, "_held_before", nothing_held)
     tenant = emulator.state.tenant
     user = next(u["id"] for u in tenant.users.values() if u["userPrincipalName"][:4] == "lee@")
     group_id = next(g["id"] for g in tenant.groups.values() if g["displayName"][:4] == "Prod")
@@ -83,6 +89,40 @@ async def test_a_timed_out_add_lands_after_the_revoke_and_was_reported_ambiguous
                     break
                 await asyncio.sleep(0.1)
             assert await is_member(graph, group_id, user)  # it landed after the revoke
+        finally:
+            emulator.state.settings.update({"faults": []})
+            await bulk.apply_changes(
+                graph, [AccessChange(Action.REVOKE, user, group_id, Permission.MEMBER)]
+            )
+
+
+async def test_already_present_after_a_lost_answer_is_not_ambiguous_when_held_before(
+    emulator, monkeypatch
+):
+    """The read before the write saw the member: whatever lands later changes nothing."""
+    read_before = bulk._held_before
+
+    async def then_slow(*args):
+        held = await read_before(*args)
+        emulator.state.settings.update(
+            {"faults": [{"route": "POST /v1.0/$batch", "latency_ms": SLOW_MS, "count": 1}]}
+        )
+        return held
+
+    tenant = emulator.state.tenant
+    user = next(u["id"] for u in tenant.users.values() if u["userPrincipalName"][:4] == "lee@")
+    group_id = next(g["id"] for g in tenant.groups.values() if g["displayName"][:4] == "Prod")
+    grant = AccessChange(Action.GRANT, user, group_id, Permission.MEMBER)
+    async with connect(emulator) as graph:
+        group, _ = await groups.get_group(graph, group_id)
+        (first,) = await bulk.apply_changes(graph, [grant], groups={group_id: group})
+        assert first.outcome is Outcome.APPLIED
+        monkeypatch.setattr(bulk, "_held_before", then_slow)
+        try:
+            (again,) = await bulk.apply_changes(graph, [grant], groups={group_id: group})
+            assert again.outcome is Outcome.ALREADY_PRESENT
+            assert not again.ambiguous
+            assert emulator.state.settings.faults[0].count == 0  # the write's answer was lost
         finally:
             emulator.state.settings.update({"faults": []})
             await bulk.apply_changes(

@@ -8,7 +8,9 @@
    retried on their own Retry-After) and retries grants that hit replication-lag 404s;
 4. maps each answer to ``applied``, ``already_present``, ``already_absent`` or ``failed``, and
    marks a change ``ambiguous`` when a write of it was sent and its answer lost on any try (it
-   may still land later, e.g. after the change is undone).
+   may still land later, e.g. after the change is undone). Group grants read first whether the
+   principal already holds the relation: "already exists" after a lost answer is then known to
+   be standing access (the read said so) or the broker's own first try (it did not).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from jitgate.graph.operations.groups import (
     replication_policy,
     unchangeable_reason,
 )
+from jitgate.graph.operations.memberships import EVENTUAL
 from jitgate.graph.operations.models import (
     AccessChange,
     Action,
@@ -98,11 +101,40 @@ async def apply_changes(
             _plan_one(plan, index, change)
         except ValueError as err:
             plan.results[index] = _fail(change, err)
+    held = await _held_before(executor, changes, plan)
     await _execute(client, executor, changes, plan)
     return [
-        r if r is not None else _fail(c, ValueError("not run"))
-        for r, c in zip(plan.results, changes, strict=True)
+        _settle(r, i in held) if r is not None else _fail(c, ValueError("not run"))
+        for i, (r, c) in enumerate(zip(plan.results, changes, strict=True))
     ]
+
+
+def _settle(result: ChangeResult, held: bool) -> ChangeResult:
+    """Held before the write: a late landing of it changes nothing, so it is not ambiguous."""
+    return replace(result, ambiguous=False) if held and result.ambiguous else result
+
+
+async def _held_before(
+    executor: BatchExecutor, changes: Sequence[AccessChange], plan: _Plan
+) -> set[int]:
+    """Indexes of group grants whose principal holds the relation before any write is sent."""
+    wanted: list[tuple[int, BatchRequest]] = []
+    for index in sorted(set(plan.owners)):
+        change = changes[index]
+        if change.action is not Action.GRANT or change.permission is Permission.ACTIVE:
+            continue
+        relation = "owners" if change.permission is Permission.OWNER else "members"
+        query = f"$filter={odata.eq('id', guid(change.principal_id))}&$select=id&$count=true"
+        url = f"/groups/{guid(change.resource_id)}/{relation}?{query}"
+        wanted.append((index, BatchRequest("GET", url, priority=Priority.GRANT, headers=EVENTUAL)))
+    if not wanted:
+        return set()
+    results = await executor.execute([request for _, request in wanted])
+    return {
+        index
+        for (index, _), result in zip(wanted, results, strict=True)
+        if result.ok and isinstance(result.body, dict) and result.body.get("value")
+    }
 
 
 def _plan_one(plan: _Plan, index: int, change: AccessChange) -> None:

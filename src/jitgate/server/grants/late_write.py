@@ -19,6 +19,7 @@ possible (``late_write_until`` = now + ``late_write_window_s``). Then:
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from jitgate.server.grants.models import Membership
     from jitgate.server.jobs.models import Job
 
+log = logging.getLogger(__name__)
 DEFAULT_LATE_WRITE_WINDOW = timedelta(minutes=5)
 
 
@@ -48,6 +50,7 @@ def note_ambiguous_write(
         return
     row.late_write_until = until
     session.flush()
+    log.info("ambiguous grant write recorded", extra={"job_id": job.id, "membership_id": row.id})
     record_event(
         session=session,
         clock=clock,
@@ -71,7 +74,10 @@ def verify_after_removal(*, session: Session, clock: Clock, row: Membership) -> 
     resource = session.get(Resource, row.resource_id)
     if resource is None or resource.removed_at is not None:
         return None
-    return enqueue_read(session, clock, resource, row.permission, row.scope, run_after=until)
+    job = enqueue_read(session, clock, resource, row.permission, row.scope, run_after=until)
+    if job is not None:
+        log.info("late-write verification read queued", extra={"job_id": job.id})
+    return job
 
 
 def judge_late_writes(
@@ -98,6 +104,10 @@ def judge_late_writes(
         revoke = enqueue_revoke(session, clock, key_of(row), [], direct=True)
         if revoke is None:
             continue  # a write on the key is in flight; the next read judges again
+        log.warning(
+            "a late Graph write re-added a removed member; removing it again",
+            extra={"membership_id": row.id, "revoke_job_id": revoke.id},
+        )
         record_event(
             session=session,
             clock=clock,
