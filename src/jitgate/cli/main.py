@@ -12,28 +12,35 @@ import httpx
 import typer
 from pydantic import ValidationError
 
+from jitgate.cli import commands
 from jitgate.cli.errors import CliError
 from jitgate.core.errors import JitgateError
 
-app = typer.Typer(
-    name="jitgate",
-    help="Just-in-time access broker for Microsoft Entra ID groups and roles.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+
+def build_app(argv: list[str]) -> typer.Typer:
+    """A root app with the sub-commands ``argv`` needs (all of them for help or a typo)."""
+    app = typer.Typer(
+        name="jitgate",
+        help="Just-in-time access broker for Microsoft Entra ID groups and roles.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    # A callback keeps the root a group even when only one sub-command is registered
+    # (Typer would otherwise run that lone command as the root and refuse its name).
+    app.callback()(_root)
+    commands.register(app, argv)
+    return app
 
 
-def _register() -> None:
-    """Attach every sub-command module to the root app."""
-    from jitgate.cli import commands  # noqa: PLC0415 - registration happens once, at entry
-
-    commands.register(app)
+def _root() -> None:
+    """Just-in-time access broker for Microsoft Entra ID groups and roles."""
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status (used by ``main`` and by tests)."""
-    _register()
+    argv = sys.argv[1:] if argv is None else argv
+    app = build_app(argv)
     try:
         status = app(args=argv, standalone_mode=False)
     except (
