@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from jitgate.core.db import make_engine
 from jitgate.devstack import DevStack, StackError, wait_for
 from jitgate.server.grants.models import Grant
+from jitgate.server.jobs.models import Job, JobStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -156,6 +157,25 @@ def end_grants_now(database_url: str, request_ids: Iterable[str]) -> None:
                 .where(Grant.request_id.in_(list(request_ids)))
                 .values(ends_at=datetime.now(UTC) - timedelta(seconds=1))
             )
+    finally:
+        engine.dispose()
+
+
+def wait_jobs_done(database_url: str, *, timeout_s: float) -> None:
+    """Wait until no job is queued or leased (including reads queued to run later)."""
+    engine = make_engine(database_url)
+    open_jobs = (
+        select(func.count())
+        .select_from(Job)
+        .where(Job.status.in_((JobStatus.QUEUED, JobStatus.LEASED)))
+    )
+
+    def idle() -> bool:
+        with engine.connect() as connection:
+            return not connection.scalar(open_jobs)
+
+    try:
+        wait_for(idle, timeout_s=timeout_s, what="the job queue to empty", interval_s=0.5)
     finally:
         engine.dispose()
 
