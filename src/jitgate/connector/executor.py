@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 from jitgate.connector.discover import run_discovery
 from jitgate.connector.results import change_result, error_result, write_result
 from jitgate.graph.operations import bulk, groups, pim, roles, selfcheck
+from jitgate.graph.operations.group_cache import GroupCache
 from jitgate.graph.operations.models import AccessChange, Action, Permission
 from jitgate.protocol.v1 import (
     GrantMode,
@@ -87,6 +88,8 @@ class GraphExecutor:
         self.clock = clock
         #: From the last self-check; ``None`` lets the graph package decide.
         self.can_manage_role_assignable: bool | None = None
+        #: Groups read before writes, kept a few minutes (one Graph round trip less per write).
+        self.groups = GroupCache(client.timer.monotonic)
 
     async def run_writes(self, specs: Sequence[JobSpec]) -> list[JobResult]:
         """Apply direct writes through ``$batch``."""
@@ -99,7 +102,10 @@ class GraphExecutor:
                 results[index] = error_result(ValueError(str(err)))
         try:
             applied = await bulk.apply_changes(
-                self.client, changes, can_manage_role_assignable=self.can_manage_role_assignable
+                self.client,
+                changes,
+                can_manage_role_assignable=self.can_manage_role_assignable,
+                cache=self.groups,
             )
         except Exception as err:  # noqa: BLE001 - every job gets the failure as its result
             failure = error_result(err)

@@ -11,6 +11,11 @@
    may still land later, e.g. after the change is undone). Group grants read first whether the
    principal already holds the relation: "already exists" after a lost answer is then known to
    be standing access (the read said so) or the broker's own first try (it did not).
+
+Before any write there is one round of reads, in one ``$batch`` run: the groups neither the
+caller nor the ``GroupCache`` knows (to refuse unchangeable ones) and the held-before reads. The
+held-before read must have answered before its write is sent: were it in the write's own
+``$batch``, a lost answer would lose the read too, and its retry could see the write itself.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from jitgate.graph.client import GraphClient
+    from jitgate.graph.operations.group_cache import GroupCache
 
 
 #: Assignment ids by (principal, role, scope), and the request ids of each principal's lookup.
@@ -85,11 +91,12 @@ async def apply_changes(
     *,
     groups: Mapping[str, Group] | None = None,
     can_manage_role_assignable: bool | None = None,
+    cache: GroupCache | None = None,
 ) -> list[ChangeResult]:
     """Apply ``changes`` idempotently through ``$batch``; results are in input order."""
     executor = BatchExecutor(client)
     known = dict(groups or {})
-    await _load_groups(executor, changes, known)
+    held = await _read_before(executor, changes, known, cache)
     plan = _Plan(
         results=[None] * len(changes),
         known=known,
@@ -101,7 +108,6 @@ async def apply_changes(
             _plan_one(plan, index, change)
         except ValueError as err:
             plan.results[index] = _fail(change, err)
-    held = await _held_before(executor, changes, plan)
     await _execute(client, executor, changes, plan)
     return [
         _settle(r, i in held) if r is not None else _fail(c, ValueError("not run"))
@@ -114,27 +120,49 @@ def _settle(result: ChangeResult, held: bool) -> ChangeResult:
     return replace(result, ambiguous=False) if held and result.ambiguous else result
 
 
-async def _held_before(
-    executor: BatchExecutor, changes: Sequence[AccessChange], plan: _Plan
+async def _read_before(
+    executor: BatchExecutor,
+    changes: Sequence[AccessChange],
+    known: dict[str, Group],
+    cache: GroupCache | None,
 ) -> set[int]:
-    """Indexes of group grants whose principal holds the relation before any write is sent."""
-    wanted: list[tuple[int, BatchRequest]] = []
-    for index in sorted(set(plan.owners)):
-        change = changes[index]
-        if change.action is not Action.GRANT or change.permission is Permission.ACTIVE:
-            continue
-        relation = "owners" if change.permission is Permission.OWNER else "members"
-        query = f"$filter={odata.eq('id', guid(change.principal_id))}&$select=id&$count=true"
-        url = f"/groups/{guid(change.resource_id)}/{relation}?{query}"
-        wanted.append((index, BatchRequest("GET", url, priority=Priority.GRANT, headers=EVENTUAL)))
-    if not wanted:
+    """Load the unknown groups into ``known``; return the group grants already held (indexes)."""
+    wanted = _groups_to_read(changes, known, cache)
+    held_reads = _held_reads(changes)
+    requests = [
+        BatchRequest("GET", f"/groups/{gid}?$select={group_select()}", priority=Priority.GRANT)
+        for gid in wanted
+    ] + [request for _, request in held_reads]
+    if not requests:
         return set()
-    results = await executor.execute([request for _, request in wanted])
+    results = await executor.execute(requests)
+    for gid, result in zip(wanted, results, strict=False):
+        if result.ok and isinstance(result.body, dict):
+            known[gid] = parse_group(result.body)
+            if cache is not None:
+                cache.put(known[gid])
     return {
         index
-        for (index, _), result in zip(wanted, results, strict=True)
+        for (index, _), result in zip(held_reads, results[len(wanted) :], strict=True)
         if result.ok and isinstance(result.body, dict) and result.body.get("value")
     }
+
+
+def _held_reads(changes: Sequence[AccessChange]) -> list[tuple[int, BatchRequest]]:
+    """For each group grant: does its principal hold the relation already?"""
+    reads: list[tuple[int, BatchRequest]] = []
+    for index, change in enumerate(changes):
+        if change.action is not Action.GRANT or change.permission is Permission.ACTIVE:
+            continue
+        try:
+            gid, pid = guid(change.resource_id), guid(change.principal_id)
+        except ValueError:
+            continue  # refused when planned
+        relation = "owners" if change.permission is Permission.OWNER else "members"
+        query = f"$filter={odata.eq('id', pid)}&$select=id&$count=true"
+        url = f"/groups/{gid}/{relation}?{query}"
+        reads.append((index, BatchRequest("GET", url, priority=Priority.GRANT, headers=EVENTUAL)))
+    return reads
 
 
 def _plan_one(plan: _Plan, index: int, change: AccessChange) -> None:
@@ -182,10 +210,10 @@ def _plan_one(plan: _Plan, index: int, change: AccessChange) -> None:
     plan.owners.append(index)
 
 
-async def _load_groups(
-    executor: BatchExecutor, changes: Sequence[AccessChange], known: dict[str, Group]
-) -> None:
-    """Read the groups the changes touch that the caller did not pass in."""
+def _groups_to_read(
+    changes: Sequence[AccessChange], known: dict[str, Group], cache: GroupCache | None
+) -> list[str]:
+    """The group ids neither the caller nor the cache knows (cached ones go into ``known``)."""
     wanted: list[str] = []
     for change in changes:
         if change.permission is Permission.ACTIVE or change.resource_id in known:
@@ -194,20 +222,12 @@ async def _load_groups(
             gid = guid(change.resource_id, "group id")
         except ValueError:
             continue
-        if gid not in wanted:
+        cached = cache.get(gid) if cache is not None else None
+        if cached is not None:
+            known[change.resource_id] = cached
+        elif gid not in wanted:
             wanted.append(gid)
-    if not wanted:
-        return
-    select = group_select()
-    results = await executor.execute(
-        [
-            BatchRequest("GET", f"/groups/{gid}?$select={select}", priority=Priority.GRANT)
-            for gid in wanted
-        ]
-    )
-    for gid, result in zip(wanted, results, strict=True):
-        if result.ok and isinstance(result.body, dict):
-            known[gid] = parse_group(result.body)
+    return wanted
 
 
 def _revoked_role_principals(changes: Sequence[AccessChange]) -> list[str]:
