@@ -74,6 +74,10 @@ class EmulatorAdmin:
         """Make reads lag writes."""
         self.settings(replication_lag_ms=lag_ms)
 
+    def writes(self) -> list[tuple[float, str]]:
+        """Every membership write that changed something: (POSIX seconds, "add"|"remove")."""
+        return [(float(at), str(op)) for at, op in self._call("GET", "/writes")["writes"]]
+
     def advance_clock(self, seconds: float) -> str:
         """Move the emulator clock (not the server's); returns the new time."""
         return str(self._call("POST", "/clock/advance", {"seconds": seconds})["now"])

@@ -130,6 +130,10 @@ def handle_admin(state: EmulatorState, req: Request) -> Response:  # noqa: C901,
                 {"users": len(state.tenant.users), "groups": len(state.tenant.groups)},
                 content_type=JSON,
             )
+        if action == "writes":
+            with state.tenant.lock:
+                writes = [[at, op] for at, op in state.tenant.write_log]
+            return json_response(200, {"writes": writes}, content_type=JSON)
         if action == "state":
             with state.tenant.lock:
                 return json_response(200, export(state), content_type=JSON)

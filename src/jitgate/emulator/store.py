@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import heapq
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -44,6 +46,9 @@ ODATA_TYPES = {
 def iso(ts: float) -> str:
     """Return POSIX seconds as Graph's ``2026-01-05T09:00:00Z``."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+WRITE_LOG = 200_000  # membership writes remembered in ``Tenant.write_log``
 
 
 @dataclass
@@ -90,6 +95,9 @@ class Tenant:
     owners: dict[str, dict[str, float]] = field(default_factory=dict)
     owner_of: dict[str, set[str]] = field(default_factory=dict)
     recently_removed: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: (wall-clock POSIX seconds, "add"|"remove") of every membership write that changed
+    #: something, newest last (benchmarks read the pace Graph saw from it; bounded).
+    write_log: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=WRITE_LOG))
     admin_units: dict[str, Obj] = field(default_factory=dict)
     au_members: dict[str, dict[str, float]] = field(default_factory=dict)
     au_of: dict[str, set[str]] = field(default_factory=dict)
@@ -231,6 +239,7 @@ class Tenant:
             return False
         edges[member_id] = self.now()
         reverse.setdefault(member_id, set()).add(group_id)
+        self.write_log.append((time.time(), "add"))
         if not owners:
             self.changes.append(("group", group_id, member_id, OP_MEMBER_ADDED))
         return True
@@ -241,6 +250,7 @@ class Tenant:
         if table.get(group_id, {}).pop(member_id, None) is None:
             return False
         reverse[member_id].discard(group_id)
+        self.write_log.append((time.time(), "remove"))
         if not owners:
             self.recently_removed.setdefault(group_id, {})[member_id] = self.now()
             self.changes.append(("group", group_id, member_id, OP_MEMBER_REMOVED))

@@ -562,3 +562,15 @@ def test_applications_and_invitations(graph, state):
     ).json()
     assert guest["userType"] == "Guest"
     assert guest["userPrincipalName"] == "guest_fabrikam.com#EXT#@contoso.onmicrosoft.com"
+
+
+def test_admin_api_lists_the_membership_writes_that_changed_something(client, graph, state):
+    group = gid(state, "Production Access")
+    ref = {"@odata.id": f"https://graph.microsoft.com/v1.0/users/{uid(state, 'lee')}"}
+    before = len(client.get("/_emulator/writes").json()["writes"])
+    assert graph.post(f"/v1.0/groups/{group}/members/$ref", json=ref).status_code == 204
+    assert graph.post(f"/v1.0/groups/{group}/members/$ref", json=ref).status_code == 400
+    assert graph.delete(f"/v1.0/groups/{group}/members/{uid(state, 'lee')}/$ref").status_code == 204
+    writes = client.get("/_emulator/writes").json()["writes"]
+    assert [op for _, op in writes[before:]] == ["add", "remove"]
+    assert writes[before][0] <= writes[before + 1][0]
