@@ -84,6 +84,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # The connector endpoint takes connector tokens only: every person's token is refused.
     ("POST", "/api/connector/v1/instances"): NOBODY,
     ("POST", "/api/connector/v1/jobs:claim"): NOBODY,
+    ("POST", "/api/connector/v1/jobs:report"): NOBODY,
     ("POST", "/api/connector/v1/jobs/{job_id}/result"): NOBODY,
     ("POST", "/api/connector/v1/jobs/{job_id}/items"): NOBODY,
     ("POST", "/api/connector/v1/jobs/{job_id}/release"): NOBODY,

@@ -5,8 +5,11 @@
   to Graph as one ``$batch`` run (revocations first) in one task; other jobs run one per task
   (so a claim of only such jobs may briefly run up to ``claim_batch - 1`` tasks more).
 * Results are reported with retries while the server is briefly unreachable, at most
-  ``report_concurrency`` at once; a 409 means the lease was lost (another instance owns the
-  job), so the result is dropped.
+  ``report_concurrency`` calls at once; a lost lease (409, or ``lease_lost`` in a batched ack)
+  means another instance owns the job, so the result is dropped. A ``$batch`` run's results go
+  up in one call (``POST /jobs:report``, one server transaction); other jobs (discovery, reads,
+  self-checks) report one by one. A server without the batched route (404) is reported to one
+  result at a time from then on.
 * Heartbeats extend the leases of running jobs; a lease the server says is lost is abandoned.
 * Stop (SIGTERM/SIGINT, or ``stop_event``): stop claiming, let running jobs finish for
   ``drain_timeout_s``, then cancel the rest and release their leases so another instance picks
@@ -30,6 +33,7 @@ from jitgate.connector.health import HealthServer
 from jitgate.core.clock import Clock, SystemClock
 from jitgate.graph.client import GraphClient
 from jitgate.protocol.v1 import (
+    MAX_REPORT_ITEMS,
     ClaimRequest,
     ConnectorSelfCheck,
     Heartbeat,
@@ -41,6 +45,8 @@ from jitgate.protocol.v1 import (
     RegisterInstance,
     ReleaseRequest,
     ReportResult,
+    ReportResults,
+    ResultItem,
     SelfCheckPayload,
 )
 
@@ -52,6 +58,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 UNAUTHORIZED = 401
+#: What a server older than the batched report route answers to it.
+NO_ROUTE = frozenset({404, 405})
 
 
 @dataclass(slots=True)
@@ -76,6 +84,8 @@ class Agent:
         #: Reports in flight at once: a burst of 160 results must not pile onto the server's
         #: database lock at once (each report is a short write transaction).
         self._reporting = asyncio.Semaphore(config.report_concurrency)
+        #: Off once the server turned out not to know ``POST /jobs:report``.
+        self._batch_reports = True
 
     def _health(self) -> tuple[bool, dict[str, object]]:
         healthy = self.registered is not None and self.claiming
@@ -193,7 +203,9 @@ class Agent:
     async def _run_writes(self, specs: list[JobSpec]) -> None:
         try:
             results = await self.executor.run_writes(specs)
-            await asyncio.gather(*(self._report(s, r) for s, r in zip(specs, results, strict=True)))
+            done = list(zip(specs, results, strict=True))
+            for start in range(0, len(done), MAX_REPORT_ITEMS):
+                await self._report_batch(done[start : start + MAX_REPORT_ITEMS])
         finally:
             for spec in specs:
                 self._done(spec)
@@ -231,6 +243,45 @@ class Agent:
         except (ServerRefusedError, httpx.HTTPError) as err:
             # The lease will expire and the job run again; writes are idempotent.
             log.warning("could not report a result", extra={"job_id": spec.id, "error": repr(err)})
+
+    async def _report_batch(self, done: list[tuple[JobSpec, JobResult]]) -> None:
+        """Report up to ``MAX_REPORT_ITEMS`` results in one call (one by one to an older server)."""
+        if not self._batch_reports:
+            await asyncio.gather(*(self._report(spec, result) for spec, result in done))
+            return
+        body = ReportResults(
+            instance_key=self.config.instance_key,
+            items=[
+                ResultItem(job_id=spec.id, lease_token=spec.lease_token, result=result)
+                for spec, result in done
+            ],
+        )
+        job_ids = [spec.id for spec, _ in done]
+        try:
+            async with self._reporting:
+                ack = await self.server.report_many(body)
+        except ServerRefusedError as err:
+            if err.status not in NO_ROUTE:
+                log.warning(
+                    "could not report results", extra={"job_ids": job_ids, "error": repr(err)}
+                )
+                return
+            log.warning("the server has no batched report route; reporting one by one")
+            self._batch_reports = False
+            await asyncio.gather(*(self._report(spec, result) for spec, result in done))
+            return
+        except httpx.HTTPError as err:
+            # The leases will expire and the jobs run again; writes are idempotent.
+            log.warning("could not report results", extra={"job_ids": job_ids, "error": repr(err)})
+            return
+        for item in ack.items:
+            if item.lease_lost:
+                log.warning("lease lost; result dropped", extra={"job_id": item.job_id})
+            elif item.problem is not None:
+                log.warning(
+                    "could not report a result",
+                    extra={"job_id": item.job_id, "error": item.problem.detail},
+                )
 
     async def _heartbeats(self, stop_event: asyncio.Event) -> None:
         interval = self.registered.heartbeat_interval_s if self.registered else 15.0

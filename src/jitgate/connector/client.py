@@ -28,6 +28,8 @@ from jitgate.protocol.v1 import (
     ReleaseRequest,
     ReportAck,
     ReportResult,
+    ReportResults,
+    ReportResultsAck,
 )
 
 if TYPE_CHECKING:
@@ -114,6 +116,10 @@ class ServerClient:
     async def report(self, job_id: str, body: ReportResult) -> ReportAck:
         """Report a result, retrying while the server is away."""
         return ReportAck.model_validate_json(await self._retrying(f"/jobs/{job_id}/result", body))
+
+    async def report_many(self, body: ReportResults) -> ReportResultsAck:
+        """Report several results in one call, retrying while the server is away."""
+        return ReportResultsAck.model_validate_json(await self._retrying("/jobs:report", body))
 
     async def post_page(self, job_id: str, body: ItemsPage) -> PageAck:
         """Upload one page of items."""

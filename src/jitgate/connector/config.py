@@ -48,7 +48,7 @@ class AgentConfig(BaseModel):
     server_ca_bundle: Path | None = None
     concurrency: int = Field(default=8, ge=1, le=64, description="Jobs run at once.")
     claim_batch: int = Field(default=20, ge=1, le=50)
-    report_concurrency: int = Field(default=4, ge=1, le=64, description="Reports at once.")
+    report_concurrency: int = Field(default=4, ge=1, le=64, description="Report calls at once.")
     claim_wait_s: float = Field(default=25.0, ge=0, le=25)
     drain_timeout_s: float = Field(
         default=20.0, ge=0, description="On stop: how long running jobs may finish."

@@ -321,3 +321,102 @@ def test_the_limiter_gets_the_configured_write_budget(world: World) -> None:
     budget = world.config(write_budget=600, write_window_s=30).graph_budget()
     assert (budget.write_capacity, budget.write_window_s) == (600, 30)
     assert budget.ru_capacity == TIER_RU_PER_10S["L"]
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """The server transport, recording each path called; ``missing`` paths answer 404."""
+
+    def __init__(self, app: Any, missing: frozenset[str] = frozenset()) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.missing = missing
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/api/connector/v1")
+        self.paths.append(path)
+        if path in self.missing:
+            return httpx.Response(404, json={"status": 404, "detail": "Not Found"})
+        return await self.inner.handle_async_request(request)
+
+    def reports(self) -> tuple[int, int]:
+        """How many batched and how many single result reports were sent."""
+        batched = sum(path == "/jobs:report" for path in self.paths)
+        single = sum(path.endswith("/result") for path in self.paths)
+        return batched, single
+
+
+async def _revoke_twenty(world: World, transport: RecordingTransport, executor: Any) -> list[str]:
+    tenant = world.emulator.tenant
+    pairs = [(user, group) for group in list(tenant.groups)[:2] for user in tenant.users][:20]
+    job_ids = [world.enqueue(_payload(RevokePayload, user, group)) for user, group in pairs]
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_agent(
+            world.config(concurrency=1, claim_batch=20),
+            stop_event=stop,
+            server_transport=transport,
+            executor=executor,
+        )
+    )
+    try:
+        await asyncio.wait_for(executor.reported.wait(), timeout=10)
+        for job_id in job_ids[1:]:
+            await world.until(job_id, JobStatus.SUCCEEDED)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    return job_ids
+
+
+class AnsweringExecutor(RecordingExecutor):
+    """Answers every write at once; optionally lets another instance take one lease first."""
+
+    def __init__(self, world: World, *, steal_first: bool = False) -> None:
+        super().__init__()
+        self.world = world
+        self.steal_first = steal_first
+        self.reported = asyncio.Event()
+
+    async def run_writes(self, specs: Sequence[JobSpec]) -> list[JobResult]:
+        if self.steal_first:
+            await asyncio.to_thread(self._steal, specs[0].id)
+        results = await super().run_writes(specs)
+        self.reported.set()
+        return results
+
+    def _steal(self, job_id: str) -> None:
+        with self.world.sessions() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            job.lease_token, job.lease_owner = "another-lease", "another-instance"
+            session.commit()
+
+
+@pytest.mark.anyio
+async def test_a_batch_run_reports_its_results_in_one_call(world: World) -> None:
+    transport = RecordingTransport(world.app)
+    job_ids = await _revoke_twenty(world, transport, AnsweringExecutor(world))
+    assert (await asyncio.to_thread(world.job, job_ids[0])).status is JobStatus.SUCCEEDED
+    assert transport.reports() == (1, 0), "20 results, one call"
+
+
+@pytest.mark.anyio
+async def test_a_lost_lease_in_a_batch_drops_that_result_only(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport = RecordingTransport(world.app)
+    with caplog.at_level("WARNING", logger="jitgate.connector.agent"):
+        job_ids = await _revoke_twenty(world, transport, AnsweringExecutor(world, steal_first=True))
+    stolen = world.job(job_ids[0])
+    assert (stolen.status, stolen.lease_owner) == (JobStatus.LEASED, "another-instance")
+    assert transport.reports() == (1, 0)
+    dropped = [r for r in caplog.records if r.getMessage() == "lease lost; result dropped"]
+    assert [getattr(r, "job_id", None) for r in dropped] == [job_ids[0]]
+
+
+@pytest.mark.anyio
+async def test_an_older_server_gets_the_results_one_by_one(world: World) -> None:
+    transport = RecordingTransport(world.app, missing=frozenset({"/jobs:report"}))
+    job_ids = await _revoke_twenty(world, transport, AnsweringExecutor(world))
+    assert (await asyncio.to_thread(world.job, job_ids[0])).status is JobStatus.SUCCEEDED
+    assert transport.reports() == (1, 20), "one refused batch, then each result on its own"

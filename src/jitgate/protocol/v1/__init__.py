@@ -11,7 +11,11 @@ Flow of one job:
    for discovery, posts ``ItemsPage``s (``POST /jobs/{id}/items``, idempotent by page number);
 3. it reports one ``ReportResult`` (``POST /jobs/{id}/result``); reporting the same lease twice is
    idempotent; a report for a lease that was lost (reclaimed by another instance) is refused with
-   409 and changes nothing;
+   409 and changes nothing. The results of a ``$batch`` run go up together as one
+   ``ReportResults`` (``POST /jobs:report``, up to ``MAX_REPORT_ITEMS`` items): the server applies
+   them in one transaction, item by item, and answers a ``ReportResultsAck`` with the same
+   outcome per item (``duplicate``; ``lease_lost`` instead of a 409, the other items still
+   apply). Servers older than this route answer 404 to it; the agent then reports one by one;
 4. on a graceful stop it releases the leases of unfinished jobs (``POST /jobs/{id}/release``).
 
 Payloads and per-kind result data are discriminated unions on ``kind``.
@@ -27,6 +31,7 @@ from jitgate.protocol.v1.common import (
     INSTANCE_KEY,
     MAX_CLAIM,
     MAX_PAGE_ITEMS,
+    MAX_REPORT_ITEMS,
     MAX_WAIT_S,
     PREFIX,
     VERSION,
@@ -72,13 +77,18 @@ from jitgate.protocol.v1.jobs import (
 from jitgate.protocol.v1.results import (
     DiscoverData,
     GrantData,
+    ItemProblem,
     JobError,
     JobResult,
     MemberRef,
     ReadMembershipData,
     ReportAck,
     ReportResult,
+    ReportResults,
+    ReportResultsAck,
     ResultData,
+    ResultItem,
+    ResultItemAck,
     RevokeData,
     SelfCheckData,
     WriteData,
@@ -88,6 +98,7 @@ __all__ = [
     "INSTANCE_KEY",
     "MAX_CLAIM",
     "MAX_PAGE_ITEMS",
+    "MAX_REPORT_ITEMS",
     "MAX_WAIT_S",
     "PREFIX",
     "VERSION",
@@ -106,6 +117,7 @@ __all__ = [
     "GrantPayload",
     "Heartbeat",
     "HeartbeatAck",
+    "ItemProblem",
     "ItemsPage",
     "JobError",
     "JobKindName",
@@ -126,8 +138,12 @@ __all__ = [
     "RemovedObject",
     "ReportAck",
     "ReportResult",
+    "ReportResults",
+    "ReportResultsAck",
     "ResourceType",
     "ResultData",
+    "ResultItem",
+    "ResultItemAck",
     "RevokeData",
     "RevokePayload",
     "SelfCheckData",

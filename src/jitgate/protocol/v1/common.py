@@ -11,6 +11,7 @@ PREFIX = "/api/connector/v1"
 MAX_WAIT_S = 25.0
 MAX_CLAIM = 50
 MAX_PAGE_ITEMS = 2000
+MAX_REPORT_ITEMS = 100
 INSTANCE_KEY = Field(
     min_length=1,
     max_length=128,

@@ -1,16 +1,23 @@
 """Connector protocol v1, results: how a job ended, with per-kind data (a union on ``kind``).
 
 Reporting the same lease twice is idempotent (``ReportAck.duplicate``); a report for a lost lease
-is refused with 409 and changes nothing.
+is refused with 409 and changes nothing. ``ReportResults`` carries up to ``MAX_REPORT_ITEMS``
+results in one call; its ack says the same per item (``ResultItemAck.lease_lost``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
-from jitgate.protocol.v1.common import INSTANCE_KEY, Message, Outcome, WriteOutcome
+from jitgate.protocol.v1.common import (
+    INSTANCE_KEY,
+    MAX_REPORT_ITEMS,
+    Message,
+    Outcome,
+    WriteOutcome,
+)
 
 
 class JobError(Message):
@@ -131,3 +138,73 @@ class ReportAck(Message):
     job_id: str
     status: str
     duplicate: bool = False
+
+
+class ResultItem(Message):
+    """One job's result in a batched report: the job, the lease it ran under, how it ended."""
+
+    job_id: str
+    lease_token: str
+    result: JobResult
+
+
+class ReportResults(Message):
+    """The results of several jobs leased to this instance (a ``$batch`` run's), in one call.
+
+    The server applies them in one transaction, each item on its own: an item whose lease was
+    lost is refused (``lease_lost``) and the others still apply.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "instance_key": "connector-7d9f-abc12",
+                    "items": [
+                        {
+                            "job_id": "5f0c2a8e-3b1d-4c7a-9e2f-6d8b1a4c7e90",
+                            "lease_token": "b7e1d3c9-0a4f-4e2b-8c6d-2f9a5e1b3d70",
+                            "result": {
+                                "outcome": "succeeded",
+                                "data": {"kind": "grant", "outcome": "applied"},
+                            },
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    instance_key: str = INSTANCE_KEY
+    items: list[ResultItem] = Field(min_length=1, max_length=MAX_REPORT_ITEMS)
+
+
+class ItemProblem(Message):
+    """Why one item of a batched report was refused (the fields of an RFC 9457 problem)."""
+
+    type: str = Field(examples=["https://jitgate.dev/problems/conflict"])
+    title: str
+    status: int = Field(description="The status the single-result route would have answered.")
+    detail: str
+
+
+class ResultItemAck(Message):
+    """One item's outcome: the job's state after it, or why it was refused."""
+
+    job_id: str
+    status: str | None = Field(
+        default=None, description="The job's state after the report; null when refused."
+    )
+    duplicate: bool = Field(default=False, description="This lease was already reported.")
+    lease_lost: bool = Field(
+        default=False,
+        description="The lease is no longer the job's (reclaimed or released): the result was "
+        "dropped and changed nothing.",
+    )
+    problem: ItemProblem | None = Field(default=None, description="Set when refused.")
+
+
+class ReportResultsAck(Message):
+    """One ack per item, in the order of the request's items."""
+
+    items: list[ResultItemAck]

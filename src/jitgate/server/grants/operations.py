@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from jitgate.core.errors import Conflict, NotFound
 from jitgate.server.actor import Actor
@@ -25,6 +25,7 @@ from jitgate.server.requests.transitions import lock_request, move, request_summ
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from sqlalchemy import ColumnElement
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
@@ -68,6 +69,12 @@ def request_grants(session: Session, request_id: str, *, lock: bool = False) -> 
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     return list(session.scalars(query))
+
+
+def _count_grants(session: Session, request_id: str, condition: ColumnElement[bool]) -> int:
+    """How many of a request's grants meet ``condition`` (one aggregate query, rows unloaded)."""
+    query = select(func.count()).select_from(Grant).where(Grant.request_id == request_id, condition)
+    return session.scalar(query) or 0
 
 
 def end_grants(grants: list[Grant], *, now: datetime, by: str, reason: EndReason) -> None:
@@ -137,7 +144,7 @@ def mark_grant_active(
     grant.updated_at = now
     grant.applied_at = now
     session.flush()
-    if all(g.status is GrantStatus.ACTIVE for g in request_grants(session, request.id)):
+    if _count_grants(session, request.id, Grant.status != GrantStatus.ACTIVE) == 0:
         move(request, RequestStatus.ACTIVE, now)
     _audit(session, clock, actor or Actor.system(), "grant.activate", request, grant_id=grant.id)
     return grant
@@ -185,7 +192,7 @@ def mark_grant_removed(
     grant.updated_at = now
     grant.removed_at = now
     session.flush()
-    remaining = [g for g in request_grants(session, request.id) if g.status in NOT_ENDED]
+    remaining = _count_grants(session, request.id, Grant.status.in_(NOT_ENDED))
     if not remaining and request.status is RequestStatus.REVOKING:
         expired = request.end_reason == str(EndReason.EXPIRED)
         move(request, RequestStatus.EXPIRED if expired else RequestStatus.REVOKED, now)

@@ -22,6 +22,7 @@ from jitgate.protocol.v1 import (
     ConnectorSelfCheck,
     Heartbeat,
     HeartbeatAck,
+    ItemProblem,
     ItemsPage,
     JobSpec,
     PageAck,
@@ -30,6 +31,9 @@ from jitgate.protocol.v1 import (
     ReleaseRequest,
     ReportAck,
     ReportResult,
+    ReportResults,
+    ReportResultsAck,
+    ResultItemAck,
 )
 from jitgate.server.jobs import instances, operations, results
 from jitgate.server.jobs.deps import ConnectorDep, ConnectorPrincipal, RuntimeDep
@@ -170,6 +174,51 @@ def report(
         backoff=runtime.backoff,
     )
     return ReportAck(job_id=job.id, status=str(job.status), duplicate=duplicate)
+
+
+@router.post("/jobs:report", summary="Report several jobs' results at once")
+def report_many(
+    *,
+    session: SessionDep,
+    clock: ClockDep,
+    connector: ConnectorDep,
+    runtime: RuntimeDep,
+    body: ReportResults,
+) -> ReportResultsAck:
+    """Apply up to 100 results (a `$batch` run's) in one transaction, each item on its own.
+
+    Idempotent per lease like the single report (`duplicate`); an item whose lease was lost is
+    refused with `lease_lost` and a 409 problem in its ack, and the other items still apply.
+    """
+    _touch(session, clock, connector, body.instance_key)
+    outcomes = results.report_job_results(
+        session=session,
+        clock=clock,
+        actor=connector.actor,
+        handlers=runtime.handlers,
+        connector_id=connector.connector_id,
+        instance_key=body.instance_key,
+        items=body.items,
+        backoff=runtime.backoff,
+    )
+    return ReportResultsAck(items=[_item_ack(outcome) for outcome in outcomes])
+
+
+def _item_ack(outcome: results.ItemOutcome) -> ResultItemAck:
+    error = outcome.error
+    problem = None
+    if error is not None:
+        fields = error.problem()
+        problem = ItemProblem(
+            type=fields["type"], title=fields["title"], status=error.status, detail=error.detail
+        )
+    return ResultItemAck(
+        job_id=outcome.job_id,
+        status=None if outcome.status is None else str(outcome.status),
+        duplicate=outcome.duplicate,
+        lease_lost=outcome.lease_lost,
+        problem=problem,
+    )
 
 
 @router.post("/jobs/{job_id}/items", summary="Post a page of discovered items")

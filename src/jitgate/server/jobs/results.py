@@ -2,13 +2,18 @@
 
 Rules:
 * a report names the lease it was claimed under; a report for a lease that is no longer the
-  job's (it expired and was reclaimed, or was released) is a ``Conflict`` and changes nothing;
+  job's (it expired and was reclaimed, or was released) is a ``LeaseLost`` conflict and changes
+  nothing;
 * reporting the same lease twice is idempotent: the second report changes nothing and says
   ``duplicate``;
 * ``retry`` re-queues the job after exponential backoff with jitter (Graph's Retry-After is a
   floor) until ``max_attempts``, then the job is dead-lettered;
 * a finished job (succeeded, failed, dead) is handed to the kind's result handler in the same
-  transaction, then its pages are deleted.
+  transaction, then its pages are deleted;
+* a batch of results (``report_job_results``, one ``$batch`` run's) is applied in one
+  transaction: its jobs are locked up front in id order (two batches never wait for each other
+  crosswise), then each item is applied in id order under a savepoint of its own, so an item
+  that is refused (lost lease, unknown job) rolls back alone and the others stand.
 
 Audited: dead letters (``job.dead``), and the outcome of every Graph change — grant and revoke
 jobs that succeed or fail (``job.succeeded`` / ``job.failed`` with Graph's request ids). Retries
@@ -18,11 +23,12 @@ and other kinds' results are bookkeeping on the job row, not audited.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
-from jitgate.core.errors import Conflict
+from jitgate.core.errors import Conflict, JitgateError
 from jitgate.protocol.v1 import JobError, JobResult, Outcome
 from jitgate.server.actor import Actor
 from jitgate.server.audit.operations import record_event
@@ -31,16 +37,37 @@ from jitgate.server.jobs.models import Job, JobKind, JobPage, JobStatus
 from jitgate.server.jobs.service import get_job
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
-    from jitgate.protocol.v1 import DiscoveredItem
+    from jitgate.protocol.v1 import DiscoveredItem, ResultItem
     from jitgate.server.jobs.registry import HandlerRegistry
 
 log = logging.getLogger(__name__)
 
 AUDITED_KINDS = frozenset({JobKind.GRANT, JobKind.REVOKE})
 SYSTEM = Actor.system("jobs")
+
+
+class LeaseLost(Conflict):
+    """The lease a report names is no longer the job's: the report changes nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What one item of a batched report came to: the job's state, or the refusal."""
+
+    job_id: str
+    status: JobStatus | None = None
+    duplicate: bool = False
+    error: JitgateError | None = None
+
+    @property
+    def lease_lost(self) -> bool:
+        """The item was refused because its lease was lost."""
+        return isinstance(self.error, LeaseLost)
 
 
 def _summary(job: Job) -> dict[str, Any]:
@@ -171,13 +198,63 @@ def report_job_result(
     return job, False
 
 
+def report_job_results(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    handlers: HandlerRegistry,
+    connector_id: str,
+    instance_key: str,
+    items: Sequence[ResultItem],
+    backoff: Backoff | None = None,
+) -> list[ItemOutcome]:
+    """Apply several results in one transaction; return one outcome per item, in their order.
+
+    Each item is applied as ``report_job_result`` would, under a savepoint of its own: a refused
+    item (lost lease, a job that is not the connector's) rolls back alone.
+    """
+    ids = sorted({item.job_id for item in items})
+    session.scalars(
+        select(Job)
+        .where(Job.id.in_(ids), Job.connector_id == connector_id)
+        .order_by(Job.id)
+        .with_for_update()
+    ).all()
+    outcomes: dict[int, ItemOutcome] = {}
+    for index in sorted(range(len(items)), key=lambda i: (items[i].job_id, i)):
+        item = items[index]
+        try:
+            with session.begin_nested():
+                job, duplicate = report_job_result(
+                    session=session,
+                    clock=clock,
+                    actor=actor,
+                    handlers=handlers,
+                    connector_id=connector_id,
+                    instance_key=instance_key,
+                    job_id=item.job_id,
+                    lease_token=item.lease_token,
+                    result=item.result,
+                    backoff=backoff,
+                )
+        except JitgateError as err:
+            log.info(
+                "a batched result was refused", extra={"job_id": item.job_id, "error": str(err)}
+            )
+            outcomes[index] = ItemOutcome(job_id=item.job_id, error=err)
+        else:
+            outcomes[index] = ItemOutcome(job_id=job.id, status=job.status, duplicate=duplicate)
+    return [outcomes[index] for index in range(len(items))]
+
+
 def _locked_lease(
     session: Session, connector_id: str, instance_key: str, job_id: str, lease_token: str
 ) -> Job:
     job = get_job(session=session, job_id=job_id, connector_id=connector_id)
     session.refresh(job, with_for_update=True)
     if job.lease_token != lease_token or job.lease_owner != instance_key:
-        raise Conflict(
+        raise LeaseLost(
             f"job {job_id}: this lease was lost (the job was reclaimed or released); "
             "the result is refused"
         )
