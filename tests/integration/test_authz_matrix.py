@@ -25,6 +25,9 @@ from factories import (
     make_resource,
 )
 from factories import make_request as submit
+from jitgate.server.actor import Actor
+from jitgate.server.grants.plan import MembershipKey
+from jitgate.server.grants.standing import record_standing
 from jitgate.server.identities.models import ApiToken, UserRole
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.web.app import create_app
@@ -81,6 +84,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/requests/{request_id}/extend"): frozenset({USER, ADMIN}),
     ("POST", "/api/v1/requests/{request_id}/revoke"): frozenset({USER, ADMIN}),
     ("GET", "/api/v1/grants"): SIGNED_IN,
+    ("GET", "/api/v1/standing-memberships"): READERS,
+    ("PATCH", "/api/v1/standing-memberships/{standing_id}"): ADMINS,
     # The connector endpoint takes connector tokens only: every person's token is refused.
     ("POST", "/api/connector/v1/instances"): NOBODY,
     ("POST", "/api/connector/v1/jobs:claim"): NOBODY,
@@ -130,6 +135,19 @@ def _arrange(session, clock) -> Cell:
     spare_connector, _ = make_connector(session, clock, name="spare")
     spare = make_integration(session, clock, name="Spare Entra", connector=spare_connector)
     unused_connector, _ = make_connector(session, clock, name="unused")
+    standing = record_standing(
+        session=session,
+        clock=clock,
+        actor=Actor.system(),
+        key=MembershipKey(
+            world.integration.id,
+            world.finance.id,
+            "member",
+            "/",
+            "0b0b0b0b-0000-4000-8000-000000000b0b",
+        ),
+        source="drift",
+    )
     headers = {
         ANON: {},
         USER: bearer(session, clock, world.alice),
@@ -163,6 +181,7 @@ def _arrange(session, clock) -> Cell:
         "request_id": pending.id,
         "approved_request_id": approved.id,
         "job_id": "00000000-0000-0000-0000-000000000000",
+        "standing_id": standing.id,
     }
     bodies = {
         ("POST", "/api/v1/identities"): {"upn": "new@contoso.example", "display_name": "New"},
@@ -182,6 +201,7 @@ def _arrange(session, clock) -> Cell:
         ("POST", "/api/v1/requests/{request_id}/approve"): {"reason": "ok"},
         ("POST", "/api/v1/requests/{request_id}/reject"): {"reason": "no"},
         ("POST", "/api/v1/requests/{request_id}/revoke"): {"reason": "done"},
+        ("PATCH", "/api/v1/standing-memberships/{standing_id}"): {"allowed": True},
     }
     return Cell(ids=ids, bodies=bodies, headers=headers)
 

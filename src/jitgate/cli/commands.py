@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "flows": "catalog_cmd",
     "request": "request_cmd",
     "grants": "request_cmd",
+    "standing": "standing_cmd",
     "audit": "audit_cmd",
     "emulator": "emulator_cmd",
     "connector": "connector_cmd",

@@ -6,10 +6,13 @@ import json
 
 from sqlalchemy.orm import Session
 
-from factories import bearer, make_identity, make_resource
+from factories import bearer, make_connector, make_identity, make_integration, make_resource
 from jitgate.cli.main import run
 from jitgate.core.clock import SystemClock
 from jitgate.core.db import make_engine
+from jitgate.server.actor import Actor
+from jitgate.server.grants.plan import MembershipKey
+from jitgate.server.grants.standing import record_standing
 from jitgate.server.integrations.models import Integration
 
 
@@ -97,3 +100,31 @@ def test_request_cycle_through_the_cli(live_server, cli_env, capsys, monkeypatch
     _as(monkeypatch, live_server, tokens["root@contoso.example"])
     assert run(["audit", "verify"]) == 0
     engine.dispose()
+
+
+def test_standing_memberships_through_the_cli(live_server, cli_env, capsys, monkeypatch):
+    clock = SystemClock()
+    engine = make_engine(cli_env)
+    with Session(engine, expire_on_commit=False) as session:
+        admin = make_identity(session, clock, "root@contoso.example", role="admin")
+        connector, _ = make_connector(session, clock, name="corp")
+        integration = make_integration(session, clock, name="Entra", connector=connector)
+        group = make_resource(session, clock, integration, name="Finance")
+        key = MembershipKey(integration.id, group.id, "member", "/", "0b0b0b0b-0000-4000-8000-0b0b")
+        row = record_standing(
+            session=session, clock=clock, actor=Actor.system(), key=key, source="drift"
+        )
+        session.commit()
+        headers = bearer(session, clock, admin)
+    _as(monkeypatch, live_server, headers)
+    listed = _json(capsys, ["standing", "list"])
+    assert [r["id"] for r in listed["items"]] == [row.id]
+    assert listed["items"][0]["allowed"] is False
+    assert _json(capsys, ["standing", "allow", row.id])["allowed"] is True
+    assert [r["id"] for r in _json(capsys, ["standing", "list", "--allowed"])["items"]] == [row.id]
+    assert _json(capsys, ["standing", "list", "--not-allowed"])["items"] == []
+    assert _json(capsys, ["standing", "disallow", row.id])["allowed"] is False
+    assert run(["standing", "allow", "no-such-row"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "no standing membership" in err

@@ -29,3 +29,32 @@ class GrantRead(BaseModel):
     end_reason: EndReason | None
     last_error: str | None
     created_at: datetime
+
+
+class StandingRead(BaseModel):
+    """Access that existed without a broker grant; the broker never removes it unless told.
+
+    In an ``authoritative`` integration only the ``allowed`` ones (the allow-list) are kept.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    integration_id: str
+    resource_id: str
+    permission: str
+    scope: str
+    principal_id: str
+    source: str
+    allowed: bool
+    grant_id: str | None
+    recorded_at: datetime
+    removed_at: datetime | None
+
+
+class StandingUpdate(BaseModel):
+    """Put a standing membership on the allow-list, or take it off."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"allowed": True}]})
+
+    allowed: bool

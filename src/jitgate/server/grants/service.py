@@ -1,4 +1,4 @@
-"""Reading grants: filters by person, resource, integration, status and time."""
+"""Reading grants (filters by person, resource, integration, status and time) and standing rows."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 
-from jitgate.server.grants.models import Grant
+from jitgate.server.grants.models import Grant, StandingMembership
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -46,5 +46,37 @@ def list_grants(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(Grant.created_at.desc(), Grant.id).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+def list_standing(
+    *,
+    session: Session,
+    integration_id: str | None = None,
+    resource_id: str | None = None,
+    principal_id: str | None = None,
+    allowed: bool | None = None,
+    include_removed: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[StandingMembership], int]:
+    """Return a page of standing memberships, newest first (present ones unless asked)."""
+    query = select(StandingMembership)
+    if integration_id is not None:
+        query = query.where(StandingMembership.integration_id == integration_id)
+    if resource_id is not None:
+        query = query.where(StandingMembership.resource_id == resource_id)
+    if principal_id is not None:
+        query = query.where(StandingMembership.principal_id == principal_id)
+    if allowed is not None:
+        query = query.where(StandingMembership.allowed.is_(allowed))
+    if not include_removed:
+        query = query.where(StandingMembership.removed_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(StandingMembership.recorded_at.desc(), StandingMembership.id)
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows), total
