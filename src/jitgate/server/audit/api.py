@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from jitgate.server.audit import service
 from jitgate.server.audit.schemas import AuditEventPage, AuditEventRead, AuditVerifyRead
 from jitgate.server.pagination import MAX_LIMIT
-from jitgate.server.web.deps import ReaderActor, SessionDep
+from jitgate.server.web.deps import ReaderActor, SessionDep, app_state
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -67,22 +67,29 @@ def list_events(
     },
 )
 def export_events(
+    request: Request,
     session: SessionDep,
     actor: ReaderActor,
     flt: Annotated[service.AuditFilter, Depends(_filter)],
     fmt: Annotated[Literal["jsonl", "csv"], Query(alias="format")] = "jsonl",
 ) -> StreamingResponse:
-    """Stream every matching event as JSON Lines or CSV (admins and auditors)."""
+    """Stream every matching event as JSON Lines or CSV (admins and auditors).
+
+    The export is the log as it stood when the request arrived; it is read a page at a time
+    while the client downloads, so its size is not bounded by the server's memory.
+    """
     del actor
-    events = list(service.iter_events(session=session, flt=flt))
+    events = service.stream_events(
+        sessions=app_state(request).sessions, flt=flt, upto_seq=service.last_seq(session=session)
+    )
     if fmt == "csv":
         return StreamingResponse(
-            service.export_csv(iter(events)),
+            service.export_csv(events),
             media_type="text/csv",
             headers={"content-disposition": 'attachment; filename="audit.csv"'},
         )
     return StreamingResponse(
-        service.export_jsonl(iter(events)),
+        service.export_jsonl(events),
         media_type="application/x-ndjson",
         headers={"content-disposition": 'attachment; filename="audit.jsonl"'},
     )

@@ -8,14 +8,15 @@ import json
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from jitgate.core.db import read_only
 from jitgate.server.audit.chain import GENESIS, link
 from jitgate.server.audit.models import AuditEvent, AuditHead
 from jitgate.server.audit.operations import HEAD_ID, event_fields
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from datetime import datetime
 
     from sqlalchemy.orm import Session
@@ -63,15 +64,30 @@ def list_events(*, session: Session, flt: AuditFilter, limit: int) -> list[Audit
     return list(session.scalars(_select(flt).limit(limit)))
 
 
-def iter_events(*, session: Session, flt: AuditFilter) -> Iterator[AuditEvent]:
-    """Yield every matching event in sequence order, a batch at a time."""
+def stream_events(
+    *, sessions: Callable[[], Session], flt: AuditFilter, upto_seq: int
+) -> Iterator[AuditEvent]:
+    """Yield matching events up to ``upto_seq``, each page read in its own short session.
+
+    For exports streamed after the request's session is gone: memory holds one page, and no
+    transaction stays open while the client reads (on SQLite a read transaction pins the WAL).
+    Events are append-only, so paging by sequence number is a consistent snapshot up to
+    ``upto_seq``.
+    """
     after = flt.after_seq
-    while True:
-        page = list(session.scalars(_select(replace(flt, after_seq=after)).limit(EXPORT_BATCH)))
+    while after < upto_seq:
+        with read_only(), sessions() as session:
+            query = _select(replace(flt, after_seq=after)).where(AuditEvent.seq <= upto_seq)
+            page = list(session.scalars(query.limit(EXPORT_BATCH)))
         yield from page
         if len(page) < EXPORT_BATCH:
             return
         after = page[-1].seq
+
+
+def last_seq(*, session: Session) -> int:
+    """The sequence number of the newest event (0 for an empty log)."""
+    return int(session.scalar(select(func.max(AuditEvent.seq))) or 0)
 
 
 EXPORT_FIELDS = [
