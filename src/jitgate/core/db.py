@@ -4,7 +4,11 @@ Invariants:
 - every datetime column stores aware UTC (``UTCDateTime`` normalises on bind and on load);
 - constraint names come from one naming convention, so SQLite and PostgreSQL match;
 - SQLite runs with foreign keys on, WAL, and ``BEGIN IMMEDIATE`` so writers queue instead of
-  failing half-way; PostgreSQL uses ``READ COMMITTED`` with explicit row locks.
+  failing half-way; PostgreSQL uses ``READ COMMITTED`` with explicit row locks, taken in one
+  canonical order (``jitgate.server.grants.operations``; the audit head last, at commit);
+- a transaction that lost a lock race (a lock wait timed out, a deadlock, a serialisation
+  failure) is *busy*, not broken (``is_busy``): the API answers 503 with Retry-After, the
+  reconciler tick runs again.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -54,6 +59,26 @@ def read_only(*, flag: bool = True) -> Iterator[None]:
 def writing() -> contextlib.AbstractContextManager[None]:
     """Transactions begun inside may write (they take SQLite's write lock up front)."""
     return read_only(flag=False)
+
+
+#: Driver messages of a lock wait that timed out (SQLite's busy timeout, PostgreSQL's
+#: ``lock_timeout``/``statement_timeout``).
+LOCK_TIMEOUTS = ("database is locked", "database table is locked", "lock timeout")
+#: SQLSTATEs of a transaction that lost a race and may simply be run again.
+BUSY_SQLSTATES = {
+    "55P03",  # lock_not_available
+    "57014",  # query_canceled (statement_timeout)
+    "40P01",  # deadlock_detected
+    "40001",  # serialization_failure
+}
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Tell whether ``exc`` is a lost lock race (retrying the transaction later will work)."""
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in BUSY_SQLSTATES or any(m in str(exc.orig).lower() for m in LOCK_TIMEOUTS)
 
 
 NAMING_CONVENTION = {

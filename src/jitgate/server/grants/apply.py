@@ -5,6 +5,11 @@ grants, invariant 7) linked from the key's ``membership`` row, which holds the k
 job: an action whose key already has an open job changes nothing (idempotent ticks). Grant rows
 change only through the grant operations, each with its one audit event. Each action runs in a
 savepoint: a lost race (``Conflict``) skips that action, not the tick.
+
+Before the first action, ``lock_rows`` takes every request and membership row the actions will
+change, in the canonical lock order (``jitgate.server.grants.operations``): requests by id, then
+memberships by id. Taken action by action they would interleave (request R1, membership M2, ...)
+and deadlock with a result handler that holds M2 and waits for R1.
 """
 
 from __future__ import annotations
@@ -29,7 +34,13 @@ from jitgate.protocol.v1 import (
 from jitgate.server.actor import Actor
 from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.models import Grant, Membership
-from jitgate.server.grants.operations import begin_granting, mark_grant_active, mark_grant_removed
+from jitgate.server.grants.operations import (
+    LOCK_CHUNK,
+    begin_granting,
+    lock_requests_of,
+    mark_grant_active,
+    mark_grant_removed,
+)
 from jitgate.server.grants.plan import Action, ActionKind, MembershipKey
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import GrantMode, Integration, Resource
@@ -276,12 +287,49 @@ STEPS = {
 }
 
 
+#: Actions that change requests (through their grants), and actions that change memberships.
+REQUEST_STEPS = frozenset({ActionKind.GRANT, ActionKind.ACTIVATE, ActionKind.MARK_ENDED})
+MEMBERSHIP_STEPS = frozenset({ActionKind.GRANT, ActionKind.REVOKE})
+
+
+def lock_rows(session: Session, actions: Sequence[Action]) -> None:
+    """Lock the requests, then the memberships, that ``actions`` will change (each by id)."""
+    lock_requests_of(session, [g for a in actions if a.kind in REQUEST_STEPS for g in a.grant_ids])
+    keys = {
+        (a.key.resource_id, a.key.permission, a.key.scope, a.key.principal_id)
+        for a in actions
+        if a.kind in MEMBERSHIP_STEPS
+    }
+    resource_ids = sorted({k[0] for k in keys})
+    ids: list[str] = []
+    for start in range(0, len(resource_ids), LOCK_CHUNK):
+        rows = session.execute(
+            select(
+                Membership.id,
+                Membership.resource_id,
+                Membership.permission,
+                Membership.scope,
+                Membership.principal_id,
+            ).where(Membership.resource_id.in_(resource_ids[start : start + LOCK_CHUNK]))
+        )
+        ids += [row.id for row in rows if tuple(row[1:]) in keys]
+    ids.sort()
+    for start in range(0, len(ids), LOCK_CHUNK):
+        session.scalars(
+            select(Membership.id)
+            .where(Membership.id.in_(ids[start : start + LOCK_CHUNK]))
+            .order_by(Membership.id)
+            .with_for_update()
+        ).all()
+
+
 def apply(
     actions: Sequence[Action], *, session: Session, clock: Clock, dry_run: bool
 ) -> list[Applied]:
     """Carry out ``actions`` in order; with ``dry_run`` write nothing and report the plan."""
     if dry_run:
         return [Applied(action, "dry-run") for action in actions]
+    lock_rows(session, actions)
     done: list[Applied] = []
     for action in actions:
         try:

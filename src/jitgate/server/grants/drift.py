@@ -34,7 +34,7 @@ from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.apply import ENGINE, enqueue_read, enqueue_revoke
 from jitgate.server.grants.late_write import judge_late_writes
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
-from jitgate.server.grants.operations import mark_grant_removed
+from jitgate.server.grants.operations import lock_requests_of, mark_grant_removed
 from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import mark_standing_gone, record_standing
 from jitgate.server.grants.state import key_of, live_grant_clause
@@ -117,6 +117,30 @@ def _wanted(
     )
 
 
+def _ending_grant_ids(session: Session, resource: Resource, perm: str, scope: str) -> list[str]:
+    """Grants on this resource x permission x scope that a confirmed removal would end."""
+    return list(
+        session.scalars(
+            select(Grant.id).where(
+                Grant.resource_id == resource.id,
+                Grant.permission == perm,
+                Grant.scope == scope,
+                Grant.status == GrantStatus.REVOKING,
+            )
+        )
+    )
+
+
+def _read_done(
+    session: Session, clock: Clock, job: Job, *, resource: Resource, perm: str, scope: str
+) -> None:
+    """The resource's linked read is this one: it is done (the next one may be queued)."""
+    sync = session.get(ResourceSync, (resource.id, perm, scope), with_for_update=True)
+    if sync is not None and sync.job_id == job.id:
+        sync.job_id = None
+        sync.last_read_at = clock.now()
+
+
 def _resource_of(session: Session, job: Job, payload: ReadMembershipPayload) -> Resource | None:
     return session.scalars(
         select(Resource).where(
@@ -138,16 +162,15 @@ def handle_read_membership_result(
     if resource is None:
         return
     perm, scope = str(payload.permission), payload.directory_scope_id
-    sync = session.get(ResourceSync, (resource.id, perm, scope), with_for_update=True)
-    if sync is not None and sync.job_id == job.id:
-        sync.job_id = None
-        sync.last_read_at = clock.now()
     data = result.data
     if job.status is not JobStatus.SUCCEEDED or not isinstance(data, ReadMembershipData):
+        _read_done(session, clock, job, resource=resource, perm=perm, scope=scope)
         return
     members = {m.id for m in data.members}
     wanted = _wanted(session, resource, payload, clock.now())
     context: dict[str, object] = {"job_id": job.id, "request_ids": list(data.request_ids)}
+    # The canonical lock order: the requests a removal may end, the memberships, then the sync.
+    lock_requests_of(session, _ending_grant_ids(session, resource, perm, scope))
     rows = list(
         session.scalars(
             select(Membership)
@@ -156,9 +179,11 @@ def handle_read_membership_result(
                 Membership.permission == perm,
                 Membership.scope == scope,
             )
+            .order_by(Membership.id)
             .with_for_update()
         )
     )
+    _read_done(session, clock, job, resource=resource, perm=perm, scope=scope)
     # A read queued before (or just after) a write may not show it: the connector can have read
     # the members before the write landed, and Graph reads lag writes. Judge only older writes.
     settled = job.created_at - READ_SETTLE

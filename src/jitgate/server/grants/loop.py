@@ -10,6 +10,9 @@
 The loop holds no work (invariant 6): a tick is one committed transaction, and the keys a commit
 names are a hint only, so stopping the loop (or killing the server) loses nothing; the next full
 tick, here or in another replica, plans the same work again.
+
+A tick that loses a lock race (a deadlock, a lock timeout: ``is_busy``) is rolled back and run
+again shortly; that is a warning without a stack trace, not an error.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import event, func, or_, select
 
+from jitgate.core.db import is_busy
 from jitgate.server.grants.due import take_due
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.reconciler import EngineConfig, TickReport, run_tick
@@ -38,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: How soon a focused tick that found the tick lock taken (PostgreSQL) tries again.
 LOCK_RETRY_S = 0.05
+#: How soon a tick that lost a lock race (and was rolled back) runs again.
+BUSY_RETRY_S = 1.0
 
 
 def seconds_until_due(session: Session, clock: Clock, cap: float) -> float:
@@ -156,22 +162,43 @@ class ReconcilerLoop:
 
     async def _step(self, full: bool) -> float | None:
         """One tick; return the wait until the next full tick when this was one."""
-        if full:
-            self._take()  # a full tick plans every due key, kicked ones included
-            try:
-                return await asyncio.to_thread(self._full_tick)
-            except Exception:
+        return await (self._full_step() if full else self._focused_step())
+
+    async def _full_step(self) -> float:
+        self._take()  # a full tick plans every due key, kicked ones included
+        try:
+            return await asyncio.to_thread(self._full_tick)
+        except Exception as err:
+            if not is_busy(err):
                 log.exception("reconciler tick failed; the next tick tries again")
                 return self.interval_s
+            _log_busy(err)
+            return min(BUSY_RETRY_S, self.interval_s)
+
+    async def _focused_step(self) -> float | None:
         pairs = self._take()
         if not pairs:
             return None
         try:
             report, wait = await asyncio.to_thread(self._focused_tick, pairs)
-        except Exception:
-            log.exception("focused reconciler tick failed; the next full tick plans it")
+        except Exception as err:
+            if not is_busy(err):
+                log.exception("focused reconciler tick failed; the next full tick plans it")
+                return None
+            _log_busy(err)
+            self.kick(pairs)
+            await asyncio.sleep(BUSY_RETRY_S)
             return None
         if report.skipped:  # another replica's tick holds the lock: try again shortly
             self.kick(pairs)
             await asyncio.sleep(LOCK_RETRY_S)
         return wait
+
+
+def _log_busy(err: Exception) -> None:
+    """A tick lost a lock race: a warning with the driver's first line, no stack trace."""
+    orig = getattr(err, "orig", err)
+    log.warning(
+        "reconciler tick lost a lock race (rolled back); it runs again shortly",
+        extra={"error": str(orig).splitlines()[0] if str(orig) else type(orig).__name__},
+    )

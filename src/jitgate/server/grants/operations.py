@@ -3,7 +3,25 @@
 Grants are created by the request operations (``create_grants``, in their transaction); the
 engine (a later part) calls ``begin_granting``, ``mark_grant_active``, ``mark_grant_failed``,
 ``mark_grant_removed`` and ``expire_grants``. Every operation locks the request row first, then
-its grants, so two writers never deadlock.
+its grants.
+
+The canonical lock order (PostgreSQL row locks) of every transaction, so that two writers
+queue instead of deadlocking:
+
+1. ``job`` (a result report or a claim holds its job row first);
+2. ``access_request`` rows, by id (``lock_requests``; a request's ``grant`` rows are only
+   locked by the holder of the request, so they follow their request);
+3. ``membership`` rows, by id;
+4. ``resource_sync`` rows, then ``standing_membership`` rows;
+5. ``audit_head``, last of all: events are queued and appended just before COMMIT
+   (``jitgate.server.audit.operations``).
+
+A transaction that will touch several of these takes them up front in that order: the
+reconciler's ``apply`` locks the requests and memberships of all its actions before the first
+one, the result handlers lock the requests of the job's grants before its membership row.
+Where a later step has to take a lock out of order (a tick that expires requests and then
+plans more), a deadlock is still possible but rare: the loser is rolled back and retried (the
+tick by its loop, a report by the connector after a 503).
 """
 
 from __future__ import annotations
@@ -20,9 +38,15 @@ from jitgate.server.grants.due import mark_due
 from jitgate.server.grants.models import Grant
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
 from jitgate.server.requests.states import LIVE, EndReason, GrantStatus, RequestStatus
-from jitgate.server.requests.transitions import lock_request, move, request_summary
+from jitgate.server.requests.transitions import (
+    lock_request,
+    lock_requests,
+    move,
+    request_summary,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import datetime
 
     from sqlalchemy import ColumnElement
@@ -31,6 +55,20 @@ if TYPE_CHECKING:
     from jitgate.core.clock import Clock
 
 NOT_ENDED = frozenset({GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.REVOKING})
+#: Ids per ``IN (...)`` list when locking many rows.
+LOCK_CHUNK = 500
+
+
+def lock_requests_of(session: Session, grant_ids: Iterable[str]) -> None:
+    """Lock the requests of these grants, by request id (before any membership row)."""
+    ids = sorted(set(grant_ids))
+    request_ids: set[str] = set()
+    for start in range(0, len(ids), LOCK_CHUNK):
+        chunk = ids[start : start + LOCK_CHUNK]
+        request_ids.update(session.scalars(select(Grant.request_id).where(Grant.id.in_(chunk))))
+    ordered = sorted(request_ids)
+    for start in range(0, len(ordered), LOCK_CHUNK):
+        lock_requests(session, ordered[start : start + LOCK_CHUNK])
 
 
 def create_grants(

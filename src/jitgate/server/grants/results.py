@@ -13,6 +13,10 @@ expiry (invariant 1 wins over invariant 2 when the facts are ambiguous). The sam
 the connector reports an ``ambiguous_write`` (a try whose answer was lost, then "already
 exists"): and since such a write may also land *later*, the row remembers it
 (``late_write.note_ambiguous_write``) so that a removal inside the window is verified by a read.
+
+Lock order (``jitgate.server.grants.operations``): the caller holds the job row; a handler locks
+the requests of the job's grants, then the key's membership row, then ``resource_sync`` and
+standing rows.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from jitgate.server.grants.late_write import (
 )
 from jitgate.server.grants.models import Grant, Membership
 from jitgate.server.grants.operations import (
+    lock_requests_of,
     mark_grant_active,
     mark_grant_failed,
     mark_grant_removed,
@@ -106,6 +111,7 @@ def handle_grant_result(
     payload = parse_payload(job.kind, job.payload)
     if not isinstance(payload, GrantPayload):
         return
+    lock_requests_of(session, payload.grant_ids)
     row = _linked(session, job)
     grants = _grants(session, payload.grant_ids)
     data = result.data
@@ -160,6 +166,7 @@ def handle_revoke_result(*, session: Session, clock: Clock, job: Job, result: Jo
     payload = parse_payload(job.kind, job.payload)
     if not isinstance(payload, RevokePayload):
         return
+    lock_requests_of(session, payload.grant_ids)
     row = _linked(session, job)
     if job.status is not JobStatus.SUCCEEDED or not isinstance(result.data, RevokeData):
         log.warning("revoke failed; the next tick queues it again", extra={"job_id": job.id})

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from jitgate.core.errors import NotFound
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import check_transition
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import datetime
 
     from sqlalchemy.orm import Session
@@ -22,6 +25,25 @@ def lock_request(session: Session, request_id: str) -> AccessRequest:
     if request is None:
         raise NotFound(f"no access request {request_id!r}")
     return request
+
+
+def lock_requests(session: Session, request_ids: Iterable[str]) -> list[AccessRequest]:
+    """Lock several requests in id order (the lock order: ``jitgate.server.grants.operations``).
+
+    A transaction that is about to touch several requests takes them all here first, so two
+    such transactions queue on their first common request instead of deadlocking.
+    """
+    ids = sorted(set(request_ids))
+    if not ids:
+        return []
+    query = (
+        select(AccessRequest)
+        .where(AccessRequest.id.in_(ids))
+        .order_by(AccessRequest.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(query))
 
 
 def move(request: AccessRequest, target: RequestStatus, now: datetime) -> None:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from jitgate.core.db import is_busy
 from jitgate.core.errors import JitgateError
 
 if TYPE_CHECKING:
@@ -99,21 +100,12 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(409, body)
 
 
-#: Driver messages of a lock wait that timed out (SQLite's busy timeout, PostgreSQL's
-#: ``lock_timeout``/``statement_timeout``): the database is busy, not broken.
-LOCK_TIMEOUTS = ("database is locked", "database table is locked", "lock timeout")
-LOCK_SQLSTATES = {"55P03", "57014"}  # lock_not_available, query_canceled
 RETRY_AFTER_S = 1
 
 
-def is_lock_timeout(exc: OperationalError) -> bool:
-    """Tell whether ``exc`` is a lock wait that timed out (retrying later will work)."""
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return sqlstate in LOCK_SQLSTATES or any(m in str(exc.orig).lower() for m in LOCK_TIMEOUTS)
-
-
 async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
-    if not isinstance(exc, OperationalError) or not is_lock_timeout(exc):
+    """A lost lock race (timeout, deadlock, serialisation failure) is a 503: retry shortly."""
+    if not isinstance(exc, OperationalError) or not is_busy(exc):
         return await _unexpected(request, exc)
     log.warning("database busy", extra={"error": str(exc.orig).splitlines()[0]})
     body = {

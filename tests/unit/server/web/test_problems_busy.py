@@ -1,9 +1,12 @@
-"""A lock wait that timed out is a 503 problem with Retry-After, never a 500."""
+"""A lost lock race (a lock wait that timed out, a deadlock, a serialisation failure) is a 503
+problem with Retry-After, never a 500."""
 
 from __future__ import annotations
 
 import sqlite3
 
+import psycopg.errors
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
@@ -19,6 +22,16 @@ def _app() -> FastAPI:
     def locked() -> None:
         raise OperationalError("UPDATE x", {}, sqlite3.OperationalError("database is locked"))
 
+    @app.get("/deadlock")
+    def deadlock() -> None:
+        raise OperationalError("UPDATE x", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+
+    @app.get("/serialization")
+    def serialization() -> None:
+        raise OperationalError(
+            "UPDATE x", {}, psycopg.errors.SerializationFailure("could not serialize access")
+        )
+
     @app.get("/broken")
     def broken() -> None:
         raise OperationalError("SELECT x", {}, sqlite3.OperationalError("no such table: x"))
@@ -26,16 +39,17 @@ def _app() -> FastAPI:
     return app
 
 
-def test_a_database_lock_timeout_is_a_503_problem_with_retry_after() -> None:
+@pytest.mark.parametrize("path", ["/locked", "/deadlock", "/serialization"])
+def test_a_lost_lock_race_is_a_503_problem_with_retry_after(path: str) -> None:
     with TestClient(_app(), raise_server_exceptions=False) as client:
-        response = client.get("/locked")
+        response = client.get(path)
     assert response.status_code == 503
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
     assert response.headers["retry-after"] == "1"
     body = response.json()
     assert body["status"] == 503
     assert body["type"].endswith("/database-busy")
-    assert "locked" not in body["detail"]  # no driver text leaks
+    assert not {"locked", "deadlock", "serialize"} & set(body["detail"].split())  # no driver text
 
 
 def test_other_operational_errors_stay_internal_errors() -> None:
