@@ -149,6 +149,8 @@ class GraphExecutor:
         grant = isinstance(payload, GrantPayload)
         ends_at = payload.ends_at if isinstance(payload, GrantPayload) else None
         action: PimAction = "adminAssign" if grant else "adminRemove"
+        if isinstance(payload, GrantPayload) and payload.extend:
+            action = "adminUpdate"  # move the expiry of the assignment held (graph.operations.pim)
         if payload.resource_type is ResourceType.ROLE:
             result = await pim.request_role_assignment(
                 self.client,

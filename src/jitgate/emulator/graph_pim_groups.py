@@ -100,6 +100,8 @@ def create_group_request(call: Call) -> Response:
         check_policy(policy(tenant, "group"), span, body, activation=action == "selfActivate")  # type: ignore[arg-type]
     elif existing is None:
         raise missing_error()
+    elif span is not None:  # adminUpdate / adminExtend / adminRenew: the new schedule's rules
+        check_policy(policy(tenant, "group"), span, body, activation=action.startswith("self"))
     if not request["isValidationOnly"]:
         _commit_group(call, request, existing, span)
         tenant.pim_table("groupAssignmentScheduleRequests")[request["id"]] = request

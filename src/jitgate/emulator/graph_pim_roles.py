@@ -61,7 +61,33 @@ def activate_role(tenant: Tenant, request: Obj, span: Window) -> None:
         tenant.schedule_expiry(span.end, "role", assignment["id"])
 
 
-def create_role_request(call: Call) -> Response:  # noqa: C901 - one branch per PIM action (graph.md §5.1)
+def _check_schedule(
+    tenant: Tenant,
+    action: str,
+    *,
+    existing: Obj | None,
+    span: Window | None,
+    body: dict[str, object],
+    target: tuple[str, str, str],
+) -> None:
+    """Validate a request that sets a schedule: assign/activate, or update/extend/renew."""
+    if action in {"adminAssign", "selfActivate"}:
+        if existing is not None:
+            raise exists_error()
+        if action == "selfActivate" and not _role_eligible(tenant, *target):
+            raise GraphError(
+                400,
+                "RoleAssignmentRequestPolicyValidationFailed",
+                'The following policy rules failed: ["EligibilityRule"]',
+            )
+        check_policy(policy(tenant, "role"), span, body, activation=action == "selfActivate")  # type: ignore[arg-type]
+    elif existing is None:
+        raise missing_error()
+    elif span is not None:  # adminUpdate / adminExtend / adminRenew: the new schedule's rules
+        check_policy(policy(tenant, "role"), span, body, activation=action.startswith("self"))
+
+
+def create_role_request(call: Call) -> Response:
     """POST /roleManagement/directory/roleAssignmentScheduleRequests (201)."""
     call.require(p.PIM_ROLE_WRITE)
     body = call.body()
@@ -89,18 +115,15 @@ def create_role_request(call: Call) -> Response:  # noqa: C901 - one branch per 
         if existing is None:
             raise missing_error()
         request.update({"status": "Revoked", "completedDateTime": None})
-    elif action in {"adminAssign", "selfActivate"}:
-        if existing is not None:
-            raise exists_error()
-        if action == "selfActivate" and not _role_eligible(tenant, principal, role_id, scope):
-            raise GraphError(
-                400,
-                "RoleAssignmentRequestPolicyValidationFailed",
-                'The following policy rules failed: ["EligibilityRule"]',
-            )
-        check_policy(policy(tenant, "role"), span, body, activation=action == "selfActivate")  # type: ignore[arg-type]
-    elif existing is None:
-        raise missing_error()
+    else:
+        _check_schedule(
+            tenant,
+            action,
+            existing=existing,
+            span=span,
+            body=body,
+            target=(principal, role_id, scope),
+        )
     if request["isValidationOnly"]:
         return created(call, "roleAssignmentScheduleRequests", request)
     if removing and existing is not None:

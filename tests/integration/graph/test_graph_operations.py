@@ -8,7 +8,12 @@ from datetime import timedelta
 import pytest
 
 from jitgate.core.clock import ManualClock
-from jitgate.graph.errors import GraphForbidden, GraphNotFound, UnchangeableGroupError
+from jitgate.graph.errors import (
+    GraphBadRequest,
+    GraphForbidden,
+    GraphNotFound,
+    UnchangeableGroupError,
+)
 from jitgate.graph.operations import discovery, groups, pim, principals, roles, selfcheck
 from jitgate.graph.operations.models import Group, Outcome, PrincipalKind, Removed, User
 
@@ -316,3 +321,55 @@ async def test_missing_permission_is_terminal(connect, readonly_app, names):
         assert info.value.code == "Authorization_RequestDenied"
         assert info.value.request_id
         assert weak.requests_sent == sent + 1  # not retried
+
+
+async def test_pim_role_update_moves_the_expiry(state, graph, names):
+    clock = ManualClock(state.tenant.clock.now())
+    user = names["grady"]
+    first, later = clock.now() + timedelta(minutes=10), clock.now() + timedelta(minutes=30)
+    target = {"principal_id": user, "role_definition_id": SECURITY_ADMINISTRATOR, "clock": clock}
+    await pim.request_role_assignment(graph, action="adminAssign", ends_at=first, **target)
+    moved = await pim.request_role_assignment(graph, action="adminUpdate", ends_at=later, **target)
+    assert moved.outcome is Outcome.APPLIED
+    assert moved.request_ids
+
+    async def held() -> bool:
+        found = await roles.list_role_assignments(graph, principal_id=user, directory_scope_id="/")
+        return SECURITY_ADMINISTRATOR in {a.role_definition_id for a in found.items}
+
+    state.tenant.clock.advance(timedelta(minutes=20))  # past the first end
+    assert await held()
+    state.tenant.clock.advance(timedelta(minutes=10, seconds=1))  # past the new end
+    assert not await held()
+    gone = await pim.request_role_assignment(graph, action="adminUpdate", ends_at=later, **target)
+    assert gone.outcome is Outcome.ALREADY_ABSENT
+
+
+async def test_pim_group_update_moves_the_expiry(state, graph, names):
+    clock = ManualClock(state.tenant.clock.now())
+    group_id, user = names["Database Admins"], names["diego"]
+    first, later = clock.now() + timedelta(minutes=10), clock.now() + timedelta(minutes=30)
+    target = {"group_id": group_id, "principal_id": user, "clock": clock}
+    await pim.request_group_assignment(graph, action="adminAssign", ends_at=first, **target)
+    moved = await pim.request_group_assignment(graph, action="adminUpdate", ends_at=later, **target)
+    assert moved.outcome is Outcome.APPLIED
+
+    async def member() -> bool:
+        return user in {m.id for m in (await groups.list_group_members(graph, group_id)).items}
+
+    state.tenant.clock.advance(timedelta(minutes=20))
+    assert await member()
+    state.tenant.clock.advance(timedelta(minutes=10, seconds=1))
+    assert not await member()
+
+
+async def test_pim_update_beyond_the_policy_maximum_is_refused(state, graph, names):
+    clock = ManualClock(state.tenant.clock.now())
+    target = {"group_id": names["Database Admins"], "principal_id": names["diego"], "clock": clock}
+    await pim.request_group_assignment(
+        graph, action="adminAssign", ends_at=clock.now() + timedelta(hours=1), **target
+    )
+    with pytest.raises(GraphBadRequest, match="ExpirationRule"):
+        await pim.request_group_assignment(
+            graph, action="adminUpdate", ends_at=clock.now() + timedelta(days=400), **target
+        )

@@ -4,6 +4,16 @@
 jitgate is down; ``adminRemove`` ends it early. Idempotent like direct mode: an existing
 assignment (``RoleAssignmentExists``) is ``already_present``; removing one that is not there
 (``RoleAssignmentDoesNotExist`` or 404) is ``already_absent``.
+
+An extended request moves the expiry with ``adminUpdate``: a new ``scheduleInfo`` (from now to
+the new ``afterDateTime``) for the active assignment the principal already holds. Not
+``adminExtend``: Graph documents that one "to extend *expiring* assignments", the PIM extend of
+the portal, offered only for assignments that end within 14 days, while jitgate extends at any
+time (a 30-day grant extended on its second day); ``adminRenew`` is for assignments that have
+already expired. ``adminUpdate`` ("to change existing assignments") has no such window, and is
+checked against the same expiration policy as ``adminAssign``. The update of an assignment that
+is no longer there (``RoleAssignmentDoesNotExist`` or 404) is ``already_absent``: the broker then
+grants it again.
 """
 
 from __future__ import annotations
@@ -25,7 +35,9 @@ if TYPE_CHECKING:
 
 ROLE_REQUESTS = "/roleManagement/directory/roleAssignmentScheduleRequests"
 GROUP_REQUESTS = "/identityGovernance/privilegedAccess/group/assignmentScheduleRequests"
-PimAction = Literal["adminAssign", "adminRemove"]
+PimAction = Literal["adminAssign", "adminUpdate", "adminRemove"]
+#: The actions that carry a schedule (and so need ``ends_at``).
+SCHEDULED: frozenset[str] = frozenset({"adminAssign", "adminUpdate"})
 
 
 def _iso(value: datetime) -> str:
@@ -60,9 +72,9 @@ def role_request_body(
         "directoryScopeId": scope_id(directory_scope_id),
         "justification": justification,
     }
-    if action == "adminAssign":
+    if action in SCHEDULED:
         if ends_at is None:
-            raise ValueError("adminAssign needs ends_at: jitgate never asks for permanent access")
+            raise ValueError(f"{action} needs ends_at: jitgate never asks for permanent access")
         body["scheduleInfo"] = schedule(clock, ends_at)
     return body
 
@@ -85,16 +97,16 @@ def group_request_body(
         "principalId": guid(principal_id, "principal id"),
         "justification": justification,
     }
-    if action == "adminAssign":
+    if action in SCHEDULED:
         if ends_at is None:
-            raise ValueError("adminAssign needs ends_at: jitgate never asks for permanent access")
+            raise ValueError(f"{action} needs ends_at: jitgate never asks for permanent access")
         body["scheduleInfo"] = schedule(clock, ends_at)
     return body
 
 
 async def _submit(client: GraphClient, path: str, body: dict[str, Any]) -> WriteResult:
     assign = body["action"] == "adminAssign"
-    priority = Priority.GRANT if assign else Priority.REVOKE
+    priority = Priority.GRANT if body["action"] in SCHEDULED else Priority.REVOKE
     try:
         response = await client.request("POST", path, json_body=body, priority=priority)
     except GraphError as err:

@@ -5,9 +5,9 @@ Payloads are a discriminated union on ``kind``; a claim long-polls up to ``MAX_W
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from jitgate.protocol.v1.common import (
     INSTANCE_KEY,
@@ -37,7 +37,11 @@ class Target(Message):
 
 
 class GrantPayload(Target):
-    """Give access (idempotent: ``already_present`` is success)."""
+    """Give access (idempotent: ``already_present`` is success), or move its PIM expiry.
+
+    With ``extend`` (PIM mode only) the principal already holds the PIM assignment: its end
+    moves to ``ends_at``; ``already_absent`` means there was no assignment left to extend.
+    """
 
     kind: Literal["grant"] = "grant"
     grant_mode: GrantMode = GrantMode.DIRECT
@@ -46,6 +50,19 @@ class GrantPayload(Target):
     )
     grant_ids: list[str] = Field(default_factory=list, description="The grants this serves.")
     justification: str = Field(default="jitgate", max_length=500)
+    extend: bool = Field(
+        default=False,
+        # Left out of the message unless set: a grant job reads as before to older connectors.
+        exclude_if=lambda value: not value,
+        description="PIM mode: move the existing assignment's expiry to `ends_at` (an "
+        "extension) instead of creating the assignment.",
+    )
+
+    @model_validator(mode="after")
+    def _extend_is_pim(self) -> Self:
+        if self.extend and (self.grant_mode is not GrantMode.PIM or self.ends_at is None):
+            raise ValueError("extend needs grant_mode pim and ends_at")
+        return self
 
 
 class RevokePayload(Target):

@@ -164,6 +164,34 @@ def _grant(session: Session, clock: Clock, action: Action) -> str:
     return "queued"
 
 
+def _extend(session: Session, clock: Clock, action: Action) -> str:
+    """Queue a PIM write that moves the key's Entra expiry to ``action.ends_at``."""
+    row = membership_row(session, clock, action.key)
+    if open_job(session, row.job_id) is not None:
+        return f"skipped: job {row.job_id} is open"
+    if not row.applied or action.ends_at is None:
+        return "skipped: nothing applied to extend"
+    integration, resource = _target(session, action.key)
+    if integration.grant_mode is not GrantMode.PIM:
+        return "skipped: the integration is not in pim mode"
+    payload = GrantPayload(
+        **_target_fields(session, action.key, resource),
+        grant_mode=WireGrantMode.PIM,
+        ends_at=action.ends_at,
+        grant_ids=list(action.grant_ids),
+        extend=True,
+    )
+    job = enqueue_job(
+        session=session,
+        clock=clock,
+        connector_id=integration.connector_id or "",
+        payload=payload,
+        integration_id=integration.id,
+    )
+    row.job_id, row.job_kind, row.updated_at = job.id, "extend", clock.now()
+    return "queued"
+
+
 def enqueue_revoke(
     session: Session, clock: Clock, key: MembershipKey, grant_ids: Sequence[str], *, direct: bool
 ) -> Job | None:
@@ -280,6 +308,7 @@ def _activate(session: Session, clock: Clock, action: Action) -> str:
 
 STEPS = {
     ActionKind.GRANT: _grant,
+    ActionKind.EXTEND: _extend,
     ActionKind.REVOKE: _revoke,
     ActionKind.VERIFY: _verify,
     ActionKind.MARK_ENDED: _mark_ended,
@@ -289,7 +318,7 @@ STEPS = {
 
 #: Actions that change requests (through their grants), and actions that change memberships.
 REQUEST_STEPS = frozenset({ActionKind.GRANT, ActionKind.ACTIVATE, ActionKind.MARK_ENDED})
-MEMBERSHIP_STEPS = frozenset({ActionKind.GRANT, ActionKind.REVOKE})
+MEMBERSHIP_STEPS = frozenset({ActionKind.GRANT, ActionKind.EXTEND, ActionKind.REVOKE})
 
 
 def lock_rows(session: Session, actions: Sequence[Action]) -> None:

@@ -51,8 +51,9 @@ class Membership(Base):
     """A membership the broker applied through Graph (one row per key, reused when re-applied).
 
     ``applied`` is the broker's knowledge: set when a grant job succeeds, cleared when a revoke
-    job succeeds or a read shows the member gone. ``job_id`` names the key's one open grant or
-    revoke job, so the reconciler never queues a second.
+    job succeeds or a read shows the member gone. ``job_id`` names the key's one open grant,
+    extend or revoke job, so the reconciler never queues a second. ``applied_ends_at`` is the
+    expiry Entra was given (``pim`` mode): when a live grant ends later, the key is extended.
     """
 
     __tablename__ = "membership"
@@ -69,6 +70,9 @@ class Membership(Base):
     principal_id: Mapped[str] = mapped_column(String(64))
     applied: Mapped[bool] = mapped_column(default=False)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: ``pim`` mode: the end of the PIM assignment as last written to Entra (``None``: no
+    #: expiry given, e.g. direct mode, or not known for rows applied before it was recorded).
+    applied_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     assignment_id: Mapped[str | None] = mapped_column(String(128))
     job_id: Mapped[str | None] = mapped_column(String(36), index=True)

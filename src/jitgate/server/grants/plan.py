@@ -18,6 +18,10 @@ Rules (invariants 1, 2, 3):
   ``MarkEnded``
   each ended grant (another live grant still needs the membership: an early expiry never removes a
   later grant);
+* desired and applied in ``pim`` mode, Entra's expiry (``applied_ends``) earlier than the latest
+  end of the live grants, no write in flight -> ``Extend`` it to that end (an extended request,
+  or a later overlapping grant: Entra would otherwise remove the access at the old end). An
+  earlier end never shortens it: jitgate ends access early by removing it, as for a revoke;
 * not desired, applied, not standing, nothing in flight -> ``Revoke`` (in ``pim`` mode, a grant
   that simply reached its end is first ``Verify``-ed until the grace period is over: Entra removes
   it itself);
@@ -46,6 +50,7 @@ class JobSort(StrEnum):
     """The kind of job in flight on a key."""
 
     GRANT = "grant"
+    EXTEND = "extend"
     REVOKE = "revoke"
     VERIFY = "verify"
 
@@ -89,6 +94,7 @@ class ActionKind(StrEnum):
     REVOKE = "revoke"
     VERIFY = "verify"
     MARK_ENDED = "mark_ended"
+    EXTEND = "extend"
     GRANT = "grant"
     ACTIVATE = "activate"
 
@@ -97,9 +103,12 @@ ORDER = {
     ActionKind.REVOKE: 0,
     ActionKind.VERIFY: 1,
     ActionKind.MARK_ENDED: 2,
-    ActionKind.GRANT: 3,
-    ActionKind.ACTIVATE: 4,
+    ActionKind.EXTEND: 3,
+    ActionKind.GRANT: 4,
+    ActionKind.ACTIVATE: 5,
 }
+#: Writes on a key: while one is in flight the key gets no other write.
+WRITES = frozenset({JobSort.GRANT, JobSort.EXTEND, JobSort.REVOKE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +138,8 @@ class PlanOptions:
     pim_integrations: frozenset[str] = frozenset()
     pim_grace: timedelta = timedelta(minutes=5)
     inflight: Mapping[MembershipKey, JobSort] = field(default_factory=dict)
+    #: ``pim`` mode: the expiry Entra holds for each applied key (where it is known).
+    applied_ends: Mapping[MembershipKey, datetime] = field(default_factory=dict)
 
 
 def plan(
@@ -176,7 +187,10 @@ def _plan_key(
     ending = [g for g in grants if g.status is GrantStatus.REVOKING]
     flight = options.inflight.get(key)
     if live:
-        return _desired(key, live, ending, held=applied or protected, flight=flight)
+        actions = _desired(key, live, ending, held=applied or protected, flight=flight)
+        if applied and flight not in WRITES:
+            actions += _extension(key, live, options)
+        return actions
     if applied and not protected:
         return _undesired_applied(key, grants, ending, now=now, options=options, flight=flight)
     if flight is JobSort.GRANT:
@@ -194,7 +208,7 @@ def _desired(
 ) -> list[Action]:
     by_id = sorted(ending, key=lambda g: g.id)
     actions = [Action(ActionKind.MARK_ENDED, key, (g.id,)) for g in by_id]
-    if flight in {JobSort.GRANT, JobSort.REVOKE}:
+    if flight in WRITES:
         return actions  # one write at a time per key: decide once its result is in
     pending = sorted((g for g in live if g.status is GrantStatus.PENDING), key=lambda g: g.id)
     if held:
@@ -202,6 +216,20 @@ def _desired(
     ends = [g.ends_at for g in live]
     ends_at = None if None in ends else max(e for e in ends if e is not None)
     return [*actions, Action(ActionKind.GRANT, key, _ids(live), ends_at=ends_at)]
+
+
+def _extension(key: MembershipKey, live: list[GrantView], options: PlanOptions) -> list[Action]:
+    """``Extend`` when Entra's expiry is earlier than the latest end of the live grants."""
+    applied_end = options.applied_ends.get(key)
+    if key.integration_id not in options.pim_integrations or applied_end is None:
+        return []
+    ends = [g.ends_at for g in live]
+    if None in ends:
+        return []  # jitgate never asks Entra for permanent access
+    target = max(e for e in ends if e is not None)
+    if target <= applied_end:
+        return []
+    return [Action(ActionKind.EXTEND, key, _ids(live), ends_at=target)]
 
 
 def _undesired_applied(
@@ -213,7 +241,7 @@ def _undesired_applied(
     options: PlanOptions,
     flight: JobSort | None,
 ) -> list[Action]:
-    if flight in {JobSort.REVOKE, JobSort.GRANT}:
+    if flight in WRITES:
         return []
     if key.integration_id in options.pim_integrations and ending:
         natural = all(g.end_reason is EndReason.EXPIRED and g.ends_at is not None for g in ending)

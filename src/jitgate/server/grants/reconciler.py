@@ -130,6 +130,7 @@ def tick(
         pim_integrations=world.pim_integrations,
         pim_grace=config.pim_grace,
         inflight=world.inflight,
+        applied_ends=world.applied_ends,
     )
     actions = plan(world.grants, world.actual, world.standing, now, options)
     report.applied = apply(actions, session=session, clock=clock, dry_run=dry_run)

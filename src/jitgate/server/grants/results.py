@@ -14,6 +14,11 @@ the connector reports an ``ambiguous_write`` (a try whose answer was lost, then 
 exists"): and since such a write may also land *later*, the row remembers it
 (``late_write.note_ambiguous_write``) so that a removal inside the window is verified by a read.
 
+An *extend* (a grant payload with ``extend``, ``pim`` mode) moves the key's Entra expiry: on
+success the row records the new ``applied_ends_at`` (``membership.extend``); ``already_absent``
+means Entra no longer held the assignment, so the row is no longer applied and the next tick
+grants it again, to the new end. A failed extend changes nothing: the next tick queues it again.
+
 Lock order (``jitgate.server.grants.operations``): the caller holds the job row; a handler locks
 the requests of the job's grants, then the key's membership row, then ``resource_sync`` and
 standing rows.
@@ -26,7 +31,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from jitgate.protocol.v1 import GrantData, GrantPayload, RevokeData, RevokePayload, WriteOutcome
+from jitgate.protocol.v1 import (
+    GrantData,
+    GrantMode,
+    GrantPayload,
+    RevokeData,
+    RevokePayload,
+    WriteOutcome,
+)
+from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.apply import ENGINE
 from jitgate.server.grants.late_write import (
     DEFAULT_LATE_WRITE_WINDOW,
@@ -48,7 +61,7 @@ from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import GrantStatus, RequestStatus
 
 if TYPE_CHECKING:
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
     from sqlalchemy.orm import Session
 
@@ -111,6 +124,9 @@ def handle_grant_result(
     payload = parse_payload(job.kind, job.payload)
     if not isinstance(payload, GrantPayload):
         return
+    if payload.extend:
+        handle_extend_result(session=session, clock=clock, job=job, result=result)
+        return
     lock_requests_of(session, payload.grant_ids)
     row = _linked(session, job)
     grants = _grants(session, payload.grant_ids)
@@ -149,6 +165,7 @@ def handle_grant_result(
     else:
         row.applied, row.applied_at, row.removed_at = True, now, None
         row.assignment_id = data.object_id or row.assignment_id
+        row.applied_ends_at = payload.ends_at if payload.grant_mode is GrantMode.PIM else None
     row.updated_at = now
     session.flush()
     for grant in grants:
@@ -159,6 +176,55 @@ def handle_grant_result(
             and request.status is RequestStatus.GRANTING
         ):
             mark_grant_active(session=session, clock=clock, grant_id=grant.id, actor=ENGINE)
+
+
+def handle_extend_result(*, session: Session, clock: Clock, job: Job, result: JobResult) -> None:
+    """A PIM extend ended: record the expiry Entra now holds (or that the assignment is gone)."""
+    payload = parse_payload(job.kind, job.payload)
+    if not isinstance(payload, GrantPayload) or not payload.extend:
+        return
+    row = _linked(session, job)
+    data = result.data
+    if job.status is not JobStatus.SUCCEEDED or not isinstance(data, GrantData):
+        log.warning("extend failed; the next tick queues it again", extra={"job_id": job.id})
+        return
+    if row is None or payload.ends_at is None:
+        log.warning("extend result for a job no membership links", extra={"job_id": job.id})
+        return
+    now = clock.now()
+    before = {"applied": row.applied, "ends_at": _iso(row.applied_ends_at)}
+    if data.outcome is WriteOutcome.ALREADY_ABSENT:
+        row.applied, row.removed_at = False, now  # Entra let it go: the next tick grants again
+    else:
+        end = payload.ends_at
+        row.applied_ends_at = max(end, row.applied_ends_at) if row.applied_ends_at else end
+    row.updated_at = now
+    session.flush()
+    record_event(
+        session=session,
+        clock=clock,
+        actor=ENGINE,
+        action="membership.extend",
+        target_type="membership",
+        target_id=row.id,
+        before=before,
+        after={
+            "principal_id": row.principal_id,
+            "resource_id": row.resource_id,
+            "applied": row.applied,
+            "ends_at": _iso(row.applied_ends_at),
+            "outcome": str(data.outcome),
+        },
+        context={
+            "job_id": job.id,
+            "grant_ids": list(payload.grant_ids),
+            "request_ids": list(data.request_ids),
+        },
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def handle_revoke_result(*, session: Session, clock: Clock, job: Job, result: JobResult) -> None:

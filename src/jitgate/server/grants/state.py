@@ -1,14 +1,15 @@
 """What the reconciler plans over: due grants, applied memberships, standing rows, open jobs.
 
 "What is due" is indexed: pending grants by ``status`` + ``starts_at``, ending grants by
-``status``, applied memberships no live grant covers (and unapplied ones a live grant wants) by
-``ix_membership_applied``. Only the keys those touch
-are loaded, with every not-ended grant on them (overlapping grants, invariant 3).
+``status``, applied memberships no live grant covers (and unapplied ones a live grant wants, and
+``pim`` ones a live grant outlasts: an extension) by ``ix_membership_applied``. Only the keys
+those touch are loaded, with every not-ended grant on them (overlapping grants, invariant 3).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime  # noqa: TC003 - a dataclass field type
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists, or_, select
@@ -23,7 +24,6 @@ from jitgate.server.requests.states import GrantStatus
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from datetime import datetime
 
     from sqlalchemy.orm import Session
 
@@ -40,6 +40,8 @@ class World:
     actual: set[MembershipKey] = field(default_factory=set)
     standing: set[MembershipKey] = field(default_factory=set)
     inflight: dict[MembershipKey, JobSort] = field(default_factory=dict)
+    #: The expiry Entra holds for applied keys (``pim`` mode, where known).
+    applied_ends: dict[MembershipKey, datetime] = field(default_factory=dict)
     pim_integrations: frozenset[str] = frozenset()
     #: Pending, due grants whose identity has no Entra object id: they cannot be granted.
     unresolvable: list[str] = field(default_factory=list)
@@ -86,8 +88,19 @@ def _due_resource_ids(session: Session, now: datetime, limit: int) -> set[str]:
     orphaned = select(Membership.resource_id).where(Membership.applied.is_(True), ~exists(covered))
     # e.g. removed by hand (drift) while a grant still wants it: granted again
     missing = select(Membership.resource_id).where(Membership.applied.is_(False), exists(covered))
+    # pim: a live grant ends after the expiry Entra holds (an extension): the expiry moves
+    outlasted = (
+        select(Membership.resource_id)
+        .join(Integration, Integration.id == Membership.integration_id)
+        .where(
+            Membership.applied.is_(True),
+            Membership.applied_ends_at.is_not(None),
+            Integration.grant_mode == GrantMode.PIM,
+            exists(covered.where(Grant.ends_at > Membership.applied_ends_at)),
+        )
+    )
     ids: set[str] = set()
-    for query in (pending, ending, orphaned, missing):
+    for query in (pending, ending, orphaned, missing, outlasted):
         ids.update(session.scalars(query.distinct().limit(limit)))
     return ids
 
@@ -134,6 +147,8 @@ def load_world(
             integration_ids.add(m.integration_id)
             if m.applied:
                 world.actual.add(key_of(m))
+                if m.applied_ends_at is not None:
+                    world.applied_ends[key_of(m)] = m.applied_ends_at
             if m.job_id is not None and m.job_kind is not None:
                 world.inflight[key_of(m)] = JobSort(m.job_kind)
         _load_verifies(session, chunk, world)

@@ -118,6 +118,7 @@ def extend_request(
         grant.updated_at = now
     request.extension_count += 1
     request.updated_at = now
+    mark_due(session, live)  # pim mode: the engine moves Entra's expiry as soon as this commits
     _record(
         session, clock, actor, "request.extend", request, before=before, ends_at=end.isoformat()
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -133,6 +134,78 @@ def test_pim_early_revocation_is_revoked_at_once():
     assert not actions[0].pim_fallback
 
 
+# --- pim extensions ---------------------------------------------------------------------------
+
+PIM = PlanOptions(pim_integrations=frozenset({"i1"}), applied_ends={key(): NOW + H})
+
+
+def test_pim_extension_moves_the_expiry_entra_holds():
+    extended = grant("g1", status=GrantStatus.ACTIVE, end=3 * H)
+    actions = plan([extended], {key()}, set(), NOW, PIM)
+    assert kinds(actions) == [(ActionKind.EXTEND, ("g1",))]
+    assert actions[0].ends_at == NOW + 3 * H
+
+
+def test_direct_mode_extension_needs_no_graph_write():
+    extended = grant("g1", status=GrantStatus.ACTIVE, end=3 * H)
+    direct = PlanOptions(applied_ends={key(): NOW + H})
+    assert plan([extended], {key()}, set(), NOW, direct) == []
+
+
+def test_pim_expiry_already_at_the_grant_end_is_left_alone():
+    assert plan([grant("g1", status=GrantStatus.ACTIVE, end=H)], {key()}, set(), NOW, PIM) == []
+
+
+def test_pim_expiry_unknown_is_not_extended():
+    options = PlanOptions(pim_integrations=frozenset({"i1"}))
+    extended = grant("g1", status=GrantStatus.ACTIVE, end=3 * H)
+    assert plan([extended], {key()}, set(), NOW, options) == []
+
+
+def test_overlapping_pim_grants_extend_to_the_latest_end():
+    grants = [
+        grant("short", status=GrantStatus.ACTIVE, end=H / 2),
+        grant("long", status=GrantStatus.ACTIVE, end=5 * H),
+        grant("new", end=2 * H),
+    ]
+    actions = plan(grants, {key()}, set(), NOW, PIM)
+    assert kinds(actions) == [
+        (ActionKind.EXTEND, ("long", "new", "short")),
+        (ActionKind.ACTIVATE, ("new",)),
+    ]
+    assert actions[0].ends_at == NOW + 5 * H
+
+
+def test_an_earlier_end_never_shortens_the_pim_expiry():
+    options = PlanOptions(pim_integrations=frozenset({"i1"}), applied_ends={key(): NOW + 4 * H})
+    grants = [grant("g1", status=GrantStatus.ACTIVE, end=2 * H), grant("g2", end=3 * H)]
+    assert kinds(plan(grants, {key()}, set(), NOW, options)) == [(ActionKind.ACTIVATE, ("g2",))]
+
+
+def test_pim_extension_waits_for_a_write_in_flight():
+    extended = grant("g1", status=GrantStatus.ACTIVE, end=3 * H)
+    for sort in (JobSort.GRANT, JobSort.EXTEND, JobSort.REVOKE):
+        options = PlanOptions(
+            pim_integrations=frozenset({"i1"}),
+            applied_ends={key(): NOW + H},
+            inflight={key(): sort},
+        )
+        assert plan([extended], {key()}, set(), NOW, options) == []
+    reading = PlanOptions(
+        pim_integrations=frozenset({"i1"}),
+        applied_ends={key(): NOW + H},
+        inflight={key(): JobSort.VERIFY},
+    )
+    assert kinds(plan([extended], {key()}, set(), NOW, reading)) == [(ActionKind.EXTEND, ("g1",))]
+
+
+def test_pim_key_not_applied_is_granted_to_the_latest_end_not_extended():
+    grants = [grant("g1", end=2 * H), grant("g2", end=3 * H)]
+    actions = plan(grants, set(), set(), NOW, PIM)
+    assert kinds(actions) == [(ActionKind.GRANT, ("g1", "g2"))]
+    assert actions[0].ends_at == NOW + 3 * H
+
+
 # --- properties -------------------------------------------------------------------------------
 
 KEYS = st.builds(key, st.sampled_from(["alice", "bob", "carol"]), st.sampled_from(["r1", "r2"]))
@@ -189,12 +262,20 @@ def test_every_expired_uncovered_applied_membership_is_revoked(world):
     assert revoked == actual - standing - _live_keys(grants)
 
 
+@pytest.mark.parametrize("mode", ["direct", "pim"])
 @settings(max_examples=300)
-@given(worlds())
-def test_one_job_per_key_and_revocations_first(world):
+@given(world=worlds())
+def test_one_job_per_key_and_revocations_first(world, mode):
     grants, actual, standing, inflight = world
-    actions = plan(grants, actual, standing, NOW, PlanOptions(inflight=inflight))
-    jobs = [a.key for a in actions if a.kind in {ActionKind.GRANT, ActionKind.REVOKE}]
+    options = PlanOptions(inflight=inflight)
+    if mode == "pim":  # Entra's expiry is known and may be outlasted: extensions join in
+        ends = dict.fromkeys(actual, NOW)
+        options = PlanOptions(
+            pim_integrations=frozenset({"i1"}), inflight=inflight, applied_ends=ends
+        )
+    actions = plan(grants, actual, standing, NOW, options)
+    writes = {ActionKind.GRANT, ActionKind.EXTEND, ActionKind.REVOKE}
+    jobs = [a.key for a in actions if a.kind in writes]
     assert len(jobs) == len(set(jobs))
     writing = {k for k, sort in inflight.items() if sort is not JobSort.VERIFY}
     assert not set(jobs) & writing
