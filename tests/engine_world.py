@@ -50,7 +50,13 @@ CONNECTOR = Actor(identity_id=None, name="connector", role=None, source=Source.C
 QUIET = EngineConfig(periodic=False, pim_grace=timedelta(minutes=5))
 
 
-def engine_world(session: Session, clock, **integration_settings) -> World:
+def engine_world(
+    session: Session,
+    clock,
+    *,
+    flow_settings: dict[str, object] | None = None,
+    **integration_settings,
+) -> World:
     """The request world, with Entra object ids on everyone and an access flow."""
     w = make_world(session, clock)
     for person in (w.admin, w.boss, w.alice, w.bob, w.carol):
@@ -62,7 +68,7 @@ def engine_world(session: Session, clock, **integration_settings) -> World:
         job.status = JobStatus.SUCCEEDED
     w.integration.last_sync_at = clock.now()
     session.commit()
-    make_flow(session, clock, w.integration, approver_policy=MANAGER_POLICY)
+    make_flow(session, clock, w.integration, approver_policy=MANAGER_POLICY, settings=flow_settings)
     return w
 
 
