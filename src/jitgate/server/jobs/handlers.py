@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from jitgate.server.grants.drift import handle_read_membership_result
 from jitgate.server.grants.late_write import DEFAULT_LATE_WRITE_WINDOW
+from jitgate.server.grants.observed import DEFAULT_FULL_EVERY
 from jitgate.server.grants.results import handle_grant_result, handle_revoke_result
 from jitgate.server.integrations.sync import handle_discover_result
 from jitgate.server.jobs.models import JobKind
@@ -21,7 +22,9 @@ if TYPE_CHECKING:
 
 
 def default_registry(
-    *, late_write_window: timedelta = DEFAULT_LATE_WRITE_WINDOW
+    *,
+    late_write_window: timedelta = DEFAULT_LATE_WRITE_WINDOW,
+    full_read_every: timedelta = DEFAULT_FULL_EVERY,
 ) -> HandlerRegistry:
     """Return a new registry with every known result handler (``Settings`` timings)."""
     registry = HandlerRegistry()
@@ -30,6 +33,9 @@ def default_registry(
         JobKind.GRANT, partial(handle_grant_result, late_write_window=late_write_window)
     )
     registry.register(JobKind.REVOKE, handle_revoke_result)
-    registry.register(JobKind.READ_MEMBERSHIP, handle_read_membership_result)
+    registry.register(
+        JobKind.READ_MEMBERSHIP,
+        partial(handle_read_membership_result, full_every=full_read_every),
+    )
     registry.register(JobKind.DISCOVER, handle_discover_result)
     return registry
