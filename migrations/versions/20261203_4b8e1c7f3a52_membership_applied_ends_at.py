@@ -1,8 +1,8 @@
 """membership.applied_ends_at: the PIM expiry Entra was given, so an extension can move it
 
 Revision ID: 4b8e1c7f3a52
-Revises: 9d3f6b1e4a27
-Create Date: 2026-12-02 09:00:00
+Revises: b2e8c4f1a693
+Create Date: 2026-12-03 09:00:00
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "4b8e1c7f3a52"
-down_revision: str | None = "9d3f6b1e4a27"
+down_revision: str | None = "b2e8c4f1a693"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
