@@ -16,6 +16,7 @@ from engine_world import (
     run_connector,
     tick,
 )
+from factories import actor_for
 from jitgate.protocol.v1 import (
     DeleteUserData,
     DeleteUserPayload,
@@ -28,6 +29,8 @@ from jitgate.protocol.v1 import (
 from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant
 from jitgate.server.identities.models import Identity
+from jitgate.server.integrations.operations import update_integration
+from jitgate.server.integrations.schemas import IntegrationUpdate
 from jitgate.server.jobs.models import Job, JobKind, JobPriority
 from jitgate.server.jobs.service import parse_payload
 from jitgate.server.requests.models import AccessRequest
@@ -253,3 +256,29 @@ def test_a_failed_invitation_fails_the_grant(session, sessions, clock):
     grant = session.scalars(select(Grant).where(Grant.request_id == request.id)).one()
     assert "Authorization_RequestDenied" in (grant.last_error or "")
     assert _alice(session, w).object_id is None
+
+
+def test_turning_guests_on_queues_a_self_check_with_their_permissions(session, clock):
+    w = engine_world(session, clock)
+    admin = actor_for(w.admin)
+    update_integration(
+        session=session,
+        clock=clock,
+        actor=admin,
+        integration_id=w.integration.id,
+        data=IntegrationUpdate(custom_access_details="Sign in again."),
+    )
+    session.commit()
+    assert open_jobs(session, JobKind.SELF_CHECK) == [], "nothing guest-related changed"
+    update_integration(
+        session=session,
+        clock=clock,
+        actor=admin,
+        integration_id=w.integration.id,
+        data=IntegrationUpdate(invite_guests=True, user_cleanup_days=30),
+    )
+    session.commit()
+    checks = open_jobs(session, JobKind.SELF_CHECK)
+    assert [(j.payload["invite_guests"], j.payload["delete_users"]) for j in checks] == [
+        (True, True)
+    ]
