@@ -1,7 +1,7 @@
 """integration.invite_guests and invite_redirect_url; invited_guest (guests jitgate invited)
 
 Revision ID: c7d1e5a3f2b8
-Revises: 9d3f6b1e4a27
+Revises: b2e8c4f1a693
 Create Date: 2026-12-03 09:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c7d1e5a3f2b8"
-down_revision: str | None = "9d3f6b1e4a27"
+down_revision: str | None = "b2e8c4f1a693"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

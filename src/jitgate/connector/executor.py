@@ -2,16 +2,20 @@
 
 Direct grants and revocations of several jobs go to Graph together through
 ``bulk.apply_changes`` (``$batch`` of up to 20, revocations first); everything else runs one
-job at a time. Every result carries Graph's request ids for the audit.
+job at a time. Membership reads of group members go through the members delta query
+(``member_delta``: the changes since the job's ``delta_link``, or all members without one);
+owners and role assignments have no delta in Graph and are read in full. Every result carries
+Graph's request ids for the audit.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Protocol
 
 from jitgate.connector.discover import run_discovery
 from jitgate.connector.results import change_result, error_result, write_result
-from jitgate.graph.operations import bulk, groups, guests, pim, roles, selfcheck
+from jitgate.graph.operations import bulk, groups, guests, member_delta, pim, roles, selfcheck
 from jitgate.graph.operations.group_cache import GroupCache
 from jitgate.graph.operations.models import AccessChange, Action, Permission
 from jitgate.protocol.v1 import (
@@ -39,8 +43,11 @@ if TYPE_CHECKING:
 
     from jitgate.core.clock import Clock
     from jitgate.graph.client import GraphClient
+    from jitgate.graph.operations.models import DirectoryObjectRef
     from jitgate.graph.operations.pim import PimAction
     from jitgate.protocol.v1 import DiscoveredItem
+
+log = logging.getLogger(__name__)
 
 
 class Executor(Protocol):
@@ -213,15 +220,25 @@ class GraphExecutor:
                 for a in found.items
             ]
             return _read_result(members, found.request_ids)
-        reader = groups.list_group_owners if payload.permission == "owner" else None
-        listing = await (reader or groups.list_group_members)(
-            self.client, payload.resource_external_id
+        if payload.permission == "owner":  # owners have no delta query: always a full read
+            listing = await groups.list_group_owners(self.client, payload.resource_external_id)
+            return _read_result([_member(m) for m in listing.items], listing.request_ids)
+        delta = await member_delta.read_member_delta(
+            self.client, payload.resource_external_id, payload.delta_link
         )
-        members = [
-            MemberRef(id=m.id, kind=str(m.kind), user_principal_name=m.user_principal_name)
-            for m in listing.items
-        ]
-        return _read_result(members, listing.request_ids)
+        if delta.restarted:
+            log.info(
+                "membership delta link refused; read in full",
+                extra={"group_id": payload.resource_external_id},
+            )
+        data = ReadMembershipData(
+            members=[_member(m) for m in delta.present],
+            removed=[_member(m) for m in delta.removed],
+            full=delta.full,
+            delta_link=delta.delta_link,
+            request_ids=list(delta.request_ids)[:200],
+        )
+        return JobResult(outcome=Outcome.SUCCEEDED, data=data)
 
     async def self_check(self, payload: SelfCheckPayload) -> SelfCheckData:
         """Run the self-check and remember whether role-assignable groups are writable."""
@@ -243,6 +260,10 @@ class GraphExecutor:
             checked_at=self.clock.now(),
             request_ids=list(report.request_ids)[:200],
         )
+
+
+def _member(ref: DirectoryObjectRef) -> MemberRef:
+    return MemberRef(id=ref.id, kind=str(ref.kind), user_principal_name=ref.user_principal_name)
 
 
 def _read_result(members: list[MemberRef], request_ids: Sequence[str]) -> JobResult:

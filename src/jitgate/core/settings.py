@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     drift_interval_s: float = Field(
         default=900.0, gt=0, description="Seconds between membership reads of managed resources."
     )
+    drift_full_read_interval_s: float = Field(
+        default=86400.0,
+        gt=0,
+        description="Group member reads are delta rounds; once the last full round is older than "
+        "this, the next read is a full one again (a safety net against missed changes).",
+    )
     pim_grace_s: float = Field(
         default=300.0,
         ge=0,

@@ -10,7 +10,11 @@ from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
 from jitgate.server.identities.models import ApiToken, Identity
 from jitgate.server.integrations.models import Integration, Resource
-from jitgate.server.integrations.sync_models import IntegrationSync, ResourceSync
+from jitgate.server.integrations.sync_models import (
+    IntegrationSync,
+    ObservedMember,
+    ResourceSync,
+)
 from jitgate.server.jobs.models import Job, JobPage
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit, Approval
 
@@ -33,6 +37,7 @@ __all__ = [
     "Job",
     "JobPage",
     "Membership",
+    "ObservedMember",
     "Resource",
     "ResourceSync",
     "StandingMembership",

@@ -360,8 +360,9 @@ async def _revoke_twenty(world: World, transport: RecordingTransport, executor: 
     )
     try:
         await asyncio.wait_for(executor.reported.wait(), timeout=10)
-        for job_id in job_ids[1:]:
-            await world.until(job_id, JobStatus.SUCCEEDED)
+        for job_id in job_ids:
+            if job_id != getattr(executor, "stolen", None):
+                await world.until(job_id, JobStatus.SUCCEEDED)
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=10)
@@ -375,11 +376,13 @@ class AnsweringExecutor(RecordingExecutor):
         super().__init__()
         self.world = world
         self.steal_first = steal_first
+        self.stolen: str | None = None
         self.reported = asyncio.Event()
 
     async def run_writes(self, specs: Sequence[JobSpec]) -> list[JobResult]:
         if self.steal_first:
-            await asyncio.to_thread(self._steal, specs[0].id)
+            self.stolen = specs[0].id  # the first claimed, whichever job that is
+            await asyncio.to_thread(self._steal, self.stolen)
         results = await super().run_writes(specs)
         self.reported.set()
         return results
@@ -396,7 +399,8 @@ class AnsweringExecutor(RecordingExecutor):
 async def test_a_batch_run_reports_its_results_in_one_call(world: World) -> None:
     transport = RecordingTransport(world.app)
     job_ids = await _revoke_twenty(world, transport, AnsweringExecutor(world))
-    assert (await asyncio.to_thread(world.job, job_ids[0])).status is JobStatus.SUCCEEDED
+    for job_id in job_ids:
+        assert (await asyncio.to_thread(world.job, job_id)).status is JobStatus.SUCCEEDED
     assert transport.reports() == (1, 0), "20 results, one call"
 
 
@@ -406,12 +410,14 @@ async def test_a_lost_lease_in_a_batch_drops_that_result_only(
 ) -> None:
     transport = RecordingTransport(world.app)
     with caplog.at_level("WARNING", logger="jitgate.connector.agent"):
-        job_ids = await _revoke_twenty(world, transport, AnsweringExecutor(world, steal_first=True))
-    stolen = world.job(job_ids[0])
+        executor = AnsweringExecutor(world, steal_first=True)
+        job_ids = await _revoke_twenty(world, transport, executor)
+    assert executor.stolen in job_ids
+    stolen = world.job(executor.stolen)
     assert (stolen.status, stolen.lease_owner) == (JobStatus.LEASED, "another-instance")
     assert transport.reports() == (1, 0)
     dropped = [r for r in caplog.records if r.getMessage() == "lease lost; result dropped"]
-    assert [getattr(r, "job_id", None) for r in dropped] == [job_ids[0]]
+    assert [getattr(r, "job_id", None) for r in dropped] == [executor.stolen]
 
 
 @pytest.mark.anyio

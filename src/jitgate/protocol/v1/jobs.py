@@ -85,6 +85,11 @@ class ReadMembershipPayload(Message):
     resource_external_id: str
     permission: Permission = Permission.MEMBER
     directory_scope_id: str = "/"
+    delta_link: str | None = Field(
+        default=None,
+        description="Group members only: the delta link of the last round; the read returns the "
+        "changes since. Null: a full round. Owners and roles are always read in full.",
+    )
 
 
 class SelfCheckPayload(Message):

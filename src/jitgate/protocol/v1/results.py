@@ -86,8 +86,20 @@ class ReadMembershipData(Message):
     """Result data of a membership read."""
 
     kind: Literal["read_membership"] = "read_membership"
-    members: list[MemberRef] = Field(default_factory=list)
+    members: list[MemberRef] = Field(
+        default_factory=list,
+        description="Every holder when `full`; else the members added since the delta link.",
+    )
     request_ids: list[str] = Field(default_factory=list, max_length=200)
+    full: bool = Field(
+        default=True, description="`members` is the whole set (false: a delta round's changes)."
+    )
+    removed: list[MemberRef] = Field(
+        default_factory=list, description="A delta round: the members removed since the link."
+    )
+    delta_link: str | None = Field(
+        default=None, description="Group members: the link the next read continues from."
+    )
 
 
 class SelfCheckData(Message):

@@ -223,7 +223,8 @@ def enqueue_read(
 
     With ``run_after`` (a read that must not run before then), an open read that runs earlier
     does not count: the new one is queued and becomes the resource's linked read (the earlier
-    one still runs and its result is still judged).
+    one still runs and its result is still judged). The read continues from the key's stored
+    delta link (``grants.observed``), if any.
     """
     sync = session.get(ResourceSync, (resource.id, permission, scope), with_for_update=True)
     if sync is None:
@@ -245,6 +246,7 @@ def enqueue_read(
         resource_external_id=resource.external_id,
         permission=Permission(permission),
         directory_scope_id=scope,
+        delta_link=sync.delta_link,
     )
     job = enqueue_job(
         session=session,

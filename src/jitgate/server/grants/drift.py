@@ -2,8 +2,9 @@
 
 A resource x permission x scope is *managed* once the broker has a membership row on it. Reads
 are ``read_membership`` jobs, queued per managed resource every ``drift_interval`` (and by the
-reconciler to verify PIM expiries). The result handler compares the members with what the broker
-knows:
+reconciler to verify PIM expiries). Group member reads are delta rounds; ``observed`` turns each
+result into the whole current member set. The result handler compares the members with what the
+broker knows:
 
 * a member the broker applied that is gone: if a live grant still wants it, the row is marked not
   applied and the next tick **grants it again** (``drift.missing``: someone removed it by hand; the
@@ -34,6 +35,7 @@ from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.apply import ENGINE, enqueue_read, enqueue_revoke
 from jitgate.server.grants.late_write import judge_late_writes
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
+from jitgate.server.grants.observed import DEFAULT_FULL_EVERY, observe
 from jitgate.server.grants.operations import lock_requests_of, mark_grant_removed
 from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import mark_standing_gone, record_standing
@@ -133,12 +135,13 @@ def _ending_grant_ids(session: Session, resource: Resource, perm: str, scope: st
 
 def _read_done(
     session: Session, clock: Clock, job: Job, *, resource: Resource, perm: str, scope: str
-) -> None:
+) -> ResourceSync | None:
     """The resource's linked read is this one: it is done (the next one may be queued)."""
     sync = session.get(ResourceSync, (resource.id, perm, scope), with_for_update=True)
     if sync is not None and sync.job_id == job.id:
         sync.job_id = None
         sync.last_read_at = clock.now()
+    return sync
 
 
 def _resource_of(session: Session, job: Job, payload: ReadMembershipPayload) -> Resource | None:
@@ -152,7 +155,12 @@ def _resource_of(session: Session, job: Job, payload: ReadMembershipPayload) -> 
 
 
 def handle_read_membership_result(
-    *, session: Session, clock: Clock, job: Job, result: JobResult
+    *,
+    session: Session,
+    clock: Clock,
+    job: Job,
+    result: JobResult,
+    full_every: timedelta = DEFAULT_FULL_EVERY,
 ) -> None:
     """Compare a resource's members with the broker's knowledge (see the module docstring)."""
     payload = parse_payload(job.kind, job.payload)
@@ -166,7 +174,6 @@ def handle_read_membership_result(
     if job.status is not JobStatus.SUCCEEDED or not isinstance(data, ReadMembershipData):
         _read_done(session, clock, job, resource=resource, perm=perm, scope=scope)
         return
-    members = {m.id for m in data.members}
     wanted = _wanted(session, resource, payload, clock.now())
     context: dict[str, object] = {"job_id": job.id, "request_ids": list(data.request_ids)}
     # The canonical lock order: the requests a removal may end, the memberships, then the sync.
@@ -183,7 +190,11 @@ def handle_read_membership_result(
             .with_for_update()
         )
     )
-    _read_done(session, clock, job, resource=resource, perm=perm, scope=scope)
+    sync = _read_done(session, clock, job, resource=resource, perm=perm, scope=scope)
+    # The observed set is written under the sync row's lock, the last one taken.
+    members = observe(session=session, clock=clock, sync=sync, data=data, full_every=full_every)
+    if members is None:
+        return  # changes without the set they apply to: the next read is a full round
     # A read queued before (or just after) a write may not show it: the connector can have read
     # the members before the write landed, and Graph reads lag writes. Judge only older writes.
     settled = job.created_at - READ_SETTLE

@@ -12,7 +12,8 @@ queue instead of deadlocking:
 2. ``access_request`` rows, by id (``lock_requests``; a request's ``grant`` rows are only
    locked by the holder of the request, so they follow their request);
 3. ``membership`` rows, by id;
-4. ``resource_sync`` rows, then ``standing_membership`` rows;
+4. ``resource_sync`` rows (``observed_member`` rows are written only under theirs), then
+   ``standing_membership`` rows;
 5. ``audit_head``, last of all: events are queued and appended just before COMMIT
    (``jitgate.server.audit.operations``).
 

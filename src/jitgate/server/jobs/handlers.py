@@ -14,6 +14,7 @@ from jitgate.server.grants.guest_results import (
     handle_invite_guest_result,
 )
 from jitgate.server.grants.late_write import DEFAULT_LATE_WRITE_WINDOW
+from jitgate.server.grants.observed import DEFAULT_FULL_EVERY
 from jitgate.server.grants.results import handle_grant_result, handle_revoke_result
 from jitgate.server.integrations.sync import handle_discover_result
 from jitgate.server.jobs.models import JobKind
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 
 
 def default_registry(
-    *, late_write_window: timedelta = DEFAULT_LATE_WRITE_WINDOW
+    *,
+    late_write_window: timedelta = DEFAULT_LATE_WRITE_WINDOW,
+    full_read_every: timedelta = DEFAULT_FULL_EVERY,
 ) -> HandlerRegistry:
     """Return a new registry with every known result handler (``Settings`` timings)."""
     registry = HandlerRegistry()
@@ -34,7 +37,10 @@ def default_registry(
         JobKind.GRANT, partial(handle_grant_result, late_write_window=late_write_window)
     )
     registry.register(JobKind.REVOKE, handle_revoke_result)
-    registry.register(JobKind.READ_MEMBERSHIP, handle_read_membership_result)
+    registry.register(
+        JobKind.READ_MEMBERSHIP,
+        partial(handle_read_membership_result, full_every=full_read_every),
+    )
     registry.register(JobKind.DISCOVER, handle_discover_result)
     registry.register(JobKind.INVITE_GUEST, handle_invite_guest_result)
     registry.register(JobKind.DELETE_USER, handle_delete_user_result)

@@ -105,10 +105,11 @@ def create_app(
     app.middleware("http")(_refuse_nul)
     app.middleware("http")(_request_context)
     app.include_router(api_router)
-    window = timedelta(seconds=settings.late_write_window_s)
-    install_connector_api(
-        app, sessions, JobsRuntime(handlers=default_registry(late_write_window=window))
+    handlers = default_registry(
+        late_write_window=timedelta(seconds=settings.late_write_window_s),
+        full_read_every=timedelta(seconds=settings.drift_full_read_interval_s),
     )
+    install_connector_api(app, sessions, JobsRuntime(handlers=handlers))
     install_metrics(app, settings=settings, sessions=sessions, clock=clock)
 
     @app.get("/healthz", include_in_schema=False)
