@@ -120,7 +120,7 @@ def invite_or_fail(
     ).all()
     invited = open_invitations(session)
     wanted: dict[tuple[str, str], list[str]] = {}
-    people: dict[str, tuple[Identity, Integration]] = {}
+    people: dict[tuple[str, str], tuple[Identity, Integration]] = {}
     for grant, identity, integration in rows:
         why = _why_not(integration, identity)
         if why is not None:
@@ -131,12 +131,12 @@ def invite_or_fail(
             step.waiting.append(grant.id)
             continue
         wanted.setdefault((identity.id, integration.id), []).append(grant.id)
-        people[f"{identity.id}/{integration.id}"] = (identity, integration)
+        people[identity.id, integration.id] = (identity, integration)
     for (identity_id, integration_id), ids in sorted(wanted.items()):
         if identity_id in invited:  # one invitation per identity, whatever the integration
             step.waiting += ids
             continue
-        identity, integration = people[f"{identity_id}/{integration_id}"]
+        identity, integration = people[identity_id, integration_id]
         invited.add(identity_id)
         if dry_run:
             step.invite_jobs.append(f"dry-run:{identity_id}")
