@@ -15,12 +15,16 @@ from typing import TYPE_CHECKING, Protocol
 
 from jitgate.connector.discover import run_discovery
 from jitgate.connector.results import change_result, error_result, write_result
-from jitgate.graph.operations import bulk, groups, member_delta, pim, roles, selfcheck
+from jitgate.graph.operations import bulk, groups, guests, member_delta, pim, roles, selfcheck
 from jitgate.graph.operations.group_cache import GroupCache
 from jitgate.graph.operations.models import AccessChange, Action, Permission
 from jitgate.protocol.v1 import (
+    DeleteUserData,
+    DeleteUserPayload,
     GrantMode,
     GrantPayload,
+    InviteGuestData,
+    InviteGuestPayload,
     JobResult,
     JobSpec,
     MemberRef,
@@ -31,6 +35,7 @@ from jitgate.protocol.v1 import (
     RevokePayload,
     SelfCheckData,
     SelfCheckPayload,
+    WriteOutcome,
 )
 
 if TYPE_CHECKING:
@@ -150,6 +155,8 @@ class GraphExecutor:
         if isinstance(payload, SelfCheckPayload):
             data = await self.self_check(payload)
             return JobResult(outcome=Outcome.SUCCEEDED, data=data)
+        if isinstance(payload, InviteGuestPayload | DeleteUserPayload):
+            return await self._guest(payload)
         return await run_discovery(self.client, spec, payload, pages)
 
     async def _pim(self, payload: GrantPayload | RevokePayload) -> JobResult:
@@ -179,6 +186,29 @@ class GraphExecutor:
                 ends_at=ends_at,
             )
         return write_result(grant=grant, result=result)
+
+    async def _guest(self, payload: InviteGuestPayload | DeleteUserPayload) -> JobResult:
+        if isinstance(payload, DeleteUserPayload):
+            deletion = await guests.delete_user(self.client, payload.user_id)
+            data: InviteGuestData | DeleteUserData = DeleteUserData(
+                outcome=WriteOutcome(str(deletion.outcome)),
+                request_ids=list(deletion.request_ids)[:200],
+            )
+            return JobResult(outcome=Outcome.SUCCEEDED, data=data)
+        guest = await guests.invite_guest(
+            self.client,
+            email=payload.email,
+            redirect_url=payload.redirect_url,
+            display_name=payload.display_name,
+            send_message=payload.send_invitation_message,
+        )
+        data = InviteGuestData(
+            user_id=guest.user_id,
+            created=guest.created,
+            user_principal_name=guest.user_principal_name,
+            request_ids=list(guest.request_ids)[:200],
+        )
+        return JobResult(outcome=Outcome.SUCCEEDED, data=data)
 
     async def _read(self, payload: ReadMembershipPayload) -> JobResult:
         if payload.resource_type is ResourceType.ROLE:
@@ -218,6 +248,8 @@ class GraphExecutor:
             self.client,
             resource_types={str(t) for t in payload.resource_types},
             grant_mode="pim" if payload.grant_mode is GrantMode.PIM else "direct",
+            invite_guests=payload.invite_guests,
+            delete_users=payload.delete_users,
         )
         self.can_manage_role_assignable = report.can_manage_role_assignable_groups
         return SelfCheckData(

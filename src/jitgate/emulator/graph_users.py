@@ -216,8 +216,8 @@ def update_user(call: Call) -> Response:
 
 
 def delete_user(call: Call) -> Response:
-    """DELETE /users/{id}."""
-    call.require(p.USER_WRITE)
+    """DELETE /users/{id}: 204, or 404 when no such user (Request_ResourceNotFound)."""
+    call.require(p.USER_DELETE)
     user = get_user_obj(call, call.params["id"])
     call.tenant.delete_object(user["id"])
     return empty_response()

@@ -13,6 +13,8 @@ DIR_WRITE = frozenset({"Directory.ReadWrite.All"})
 USER_READ = frozenset({"User.Read.All", "User.ReadWrite.All"}) | DIR_READ
 USER_WRITE = frozenset({"User.ReadWrite.All"}) | DIR_WRITE
 USER_INVITE = frozenset({"User.Invite.All", "User.ReadWrite.All"}) | DIR_WRITE
+#: ``DELETE /users/{id}``: User.DeleteRestore.All is the least privileged (user-delete.md).
+USER_DELETE = frozenset({"User.DeleteRestore.All"}) | USER_WRITE
 GROUP_READ = (
     frozenset({"GroupMember.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All"})
     | frozenset({"Group.ReadWrite.All"})
@@ -91,6 +93,7 @@ APP_ROLE_IDS: dict[str, str] = {
     "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
     "Application.ReadWrite.All": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
     "User.Invite.All": "09850681-111b-4a89-9bed-3f2cae46d706",
+    "User.DeleteRestore.All": "eccc023d-eccf-4e7b-9683-8813ab36cecc",
 }
 """Microsoft Graph app role ids for the permissions we know; others get a stable UUIDv5."""
 

@@ -6,6 +6,7 @@ from jitgate.core.db import Base
 from jitgate.server.audit.models import AuditEvent, AuditHead
 from jitgate.server.connectors.models import Connector, ConnectorInstance
 from jitgate.server.flows.models import AccessFlow
+from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
 from jitgate.server.identities.models import ApiToken, Identity
 from jitgate.server.integrations.models import Integration, Resource
@@ -32,6 +33,7 @@ __all__ = [
     "Identity",
     "Integration",
     "IntegrationSync",
+    "InvitedGuest",
     "Job",
     "JobPage",
     "Membership",

@@ -34,6 +34,8 @@ def test_catalog_type_publishes_every_seed_setting(client, session, clock):
         "resource_types",
         "credential_rotation_days",
         "user_cleanup_days",
+        "invite_guests",
+        "invite_redirect_url",
         "custom_access_details",
         "owners",
         "resource_owner",
@@ -48,6 +50,8 @@ def test_catalog_type_publishes_every_seed_setting(client, session, clock):
     assert params["name"]["limits"]["max_length"] == 64
     assert params["custom_access_details"]["limits"]["max_length"] == 400
     assert params["credential_rotation_days"]["limits"]["minimum"] == 1
+    invite = params["invite_guests"]
+    assert (invite["type"], invite["default"]) == ("boolean", False)
     assert params["credential_rotation_days"]["limits"]["maximum"] == 3650
     assert params["user_cleanup_days"]["type"] == "integer"
     assert params["resource_types"]["values"] == ["entra-group", "entra-role"]

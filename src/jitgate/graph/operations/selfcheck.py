@@ -100,14 +100,34 @@ PIM_GROUPS = _req(
     {"PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"},
     {PRIVILEGED_ROLE_ADMINISTRATOR},
 )
+GUESTS_INVITE = _req(
+    "User.Invite.All is required to invite external grantees as B2B guests (invite_guests)",
+    {"User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"},
+    {USER_ADMINISTRATOR},
+)
+USERS_DELETE = _req(
+    "User.DeleteRestore.All (or User.ReadWrite.All) is required to delete the guests jitgate "
+    "invited (user_cleanup_days)",
+    {"User.DeleteRestore.All", "User.ReadWrite.All", "Directory.ReadWrite.All"},
+    {USER_ADMINISTRATOR},
+)
 
 
 def requirements(
-    *, resource_types: Iterable[str], grant_mode: GrantMode, role_assignable_groups: bool = True
+    *,
+    resource_types: Iterable[str],
+    grant_mode: GrantMode,
+    role_assignable_groups: bool = True,
+    invite_guests: bool = False,
+    delete_users: bool = False,
 ) -> list[Requirement]:
-    """What graph.md §10 says the enabled resource types and grant mode need."""
+    """What graph.md §10 says the enabled resource types, grant mode and guest settings need."""
     types = set(resource_types)
     needed = [USERS_READ]
+    if invite_guests:
+        needed.append(GUESTS_INVITE)
+    if delete_users:
+        needed.append(USERS_DELETE)
     if "entra-group" in types:
         needed.append(GROUPS_READ)
         needed.append(PIM_GROUPS if grant_mode == "pim" else GROUPS_WRITE)
@@ -148,6 +168,8 @@ async def self_check(
     resource_types: Iterable[str] = ("entra-group", "entra-role"),
     grant_mode: GrantMode = "direct",
     role_assignable_groups: bool = True,
+    invite_guests: bool = False,
+    delete_users: bool = False,
 ) -> SelfCheckReport:
     """Compare the token's permissions and the SP's directory roles with what is needed."""
     claims = token_claims(await client.tokens.token())
@@ -183,6 +205,8 @@ async def self_check(
         resource_types=resource_types,
         grant_mode=grant_mode,
         role_assignable_groups=role_assignable_groups,
+        invite_guests=invite_guests,
+        delete_users=delete_users,
     )
     missing += [r.message for r in needed if not r.met(permissions, held)]
     return SelfCheckReport(

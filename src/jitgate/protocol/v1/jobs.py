@@ -115,13 +115,55 @@ class SelfCheckPayload(Message):
     kind: Literal["self_check"] = "self_check"
     resource_types: list[ResourceType] = Field(default_factory=lambda: list(ResourceType))
     grant_mode: GrantMode = GrantMode.DIRECT
+    invite_guests: bool = Field(
+        default=False, description="An integration invites guests: `User.Invite.All` is needed."
+    )
+    delete_users: bool = Field(
+        default=False,
+        description="An integration deletes the guests it invited (`user_cleanup_days`): "
+        "`User.DeleteRestore.All` is needed.",
+    )
+
+
+class InviteGuestPayload(Message):
+    """Invite an external grantee as a B2B guest (``POST /invitations``), or find their user.
+
+    A user that already has the mail is reused (``created`` false in the result), never invited
+    again.
+    """
+
+    kind: Literal["invite_guest"] = "invite_guest"
+    email: str = Field(min_length=3, max_length=320, description="The grantee's mail address.")
+    display_name: str | None = Field(default=None, max_length=256)
+    redirect_url: str = Field(
+        max_length=2048, description="Where the guest lands after redeeming the invitation."
+    )
+    send_invitation_message: bool = True
+    identity_id: str = Field(description="The jitgate identity the guest is for.")
+    grant_ids: list[str] = Field(default_factory=list, description="The grants waiting on it.")
+
+
+class DeleteUserPayload(Message):
+    """Delete a guest user jitgate invited (``DELETE /users/{id}``; gone already is success)."""
+
+    kind: Literal["delete_user"] = "delete_user"
+    user_id: str = Field(max_length=64, description="The guest's Entra object id.")
+    identity_id: str | None = None
 
 
 JobPayload = Annotated[
-    GrantPayload | RevokePayload | DiscoverPayload | ReadMembershipPayload | SelfCheckPayload,
+    GrantPayload
+    | RevokePayload
+    | DiscoverPayload
+    | ReadMembershipPayload
+    | SelfCheckPayload
+    | InviteGuestPayload
+    | DeleteUserPayload,
     Field(discriminator="kind"),
 ]
-JobKindName = Literal["grant", "revoke", "discover", "read_membership", "self_check"]
+JobKindName = Literal[
+    "grant", "revoke", "discover", "read_membership", "self_check", "invite_guest", "delete_user"
+]
 
 
 class ClaimRequest(Message):

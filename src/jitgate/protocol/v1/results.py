@@ -116,8 +116,35 @@ class SelfCheckData(Message):
     request_ids: list[str] = Field(default_factory=list)
 
 
+class InviteGuestData(Message):
+    """The user an invitation created, or the existing user with that mail."""
+
+    kind: Literal["invite_guest"] = "invite_guest"
+    user_id: str = Field(max_length=64, description="The guest's (or existing user's) object id.")
+    created: bool = Field(
+        description="True when this job's invitation created the user; false when a user with "
+        "the mail already existed (it is reused and never deleted by jitgate)."
+    )
+    user_principal_name: str | None = Field(default=None, max_length=320)
+    request_ids: list[str] = Field(default_factory=list, max_length=200)
+
+
+class DeleteUserData(Message):
+    """A user deletion: ``applied``, or ``already_absent`` when Graph had no such user (404)."""
+
+    kind: Literal["delete_user"] = "delete_user"
+    outcome: WriteOutcome
+    request_ids: list[str] = Field(default_factory=list, max_length=200)
+
+
 ResultData = Annotated[
-    GrantData | RevokeData | DiscoverData | ReadMembershipData | SelfCheckData,
+    GrantData
+    | RevokeData
+    | DiscoverData
+    | ReadMembershipData
+    | SelfCheckData
+    | InviteGuestData
+    | DeleteUserData,
     Field(discriminator="kind"),
 ]
 

@@ -22,6 +22,8 @@ ACCESS_DETAILS_MAX = 400
 OWNER_ATTRIBUTES = ("user", "group")
 RESOURCE_OWNER_ATTRIBUTES = ("user.upn", "user.mail", "user.id", "group.name", "group.id")
 OWNER_VALUES_MAX = 50
+URL_MAX = 2048
+DEFAULT_INVITE_REDIRECT_URL = "https://myapplications.microsoft.com"
 
 
 class ParamType(StrEnum):
@@ -30,6 +32,7 @@ class ParamType(StrEnum):
     STRING = "string"
     TEXT = "text"
     INTEGER = "integer"
+    BOOLEAN = "boolean"
     ENUM = "enum"
     MULTI_ENUM = "multi_enum"
     CONNECTOR = "connector"
@@ -275,7 +278,30 @@ ENTRA_ID = IntegrationType(
             "jitgate itself invited for an external grantee. When set, a guest jitgate invited is "
             "deleted from the tenant this many days after its last grant through this "
             "integration ended, unless it has a live grant again. Members and guests jitgate did "
-            "not invite are never deleted. Empty: invited guests are kept.",
+            "not invite are never deleted. The connector then needs `User.DeleteRestore.All` (or "
+            "`User.ReadWrite.All`). Empty: invited guests are kept.",
+        ),
+        ParamSpec(
+            id="invite_guests",
+            label="Invite external grantees as B2B guests",
+            type=ParamType.BOOLEAN,
+            step="get_more",
+            default=False,
+            description="When on, a grantee jitgate knows by e-mail but who has no user in the "
+            "tenant (no Entra object id) is first invited as a B2B guest (`POST /invitations`); "
+            "the grant is made to the new guest. A user that already exists with that mail is "
+            "reused and never counts as invited by jitgate. The connector then needs "
+            "`User.Invite.All`. Off: such a grant fails with a message saying so.",
+        ),
+        ParamSpec(
+            id="invite_redirect_url",
+            label="Invitation redirect URL",
+            type=ParamType.STRING,
+            step="get_more",
+            max_length=URL_MAX,
+            pattern=r"^https://[^\s]+$",
+            description="Where an invited guest lands after redeeming the invitation (an "
+            "`https://` URL). Empty: " + DEFAULT_INVITE_REDIRECT_URL + ".",
         ),
         ParamSpec(
             id="custom_access_details",

@@ -56,6 +56,13 @@ def _check_integer(spec: ParamSpec, path: str, value: object) -> list[FieldError
     return []
 
 
+def _check_boolean(spec: ParamSpec, path: str, value: object) -> list[FieldError]:
+    del spec
+    if not isinstance(value, bool):
+        return [{"field": path, "message": "must be true or false"}]
+    return []
+
+
 def _check_enum(spec: ParamSpec, path: str, value: object) -> list[FieldError]:
     if value not in spec.values:
         return [{"field": path, "message": f"must be one of {', '.join(spec.values)}"}]
@@ -119,6 +126,7 @@ _CHECKS: dict[ParamType, Callable[[ParamSpec, str, object], list[FieldError]]] =
     ParamType.TEXT: _check_string,
     ParamType.CONNECTOR: _check_string,
     ParamType.INTEGER: _check_integer,
+    ParamType.BOOLEAN: _check_boolean,
     ParamType.ENUM: _check_enum,
     ParamType.MULTI_ENUM: _check_multi,
     ParamType.OWNERS: _check_owners,

@@ -22,7 +22,9 @@ from sqlalchemy import text
 from jitgate.core.db import is_postgres
 from jitgate.server.grants.apply import ENGINE, Applied, apply
 from jitgate.server.grants.drift import schedule_drift_reads
-from jitgate.server.grants.operations import expire_grants, mark_grant_failed
+from jitgate.server.grants.guest_cleanup import schedule_guest_cleanup
+from jitgate.server.grants.guests import invite_or_fail
+from jitgate.server.grants.operations import expire_grants
 from jitgate.server.grants.plan import PlanOptions, plan
 from jitgate.server.grants.state import Focus, load_world
 from jitgate.server.integrations.sync import schedule_discovery
@@ -65,6 +67,9 @@ class TickReport:
     dry_run: bool = False
     expired_requests: list[str] = field(default_factory=list)
     failed_grants: list[str] = field(default_factory=list)
+    failure_reasons: dict[str, str] = field(default_factory=dict)
+    invite_jobs: list[str] = field(default_factory=list)
+    delete_user_jobs: list[str] = field(default_factory=list)
     applied: list[Applied] = field(default_factory=list)
     discovery_jobs: list[str] = field(default_factory=list)
     read_jobs: list[str] = field(default_factory=list)
@@ -75,8 +80,11 @@ class TickReport:
             return ["skipped: another reconciler tick is running"]
         lines = [f"expire request {rid}" for rid in self.expired_requests]
         lines += [
-            f"fail grant {gid}: the identity has no Entra object id" for gid in self.failed_grants
+            f"fail grant {gid}: {self.failure_reasons.get(gid, 'the identity has no object id')}"
+            for gid in self.failed_grants
         ]
+        lines += [f"invite guest job {jid}" for jid in self.invite_jobs]
+        lines += [f"delete invited guest job {jid}" for jid in self.delete_user_jobs]
         lines += [f"{a.action.describe()} -> {a.outcome}" for a in self.applied]
         lines += [f"discover job {jid}" for jid in self.discovery_jobs]
         lines += [f"read membership job {jid}" for jid in self.read_jobs]
@@ -116,16 +124,12 @@ def tick(
         focus = None
     now = clock.now()
     world = load_world(session, now, focus=focus)
-    for grant_id in world.unresolvable:
-        if not dry_run:
-            mark_grant_failed(
-                session=session,
-                clock=clock,
-                grant_id=grant_id,
-                error="the identity has no Entra object id; it cannot be granted",
-                actor=ENGINE,
-            )
-        report.failed_grants.append(grant_id)
+    guests = invite_or_fail(
+        session=session, clock=clock, grant_ids=world.unresolvable, dry_run=dry_run
+    )
+    report.failed_grants = list(guests.failed)
+    report.failure_reasons = dict(guests.failed)
+    report.invite_jobs = guests.invite_jobs
     options = PlanOptions(
         pim_integrations=world.pim_integrations,
         pim_grace=config.pim_grace,
@@ -134,6 +138,8 @@ def tick(
     )
     actions = plan(world.grants, world.actual, world.standing, now, options)
     report.applied = apply(actions, session=session, clock=clock, dry_run=dry_run)
+    if not dry_run and focus is None:
+        report.delete_user_jobs = schedule_guest_cleanup(session=session, clock=clock)
     if config.periodic and not dry_run and focus is None:
         report.discovery_jobs = schedule_discovery(
             session=session, clock=clock, interval=config.discovery_interval

@@ -18,6 +18,8 @@ _ATTRIBUTES = (
     "resource_types",
     "credential_rotation_days",
     "user_cleanup_days",
+    "invite_guests",
+    "invite_redirect_url",
     "custom_access_details",
     "grant_mode",
     "membership_mode",

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jitgate.core.db import Base, JSONType, StrEnumType, UTCDateTime
@@ -67,6 +67,8 @@ class Integration(Base):
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     credential_rotation_days: Mapped[int | None]
     user_cleanup_days: Mapped[int | None]
+    invite_guests: Mapped[bool] = mapped_column(default=False, server_default=false())
+    invite_redirect_url: Mapped[str | None] = mapped_column(String(2048))
     custom_access_details: Mapped[str | None] = mapped_column(String(400))
     owners: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     resource_owner_key: Mapped[str | None] = mapped_column(String(128))

@@ -16,6 +16,7 @@ from jitgate.server.audit.operations import record_event
 from jitgate.server.catalog.registry import get_integration_type
 from jitgate.server.catalog.validation import validate_config
 from jitgate.server.connectors.models import Connector
+from jitgate.server.grants.guests import queue_guest_self_check
 from jitgate.server.grants.models import Grant
 from jitgate.server.integrations.models import (
     GrantMode,
@@ -73,6 +74,8 @@ def _apply(integration: Integration, values: dict[str, Any]) -> None:
     integration.resource_types = list(values["resource_types"])
     integration.credential_rotation_days = values.get("credential_rotation_days")
     integration.user_cleanup_days = values.get("user_cleanup_days")
+    integration.invite_guests = bool(values.get("invite_guests"))
+    integration.invite_redirect_url = values.get("invite_redirect_url") or None
     integration.custom_access_details = values.get("custom_access_details") or None
     integration.owners = [
         {"attribute": o["attribute"], "values": list(o["values"])}
@@ -136,6 +139,7 @@ def create_integration(
     session.add(integration)
     session.flush()
     job = _queue_discovery(session=session, clock=clock, integration=integration)
+    _check_guest_permissions(session, clock, integration, before=None)
     record_event(
         session=session,
         clock=clock,
@@ -147,6 +151,18 @@ def create_integration(
         context={"job_id": job.id},
     )
     return integration
+
+
+def _check_guest_permissions(
+    session: Session, clock: Clock, integration: Integration, *, before: dict[str, Any] | None
+) -> None:
+    """Turning guest invitation or cleanup on: have the connector check its permissions."""
+    now = config_values(integration)
+    guest_keys = ("invite_guests", "user_cleanup_days", "connector_id")
+    if before is not None and all(before.get(k) == now[k] for k in guest_keys):
+        return
+    if integration.connector_id is not None:
+        queue_guest_self_check(session, clock, integration.connector_id)
 
 
 def _locked(session: Session, integration_id: str) -> Integration:
@@ -178,6 +194,7 @@ def update_integration(
     _apply(integration, values)
     integration.updated_at = clock.now()
     session.flush()
+    _check_guest_permissions(session, clock, integration, before=before)
     record_event(
         session=session,
         clock=clock,

@@ -74,6 +74,8 @@ class IntegrationCreate(BaseModel):
         default=None, description=_doc("credential_rotation_days")
     )
     user_cleanup_days: int | None = Field(default=None, description=_doc("user_cleanup_days"))
+    invite_guests: bool = Field(default=False, description=_doc("invite_guests"))
+    invite_redirect_url: str | None = Field(default=None, description=_doc("invite_redirect_url"))
     custom_access_details: str | None = Field(
         default=None, description=_doc("custom_access_details")
     )
@@ -107,6 +109,8 @@ class IntegrationUpdate(BaseModel):
         default=None, description=_doc("credential_rotation_days")
     )
     user_cleanup_days: int | None = Field(default=None, description=_doc("user_cleanup_days"))
+    invite_guests: bool | None = Field(default=None, description=_doc("invite_guests"))
+    invite_redirect_url: str | None = Field(default=None, description=_doc("invite_redirect_url"))
     custom_access_details: str | None = Field(
         default=None, description=_doc("custom_access_details")
     )
@@ -138,6 +142,8 @@ class IntegrationRead(BaseModel):
     )
     credential_rotation_overdue: bool
     user_cleanup_days: int | None
+    invite_guests: bool
+    invite_redirect_url: str | None
     custom_access_details: str | None = Field(
         description="Shown to requesters with their access to this integration's resources."
     )

@@ -74,6 +74,8 @@ def config_values(integration: Integration) -> dict[str, Any]:
         "resource_types": list(integration.resource_types),
         "credential_rotation_days": integration.credential_rotation_days,
         "user_cleanup_days": integration.user_cleanup_days,
+        "invite_guests": bool(integration.invite_guests),
+        "invite_redirect_url": integration.invite_redirect_url,
         "custom_access_details": integration.custom_access_details,
         "owners": [dict(o) for o in integration.owners],
         "resource_owner": resource_owner,
@@ -114,6 +116,8 @@ def integration_read(
         resource_types=values["resource_types"],
         credential_rotation_days=values["credential_rotation_days"],
         user_cleanup_days=values["user_cleanup_days"],
+        invite_guests=values["invite_guests"],
+        invite_redirect_url=values["invite_redirect_url"],
         custom_access_details=values["custom_access_details"],
         owners=[OwnerRule.model_validate(o) for o in values["owners"]],
         resource_owner=(

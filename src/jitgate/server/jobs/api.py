@@ -35,6 +35,7 @@ from jitgate.protocol.v1 import (
     ReportResultsAck,
     ResultItemAck,
 )
+from jitgate.server.grants.guests import queue_guest_self_check
 from jitgate.server.jobs import instances, operations, results
 from jitgate.server.jobs.deps import ConnectorDep, ConnectorPrincipal, RuntimeDep
 from jitgate.server.jobs.runtime import JobsRuntime
@@ -293,6 +294,8 @@ def post_self_check(
         connector_id=connector.connector_id,
         check=self_check_dict(body.result),
     )
+    # The start check knows no integration settings: check the guest permissions as a job.
+    queue_guest_self_check(session, clock, connector.connector_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

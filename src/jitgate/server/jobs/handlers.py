@@ -9,6 +9,10 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from jitgate.server.grants.drift import handle_read_membership_result
+from jitgate.server.grants.guest_results import (
+    handle_delete_user_result,
+    handle_invite_guest_result,
+)
 from jitgate.server.grants.late_write import DEFAULT_LATE_WRITE_WINDOW
 from jitgate.server.grants.observed import DEFAULT_FULL_EVERY
 from jitgate.server.grants.results import handle_grant_result, handle_revoke_result
@@ -38,4 +42,6 @@ def default_registry(
         partial(handle_read_membership_result, full_every=full_read_every),
     )
     registry.register(JobKind.DISCOVER, handle_discover_result)
+    registry.register(JobKind.INVITE_GUEST, handle_invite_guest_result)
+    registry.register(JobKind.DELETE_USER, handle_delete_user_result)
     return registry

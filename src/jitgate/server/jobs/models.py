@@ -21,6 +21,8 @@ class JobKind(StrEnum):
     REVOKE = "revoke"
     READ_MEMBERSHIP = "read_membership"
     SELF_CHECK = "self_check"
+    INVITE_GUEST = "invite_guest"
+    DELETE_USER = "delete_user"
 
 
 class JobPriority(IntEnum):

@@ -47,6 +47,8 @@ KIND_PRIORITY = {
     JobKind.READ_MEMBERSHIP: JobPriority.READ,
     JobKind.SELF_CHECK: JobPriority.READ,
     JobKind.DISCOVER: JobPriority.DISCOVER,
+    JobKind.INVITE_GUEST: JobPriority.GRANT,
+    JobKind.DELETE_USER: JobPriority.GRANT,
 }
 
 

@@ -53,6 +53,13 @@ def test_a_valid_config_passes():
         ({"user_cleanup_days": 0}, [("user_cleanup_days", "must be between 1 and 3650")]),
         ({"user_cleanup_days": True}, [("user_cleanup_days", "must be a whole number of days")]),
         ({"user_cleanup_days": 2.5}, [("user_cleanup_days", "must be a whole number of days")]),
+        ({"invite_guests": True}, []),
+        ({"invite_guests": "yes"}, [("invite_guests", "must be true or false")]),
+        ({"invite_redirect_url": "https://myapps.microsoft.com/contoso"}, []),
+        (
+            {"invite_redirect_url": "http://example.com"},
+            [("invite_redirect_url", "must match ^https://[^\\s]+$")],
+        ),
         ({"resource_types": []}, [("resource_types", "choose at least one")]),
         (
             {"resource_types": ["entra-app"]},
