@@ -1,8 +1,8 @@
 """integration.invite_guests and invite_redirect_url; invited_guest (guests jitgate invited)
 
 Revision ID: c7d1e5a3f2b8
-Revises: b2e8c4f1a693
-Create Date: 2026-12-03 09:00:00
+Revises: 4b8e1c7f3a52
+Create Date: 2026-11-28 00:30:00
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c7d1e5a3f2b8"
-down_revision: str | None = "b2e8c4f1a693"
+down_revision: str | None = "4b8e1c7f3a52"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
