@@ -47,9 +47,7 @@ def upgrade() -> None:
         batch.create_index(
             batch.f("ix_invited_guest_entra_user_id"), ["entra_user_id"], unique=False
         )
-        batch.create_index(
-            "ix_invited_guest_live", ["deleted_at", "integration_id"], unique=False
-        )
+        batch.create_index("ix_invited_guest_live", ["deleted_at", "integration_id"], unique=False)
 
 
 def downgrade() -> None:

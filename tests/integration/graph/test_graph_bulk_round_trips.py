@@ -7,10 +7,12 @@ once for many writes.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from jitgate.graph.batch import BatchExecutor, BatchRequest
-from jitgate.graph.operations import bulk, groups
+from jitgate.graph.operations import bulk, groups, roles
 from jitgate.graph.operations.group_cache import GroupCache
 from jitgate.graph.operations.models import AccessChange, Action, Outcome, Permission
 
@@ -82,3 +84,49 @@ async def test_a_cached_unchangeable_group_is_still_refused_without_a_write(grap
         assert result.outcome is Outcome.FAILED
         assert result.error_code == "UnchangeableGroup"
     assert not [r for call in sent for r in call if r.method != "GET"]
+
+
+HELPDESK = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+
+
+@pytest.fixture
+def lost_write_answer(monkeypatch):
+    """The write round's answer is lost: it lands, and the retry's answer is all we get."""
+    real = BatchExecutor.execute
+
+    async def lose(self: BatchExecutor, requests):
+        if not any(r.method == "POST" for r in requests):
+            return await real(self, requests)
+        await real(self, requests)  # it lands in Graph; the client never hears
+        answers = await real(self, requests)  # the retry: "already exists"
+        return [replace(a, ambiguous=True, attempts=2) for a in answers]
+
+    monkeypatch.setattr(BatchExecutor, "execute", lose)
+
+
+async def test_a_role_grant_held_before_is_standing_even_after_a_lost_answer(
+    graph, names, lost_write_answer
+):
+    user = names["diego"]
+    scope = f"/administrativeUnits/{names['EMEA']}"
+    await roles.assign_role(
+        graph, principal_id=user, role_definition_id=HELPDESK, directory_scope_id=scope
+    )
+    change = AccessChange(Action.GRANT, user, HELPDESK, Permission.ACTIVE, scope)
+    (result,) = await bulk.apply_changes(graph, [change])
+    assert result.outcome is Outcome.ALREADY_PRESENT
+    assert not result.ambiguous  # the read before the write saw the role
+
+
+async def test_a_role_grant_not_held_before_stays_ambiguous_after_a_lost_answer(
+    graph, names, lost_write_answer
+):
+    user = names["diego"]
+    other_scope = f"/administrativeUnits/{names['EMEA']}"
+    await roles.assign_role(  # the same role at another scope does not count
+        graph, principal_id=user, role_definition_id=HELPDESK, directory_scope_id=other_scope
+    )
+    change = AccessChange(Action.GRANT, user, HELPDESK, Permission.ACTIVE, "/")
+    (result,) = await bulk.apply_changes(graph, [change])
+    assert result.outcome is Outcome.ALREADY_PRESENT
+    assert result.ambiguous  # the broker's own first try, as far as anyone can tell

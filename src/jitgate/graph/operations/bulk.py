@@ -8,9 +8,10 @@
    retried on their own Retry-After) and retries grants that hit replication-lag 404s;
 4. maps each answer to ``applied``, ``already_present``, ``already_absent`` or ``failed``, and
    marks a change ``ambiguous`` when a write of it was sent and its answer lost on any try (it
-   may still land later, e.g. after the change is undone). Group grants read first whether the
-   principal already holds the relation: "already exists" after a lost answer is then known to
-   be standing access (the read said so) or the broker's own first try (it did not).
+   may still land later, e.g. after the change is undone). Grants read first whether the
+   principal already holds the group relation or the role at the scope: "already exists" after
+   a lost answer is then known to be standing access (the read said so) or the broker's own
+   first try (it did not).
 
 Before any write there is one round of reads, in one ``$batch`` run: the groups neither the
 caller nor the ``GroupCache`` knows (to refuse unchangeable ones) and the held-before reads. The
@@ -126,7 +127,7 @@ async def _read_before(
     known: dict[str, Group],
     cache: GroupCache | None,
 ) -> set[int]:
-    """Load the unknown groups into ``known``; return the group grants already held (indexes)."""
+    """Load the unknown groups into ``known``; return the grants already held (indexes)."""
     wanted = _groups_to_read(changes, known, cache)
     held_reads = _held_reads(changes)
     requests = [
@@ -144,18 +145,42 @@ async def _read_before(
     return {
         index
         for (index, _), result in zip(held_reads, results[len(wanted) :], strict=True)
-        if result.ok and isinstance(result.body, dict) and result.body.get("value")
+        if result.ok and _holds(changes[index], result.body)
     }
 
 
+def _holds(change: AccessChange, body: object) -> bool:
+    """Whether a held-before read's answer shows the principal holding what it asks for."""
+    if not isinstance(body, dict):
+        return False
+    found = body.get("value") or []
+    if change.permission is not Permission.ACTIVE:
+        return bool(found)  # the read filtered on the principal's id
+    scope = scope_id(change.directory_scope_id)
+    return any(
+        a.role_definition_id == change.resource_id and a.directory_scope_id == scope
+        for a in map(parse_assignment, found)
+    )
+
+
 def _held_reads(changes: Sequence[AccessChange]) -> list[tuple[int, BatchRequest]]:
-    """For each group grant: does its principal hold the relation already?"""
+    """For each grant: does its principal hold the relation (or the role at the scope) already?
+
+    Group relations are read filtered on the principal; role assignments are listed by
+    principal (the filter graph.md documents) and matched on role and scope here.
+    """
     reads: list[tuple[int, BatchRequest]] = []
     for index, change in enumerate(changes):
-        if change.action is not Action.GRANT or change.permission is Permission.ACTIVE:
+        if change.action is not Action.GRANT:
             continue
         try:
-            gid, pid = guid(change.resource_id), guid(change.principal_id)
+            pid = guid(change.principal_id)
+            if change.permission is Permission.ACTIVE:
+                scope_id(change.directory_scope_id)
+                url = f"{ASSIGNMENTS}?$filter={odata.eq('principalId', pid)}"
+                reads.append((index, BatchRequest("GET", url, priority=Priority.GRANT)))
+                continue
+            gid = guid(change.resource_id)
         except ValueError:
             continue  # refused when planned
         relation = "owners" if change.permission is Permission.OWNER else "members"
