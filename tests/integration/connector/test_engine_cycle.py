@@ -194,13 +194,17 @@ async def test_pim_extension_moves_the_expiry_in_the_emulator(tmp_path: Path) ->
         await asyncio.to_thread(run_tick, sessions=sessions, clock=clock, config=quiet)
         await _until(lambda: _one(sessions, Membership.applied), "the PIM assignment")
         assert user["id"] in members
-        old_end = _one(sessions, Grant.ends_at)
+        old_end = await asyncio.to_thread(_one, sessions, Grant.ends_at)
         clock.advance(timedelta(minutes=10))
-        with sessions() as session, session.begin():
-            extend_request(
-                session=session, clock=clock, actor=actor_for(grady), request_id=request.id
-            )
-        new_end = _one(sessions, Grant.ends_at)
+
+        def extend() -> None:  # off the event loop: the in-process server needs it to commit
+            with sessions() as session, session.begin():
+                extend_request(
+                    session=session, clock=clock, actor=actor_for(grady), request_id=request.id
+                )
+
+        await asyncio.to_thread(extend)
+        new_end = await asyncio.to_thread(_one, sessions, Grant.ends_at)
         assert old_end is not None
         assert new_end == old_end + timedelta(hours=1)
         await asyncio.to_thread(run_tick, sessions=sessions, clock=clock, config=quiet)
