@@ -1,10 +1,12 @@
 """Authorisation matrix: every API route x every role (anonymous, user, approver, auditor, admin).
 
-Each cell runs in a fresh, rolled-back world: a requester (``user``) with a pending request and
-an approved one, the pending request's approver (``approver``, the resource owner), an auditor and
-an admin. A role the matrix allows must succeed (2xx, with a valid body); a role it refuses must
-get 401 (anonymous), 403, or 404 where the object is hidden from that role. The first test fails
-when a route is added without a row here, so the matrix cannot fall behind the API.
+Each route gets a fresh, rolled-back world, and each role's call runs in a savepoint rolled
+back after it, so every role meets the world as arranged: a requester (``user``) with a pending
+request and an approved one, the pending request's approver (``approver``, the resource owner),
+an auditor and an admin. A role the matrix allows must succeed (2xx, with a valid body); a role
+it refuses must get 401 (anonymous), 403, or 404 where the object is hidden from that role.
+The first test fails when a route is added without a row here, so the matrix cannot fall behind
+the API.
 """
 
 from __future__ import annotations
@@ -227,23 +229,37 @@ def test_matrix_covers_every_route_and_no_other(settings, clock, sessions):
     assert MATRIX.keys() - routes == set(), "rows for routes that no longer exist"
 
 
-@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("method", "template"), sorted(MATRIX))
-def test_route_by_role(client, session, clock, *, method, template, role):
+def test_route_by_role(client, connection, session, clock, *, method, template):
     cell = _arrange(session, clock)
     body = cell.bodies.get((method, template))
-    response = client.request(
-        method,
-        _path(template, cell.ids),
-        headers=cell.headers[role],
-        json=body if body is not None else ({} if method in {"POST", "PUT", "PATCH"} else None),
-    )
+    path = _path(template, cell.ids)
+    for role in ROLES:
+        # Each role's call runs in a savepoint rolled back afterwards: every role meets the
+        # world as arranged, whatever the previous role's call changed.
+        savepoint = connection.begin_nested()
+        try:
+            response = client.request(
+                method,
+                path,
+                headers=cell.headers[role],
+                json=body
+                if body is not None
+                else ({} if method in {"POST", "PUT", "PATCH"} else None),
+            )
+        finally:
+            savepoint.rollback()
+        _check(method, template, role, response)
+
+
+def _check(method: str, template: str, role: str, response: Any) -> None:
     allowed = role in MATRIX[(method, template)]
+    where = f"{role}: {response.status_code} {response.text}"
     if role == ANON:
-        assert response.status_code == 401, response.text
+        assert response.status_code == 401, where
     elif allowed:
-        assert 200 <= response.status_code < 300, response.text
+        assert 200 <= response.status_code < 300, where
     else:
-        assert response.status_code in {401, 403, 404}, response.text
+        assert response.status_code in {401, 403, 404}, where
         if template.startswith("/api/connector/"):
-            assert response.status_code == 401, response.text
+            assert response.status_code == 401, where
