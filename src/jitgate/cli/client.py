@@ -3,19 +3,55 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from jitgate.cli.errors import ApiError, CliError
 from jitgate.cli.profile import Profile, load_profile
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+BUSY = "https://jitgate.dev/problems/database-busy"
+BUSY_RETRIES = 3
+MAX_WAIT_S = 5.0
+
+
+def _busy(response: httpx.Response) -> bool:
+    """A 503 "database busy" problem: nothing changed, the same request may be sent again."""
+    if response.status_code != httpx.codes.SERVICE_UNAVAILABLE:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("type") == BUSY
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        wait = float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        wait = 1.0
+    return min(max(wait, 0.0), MAX_WAIT_S)
+
 
 class ApiClient:
     """Calls ``/api/v1`` with the profile's token; problems become ``ApiError``."""
 
-    def __init__(self, profile: Profile, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._sleep = sleep
         self._http = httpx.Client(
+            transport=transport,
             base_url=f"{profile.url}/api/v1",
             headers={"Authorization": f"Bearer {profile.token}", "User-Agent": "jitgate-cli"},
             timeout=timeout,
@@ -27,8 +63,17 @@ class ApiClient:
         return cls(load_profile())
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send a request; raise ``ApiError`` on any non-2xx answer."""
+        """Send a request; raise ``ApiError`` on any non-2xx answer.
+
+        A "database busy" problem (the server lost a lock race and changed nothing) is sent
+        again after its Retry-After, a few times, before it is shown.
+        """
         response = self._http.request(method, path, **kwargs)
+        for _ in range(BUSY_RETRIES):
+            if not _busy(response):
+                break
+            self._sleep(_retry_after(response))
+            response = self._http.request(method, path, **kwargs)
         if response.status_code >= 400:  # noqa: PLR2004 - HTTP error range
             try:
                 problem = response.json()

@@ -373,3 +373,23 @@ async def test_pim_update_beyond_the_policy_maximum_is_refused(state, graph, nam
         await pim.request_group_assignment(
             graph, action="adminUpdate", ends_at=clock.now() + timedelta(days=400), **target
         )
+
+
+async def test_a_delta_link_to_another_host_is_never_followed(state, graph, monkeypatch):
+    first = discovery.discover_users(graph)
+    [u async for u in first]
+    assert first.delta_link
+    foreign = first.delta_link.replace("https://emulator.test", "https://elsewhere.example")
+    called: list[str] = []
+    real = type(graph).request
+
+    async def spy(self, method, path, **kwargs):
+        called.append(path)
+        return await real(self, method, path, **kwargs)
+
+    monkeypatch.setattr(type(graph), "request", spy)
+    again = discovery.discover_users(graph, delta_link=foreign)
+    found = [u async for u in again]
+    assert len(found) == len(state.tenant.users)  # a full round instead
+    assert called
+    assert not [path for path in called if "elsewhere.example" in path]

@@ -33,10 +33,12 @@ before this (without ``manager``) does not report manager changes until the next
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from jitgate.graph.batch import BatchExecutor, BatchRequest
 from jitgate.graph.operations.groups import group_select, parse_group
+from jitgate.graph.operations.member_delta import is_graph_link
 from jitgate.graph.operations.models import Group, Removed, User
 from jitgate.graph.paging import Pager
 
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
     from jitgate.graph.client import GraphClient
 
+log = logging.getLogger(__name__)
 USER_SELECT = "id,displayName,userPrincipalName,mail,userType,accountEnabled,onPremisesSyncEnabled"
 USER_DELTA_SELECT = f"{USER_SELECT},manager"  # users delta tracks the manager when selected
 MANAGER_EXPAND = "manager($select=id)"
@@ -102,6 +105,12 @@ class DirectorySync:
             raise ValueError("discovery covers users and groups")
         self._client = client
         self._kind = kind
+        if delta_link is not None and not is_graph_link(client, delta_link):
+            # The link came from the server; following it would send our token to that host.
+            log.warning(
+                "delta link is not on the Graph host; reading in full", extra={"kind": kind}
+            )
+            delta_link = None
         self._start_link = delta_link
         self._tags = tuple(tag_attributes)
         self.delta_link: str | None = None
