@@ -46,10 +46,3 @@ def test_the_oldest_entries_go_first_past_the_bound():
     assert cache.get("g1") is None
     assert cache.get("g2") is not None
     assert cache.get("g3") is not None
-
-
-def test_forget_drops_an_entry():
-    cache = GroupCache(Clock())
-    cache.put(Group(id="g1", display_name="One"))
-    cache.forget("g1")
-    assert cache.get("g1") is None

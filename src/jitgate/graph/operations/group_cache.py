@@ -54,9 +54,5 @@ class GroupCache:
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
 
-    def forget(self, group_id: str) -> None:
-        """Drop a group (e.g. Graph said it is gone)."""
-        self._entries.pop(group_id, None)
-
     def __len__(self) -> int:
         return len(self._entries)

@@ -30,8 +30,8 @@ from jitgate.protocol.v1 import (
     InviteGuestData,
     InviteGuestPayload,
 )
-from jitgate.server.actor import Actor
 from jitgate.server.audit.operations import record_event
+from jitgate.server.grants.apply import ENGINE
 from jitgate.server.grants.due import mark_due
 from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from jitgate.server.jobs.models import Job
 
 log = logging.getLogger(__name__)
-ENGINE = Actor.system("reconciler")
 
 
 def _pending(session: Session, grant_ids: list[str]) -> list[Grant]:

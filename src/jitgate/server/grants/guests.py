@@ -21,8 +21,8 @@ from sqlalchemy import select
 from jitgate.core.errors import Conflict
 from jitgate.protocol.v1 import GrantMode as WireGrantMode
 from jitgate.protocol.v1 import InviteGuestPayload, ResourceType, SelfCheckPayload
-from jitgate.server.actor import Actor
 from jitgate.server.catalog.registry import DEFAULT_INVITE_REDIRECT_URL
+from jitgate.server.grants.apply import ENGINE
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.operations import mark_grant_failed
 from jitgate.server.identities.models import Identity
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
     from jitgate.core.clock import Clock
 
-ENGINE = Actor.system("reconciler")
 OPEN_JOB = (JobStatus.QUEUED, JobStatus.LEASED)
 
 
