@@ -21,6 +21,8 @@ class Connector(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_prefix: Mapped[str] = mapped_column(String(16))
+    # The Entra tenant it reaches: pinned the first time it reports one; one connector a tenant.
+    tenant_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     token_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     self_check: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -31,6 +31,8 @@ from jitgate.protocol.v1 import (
     InviteGuestPayload,
 )
 from jitgate.server.audit.operations import record_event
+from jitgate.server.connectors.models import Connector
+from jitgate.server.connectors.tenancy import scope_of
 from jitgate.server.grants.apply import ENGINE
 from jitgate.server.grants.due import mark_due
 from jitgate.server.grants.guest_models import InvitedGuest
@@ -95,7 +97,15 @@ def handle_invite_guest_result(
     identity = session.get(Identity, payload.identity_id, with_for_update=True)
     if identity is None:
         return
-    holder = session.scalars(select(Identity).where(Identity.object_id == data.user_id)).first()
+    connector = session.get(Connector, job.connector_id)
+    tenant = scope_of(connector) if connector is not None else None
+    if identity.tenant_id is not None and identity.tenant_id != tenant:
+        why = f"{payload.email} is an identity of another tenant; it is not invited here"
+        _fail_all(session, clock, grants, why)
+        return
+    holder = session.scalars(
+        select(Identity).where(Identity.tenant_id == tenant, Identity.object_id == data.user_id)
+    ).first()
     if holder is not None and holder.id != identity.id:
         why = f"the user {data.user_id} invited for {payload.email} is identity {holder.upn!r}"
         _fail_all(session, clock, grants, why)
@@ -104,6 +114,7 @@ def handle_invite_guest_result(
     before = identity.object_id
     if identity.object_id is None:
         identity.object_id, identity.updated_at = data.user_id, now
+        identity.tenant_id = tenant
     recorded = data.created and identity.object_id == data.user_id
     if recorded and job.integration_id is not None:
         session.add(
@@ -156,6 +167,7 @@ def handle_delete_user_result(
     guest.deleted_at = now
     if identity is not None and identity.object_id == guest.entra_user_id:
         identity.object_id, identity.updated_at = None, now
+        identity.tenant_id = None
     session.flush()
     record_event(
         session=session,

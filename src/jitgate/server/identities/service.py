@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from jitgate.core.errors import NotFound, Unauthenticated
 from jitgate.core.ids import hash_token
@@ -17,10 +17,16 @@ if TYPE_CHECKING:
 
 
 def find_identity(*, session: Session, ref: str) -> Identity | None:
-    """Find a person by jitgate id, Entra object id, UPN or mail (case-insensitive)."""
+    """Find a person by jitgate id, Entra object id, UPN or mail (case-insensitive).
+
+    Object ids are unique per tenant only: when several identities match, the jitgate id wins,
+    then the UPN, then the oldest identity, so a later tenant's copy never shadows the first.
+    """
     lowered = ref.strip().lower()
+    rank = case((Identity.id == ref, 0), (func.lower(Identity.upn) == lowered, 1), else_=2)
     return session.scalars(
-        select(Identity).where(
+        select(Identity)
+        .where(
             or_(
                 Identity.id == ref,
                 Identity.object_id == ref,
@@ -28,6 +34,8 @@ def find_identity(*, session: Session, ref: str) -> Identity | None:
                 func.lower(Identity.mail) == lowered,
             )
         )
+        .order_by(rank, Identity.created_at, Identity.id)
+        .limit(1)
     ).first()
 
 

@@ -13,7 +13,8 @@ Applying (after all pages of a run, since groups of the same run are upserted af
   (the name from the discovered group resource, when known); it loses any group it is no longer in;
 * a ``local`` identity (an adopted account) keeps the groups set by hand that are not of interest;
   its groups of interest are replaced the same way;
-* identities never matched to Entra (no object id) are not touched.
+* identities never matched to Entra (no object id), and identities of other tenants (another
+  connector's scope, ``connectors.tenancy``), are not touched.
 """
 
 from __future__ import annotations
@@ -131,10 +132,11 @@ def _new_groups(
 def apply_memberships(
     session: Session,
     integration: Integration,
+    tenant: str,
     refs: list[str],
     by_user: dict[str, list[str]],
 ) -> int:
-    """Set each identity's groups of interest from ``by_user`` (object id -> group ids)."""
+    """Set the groups of interest of the tenant's identities from ``by_user`` (oid -> groups)."""
     all_ids = {g for groups in by_user.values() for g in groups}
     names = _names(session, integration, all_ids)
     interest = {r.lower() for r in refs} | {g.lower() for g in all_ids}
@@ -151,10 +153,13 @@ def apply_memberships(
     oids = sorted(by_user)
     for start in range(0, len(oids), CHUNK):
         chunk = oids[start : start + CHUNK]
-        for identity in session.scalars(select(Identity).where(Identity.object_id.in_(chunk))):
+        mine = select(Identity).where(Identity.tenant_id == tenant, Identity.object_id.in_(chunk))
+        for identity in session.scalars(mine):
             update(identity)
     holders = select(Identity).where(
-        Identity.object_id.is_not(None), cast(Identity.groups, Text).not_in(["[]", "null"])
+        Identity.tenant_id == tenant,
+        Identity.object_id.is_not(None),
+        cast(Identity.groups, Text).not_in(["[]", "null"]),
     )
     for identity in session.scalars(holders):
         if identity.object_id not in by_user:
