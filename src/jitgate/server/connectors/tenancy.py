@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from jitgate.core.errors import Conflict
 from jitgate.server.audit.operations import record_event
@@ -30,6 +30,7 @@ from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Integration
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
@@ -45,6 +46,13 @@ class TenantScope:
 
     tenant: str
     adopt_local: bool
+
+
+def owned(scope: TenantScope) -> ColumnElement[bool]:
+    """The identities a scope may read and change: its own, and local ones it may adopt."""
+    if scope.adopt_local:
+        return or_(Identity.tenant_id == scope.tenant, Identity.tenant_id.is_(None))
+    return Identity.tenant_id == scope.tenant
 
 
 def scope_of(connector: Connector) -> str:

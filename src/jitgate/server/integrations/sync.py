@@ -125,10 +125,10 @@ def handle_discover_result(*, session: Session, clock: Clock, job: Job, result: 
         apply_page(
             session, clock, integration, page, scope=scope, counts=run.counts, links=run.links
         )
-    resolve_managers(session, scope.tenant, run.links.managers)
+    resolve_managers(session, scope, run.links.managers)
     if payload.member_groups is not None and run.links.groups is not None:
         changed = apply_memberships(
-            session, integration, scope.tenant, payload.member_groups, run.links.groups
+            session, integration, scope, payload.member_groups, run.links.groups
         )
         run.counts.seen["user.groups_changed"] += changed
     if payload.mode == "full":

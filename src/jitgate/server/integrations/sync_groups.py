@@ -14,7 +14,8 @@ Applying (after all pages of a run, since groups of the same run are upserted af
 * a ``local`` identity (an adopted account) keeps the groups set by hand that are not of interest;
   its groups of interest are replaced the same way;
 * identities never matched to Entra (no object id), and identities of other tenants (another
-  connector's scope, ``connectors.tenancy``), are not touched.
+  connector's scope, ``connectors.tenancy``; local accounts too unless the scope may adopt
+  them), are not touched.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, cast, select
 
+from jitgate.server.connectors.tenancy import owned
 from jitgate.server.flows.models import AccessFlow
 from jitgate.server.flows.schemas import MatchOperator
 from jitgate.server.identities.models import Identity
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from sqlalchemy.orm import Session
+
+    from jitgate.server.connectors.tenancy import TenantScope
 
 CHUNK = 1000
 DIRECT = {MatchOperator.IS.value, MatchOperator.IS_NOT.value}
@@ -132,11 +136,12 @@ def _new_groups(
 def apply_memberships(
     session: Session,
     integration: Integration,
-    tenant: str,
+    scope: TenantScope,
     refs: list[str],
     by_user: dict[str, list[str]],
 ) -> int:
-    """Set the groups of interest of the tenant's identities from ``by_user`` (oid -> groups)."""
+    """Set the groups of interest of the scope's identities from ``by_user`` (oid -> groups)."""
+    mine = owned(scope)
     all_ids = {g for groups in by_user.values() for g in groups}
     names = _names(session, integration, all_ids)
     interest = {r.lower() for r in refs} | {g.lower() for g in all_ids}
@@ -153,11 +158,12 @@ def apply_memberships(
     oids = sorted(by_user)
     for start in range(0, len(oids), CHUNK):
         chunk = oids[start : start + CHUNK]
-        mine = select(Identity).where(Identity.tenant_id == tenant, Identity.object_id.in_(chunk))
-        for identity in session.scalars(mine):
+        for identity in session.scalars(
+            select(Identity).where(mine, Identity.object_id.in_(chunk))
+        ):
             update(identity)
     holders = select(Identity).where(
-        Identity.tenant_id == tenant,
+        mine,
         Identity.object_id.is_not(None),
         cast(Identity.groups, Text).not_in(["[]", "null"]),
     )

@@ -24,6 +24,7 @@ from jitgate.protocol.v1 import (
     DiscoveredUser,
     RemovedObject,
 )
+from jitgate.server.connectors.tenancy import owned
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Integration, Resource
 
@@ -246,9 +247,7 @@ def _apply_removed(  # noqa: PLR0917 - the page's context, spelled out
             row.removed_at = now
             counts.seen["group.removed"] += 1
     if users:
-        mine = select(Identity).where(
-            Identity.tenant_id == scope.tenant, Identity.object_id.in_(users)
-        )
+        mine = select(Identity).where(owned(scope), Identity.object_id.in_(users))
         for identity in session.scalars(mine):
             identity.account_enabled = False
             identity.updated_at = now
@@ -275,7 +274,7 @@ def apply_page(
     session.flush()
 
 
-def resolve_managers(session: Session, tenant: str, managers: dict[str, str]) -> None:
+def resolve_managers(session: Session, scope: TenantScope, managers: dict[str, str]) -> None:
     """Point each user's ``manager_id`` at the manager's identity (by object id), in chunks.
 
     Run after all pages: a manager may arrive on a later page than the report. ``""`` clears the
@@ -286,8 +285,11 @@ def resolve_managers(session: Session, tenant: str, managers: dict[str, str]) ->
     for start in range(0, len(pairs), CHUNK):
         chunk = pairs[start : start + CHUNK]
         oids = {oid for pair in chunk for oid in pair if oid}
-        query = select(Identity).where(Identity.tenant_id == tenant, Identity.object_id.in_(oids))
-        rows: dict[str | None, Identity] = {i.object_id: i for i in session.scalars(query)}
+        query = select(Identity).where(owned(scope), Identity.object_id.in_(oids))
+        query = query.order_by(Identity.tenant_id.is_(None), Identity.created_at, Identity.id)
+        rows: dict[str | None, Identity] = {}
+        for row in session.scalars(query):
+            rows.setdefault(row.object_id, row)
         for user_oid, manager_oid in chunk:
             identity, manager = rows.get(user_oid), rows.get(manager_oid)
             if identity is None:
