@@ -14,7 +14,8 @@ Revises: c7d1e5a3f2b8
 Create Date: 2026-12-05 00:00:00
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import op
@@ -39,11 +40,32 @@ integration = sa.table(
 )
 
 
+@contextmanager
+def _rebuilding_identity() -> Iterator[None]:
+    """On SQLite, rebuilding ``identity`` drops the old table: keep what its foreign keys touch.
+
+    Foreign keys cannot be switched off inside the migration's transaction, so the checks are
+    deferred to the commit (the rebuilt table has the same ids) and the API tokens, which the
+    drop would cascade away, are put back.
+    """
+    if op.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    op.execute("PRAGMA defer_foreign_keys = ON")
+    op.execute("CREATE TEMP TABLE keep_api_token AS SELECT * FROM api_token")
+    yield
+    op.execute(
+        "INSERT INTO api_token SELECT * FROM keep_api_token "
+        "WHERE id NOT IN (SELECT id FROM api_token)"
+    )
+    op.execute("DROP TABLE keep_api_token")
+
+
 def upgrade() -> None:
     with op.batch_alter_table("connector") as batch:
         batch.add_column(sa.Column("tenant_id", sa.String(length=64), nullable=True))
-        batch.create_unique_constraint(batch.f("uq_connector_tenant_id"), ["tenant_id"])
-    with op.batch_alter_table("identity") as batch:
+        batch.create_index("uq_connector_tenant_id", ["tenant_id"], unique=True)
+    with _rebuilding_identity(), op.batch_alter_table("identity", recreate="auto") as batch:
         batch.add_column(sa.Column("tenant_id", sa.String(length=64), nullable=True))
         batch.drop_constraint("uq_identity_object_id", type_="unique")
         batch.create_unique_constraint(
@@ -74,11 +96,11 @@ def downgrade() -> None:
         ),
     )
     op.execute(identity.update().where(shadowed).values(object_id=None))
-    with op.batch_alter_table("identity") as batch:
+    with _rebuilding_identity(), op.batch_alter_table("identity") as batch:
         batch.drop_index(batch.f("ix_identity_object_id"))
         batch.drop_constraint("uq_identity_tenant_id_object_id", type_="unique")
         batch.create_unique_constraint(batch.f("uq_identity_object_id"), ["object_id"])
         batch.drop_column("tenant_id")
     with op.batch_alter_table("connector") as batch:
-        batch.drop_constraint("uq_connector_tenant_id", type_="unique")
-        batch.drop_column("tenant_id")
+        batch.drop_index("uq_connector_tenant_id")
+    op.drop_column("connector", "tenant_id")
