@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select
 
+from engine_world import events
 from factories import bearer, make_connector, make_flow, make_identity, make_integration
 from jitgate.server.connectors.models import Connector
 from jitgate.server.identities.models import Identity, UserRole
@@ -175,8 +176,8 @@ def test_a_upn_of_another_tenant_never_matches(
         "boss@contoso.example",
     )
     assert session.scalars(select(Identity).where(Identity.object_id == "b-boss")).all() == []
-    # the first tenant's own connector still keeps its people up to date
-    assert boss.tenant_id == session.get(Identity, boss_id).tenant_id
+    last = events(session, "integration.sync")[-1]
+    assert (last.target_id, last.context["user.conflict"]) == (tenants.b.id, 1)
 
 
 def test_a_connector_cannot_claim_the_tenant_another_connector_reaches(
@@ -203,15 +204,19 @@ def test_a_connector_cannot_claim_the_tenant_another_connector_reaches(
 def test_the_connectors_own_tenant_is_pinned_and_another_refused(
     client: TestClient, session: Session, clock: ManualClock, tenants: Tenants
 ) -> None:
-    _discover(
-        client, tenants.token_b, [{**BOB, "user_principal_name": "bob@fabrikam.example"}], TENANT_B
-    )
+    fay = {"type": "user", "id": "b-fay", "user_principal_name": "fay@fabrikam.example"}
+    forged = {**BOB, "user_principal_name": "bob@fabrikam.example"}
+    _discover(client, tenants.token_b, [fay, forged], TENANT_B)
     session.expire_all()
     b = tenants.b
     assert b.status is IntegrationStatus.ACTIVE
-    fab = _person(session, "bob@fabrikam.example")
-    assert (fab.tenant_id, fab.object_id) == (TENANT_B, "a-bob")
-    assert _person(session, "bob@contoso.example").object_id == "a-bob"  # two tenants, one oid
+    fab = _person(session, "fay@fabrikam.example")
+    assert (fab.tenant_id, fab.object_id) == (TENANT_B, "b-fay")
+    # the first tenant's object id under a UPN of its own: not a second person with that oid
+    assert (
+        session.scalars(select(Identity).where(Identity.upn == "bob@fabrikam.example")).all() == []
+    )
+    assert _person(session, "bob@contoso.example").tenant_id != TENANT_B
     self_check = {
         "instance_key": "vm-1",
         "result": {"kind": "self_check", "ok": True, "tenant_id": TENANT_A},

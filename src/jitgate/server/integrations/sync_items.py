@@ -4,9 +4,10 @@ One ``SELECT … IN`` per page and kind finds the existing rows; new rows are ad
 none per item (a tenant has 150k objects); ``integration.sync`` records the run's counts.
 
 Users are matched in the run's tenant scope only (``jitgate.server.connectors.tenancy``): by object
-id, then by UPN; a UPN held by an identity of another scope (or by a local account the scope may
-not adopt) is counted ``user.conflict`` and the user is skipped, so one tenant's connector never
-renames, disables or re-points another tenant's people.
+id, then by UPN; an object id or UPN held by an identity of another scope (or by a local account
+the scope may not adopt) is counted ``user.conflict`` and the user is skipped, so one tenant's
+connector never renames, disables or re-points another tenant's people, nor makes a second
+person with another tenant's object id.
 """
 
 from __future__ import annotations
@@ -151,24 +152,28 @@ class PeopleLinks:
 
 def _known(
     session: Session, scope: TenantScope, users: Sequence[DiscoveredUser]
-) -> tuple[dict[str, Identity], dict[str, Identity]]:
-    """The scope's identities with these object ids (and local ones it may adopt); UPN holders.
+) -> tuple[dict[str, Identity], dict[str, Identity], set[str]]:
+    """The scope's identities with these object ids, UPN holders, and object ids held elsewhere.
 
     UPN holders come from every scope: a UPN held in another tenant is a conflict, never a match.
+    So is an object id held by an identity of another scope (Entra object ids are unique across
+    tenants: a report of another tenant's object id is a forgery, never a second person).
     """
     oids = [u.id for u in users]
     by_oid: dict[str, Identity] = {}
-    for identity in session.scalars(
-        select(Identity).where(Identity.tenant_id == scope.tenant, Identity.object_id.in_(oids))
-    ):
-        by_oid[identity.object_id or ""] = identity
-    if scope.adopt_local and (rest := [o for o in oids if o not in by_oid]):
-        local = select(Identity).where(Identity.tenant_id.is_(None), Identity.object_id.in_(rest))
-        for identity in session.scalars(local.order_by(Identity.created_at, Identity.id)):
-            by_oid.setdefault(identity.object_id or "", identity)
+    foreign: set[str] = set()
+    rows = select(Identity).where(Identity.object_id.in_(oids))
+    for identity in session.scalars(rows.order_by(Identity.created_at, Identity.id)):
+        oid = identity.object_id or ""
+        if identity.tenant_id == scope.tenant:
+            by_oid[oid] = identity
+        elif _ours(identity, scope):
+            by_oid.setdefault(oid, identity)
+        else:
+            foreign.add(oid)
     upns = sorted({_upn(u) for u in users})
     by_upn = {i.upn: i for i in session.scalars(select(Identity).where(Identity.upn.in_(upns)))}
-    return by_oid, by_upn
+    return by_oid, by_upn, foreign - set(by_oid)
 
 
 def _upn(user: DiscoveredUser) -> str:
@@ -196,17 +201,17 @@ def _upsert_users(  # noqa: PLR0917 - the page's context, spelled out
     if not users:
         return
     now = clock.now()
-    by_oid, by_upn = _known(session, scope, users)
+    by_oid, by_upn, foreign = _known(session, scope, users)
     for user in users:
         upn = _upn(user)
         holder = by_upn.get(upn)
         row = by_oid.get(user.id)
-        if (
+        if user.id in foreign or (
             holder is not None
             and holder is not row
             and (row is not None or not _ours(holder, scope))
         ):
-            counts.seen["user.conflict"] += 1  # the UPN belongs to someone else
+            counts.seen["user.conflict"] += 1  # the object id or UPN is someone else's
             continue
         row = row or holder
         if row is None:
