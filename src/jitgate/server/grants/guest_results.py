@@ -6,9 +6,11 @@ Called in the transaction that finishes the job, after the job row is updated; i
   waiting grants due (the loop's focused tick grants them at once). Only a guest the invitation
   *created* gets an ``invited_guest`` row; a user that already had the mail is reused and never
   deleted by jitgate. One ``guest.invite`` audit event either way. An invitation that failed
-  fails its waiting grants with Graph's reason.
+  fails its waiting grants with Graph's reason. The identity joins the tenant scope of the
+  connector that invited it (``connectors.tenancy``); an object id another identity holds (in any
+  tenant), or an identity of another tenant, fails the waiting grants instead.
 * A deletion that succeeded (404 included: the user is already gone) marks the row deleted,
-  clears the object id from the identity and writes ``guest.delete``. A failed one changes
+  clears the object id (and the tenant scope) from the identity and writes ``guest.delete``. A failed one changes
   nothing: the cleanup step tries again later.
 
 Lock order (``jitgate.server.grants.operations``): the caller holds the job row; an invitation
@@ -103,9 +105,8 @@ def handle_invite_guest_result(
         why = f"{payload.email} is an identity of another tenant; it is not invited here"
         _fail_all(session, clock, grants, why)
         return
-    holder = session.scalars(
-        select(Identity).where(Identity.tenant_id == tenant, Identity.object_id == data.user_id)
-    ).first()
+    # any tenant's: an object id is unique across tenants, another tenant's is never taken over
+    holder = session.scalars(select(Identity).where(Identity.object_id == data.user_id)).first()
     if holder is not None and holder.id != identity.id:
         why = f"the user {data.user_id} invited for {payload.email} is identity {holder.upn!r}"
         _fail_all(session, clock, grants, why)
