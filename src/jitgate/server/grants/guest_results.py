@@ -10,8 +10,8 @@ Called in the transaction that finishes the job, after the job row is updated; i
   connector that invited it (``connectors.tenancy``); an object id another identity holds (in any
   tenant), or an identity of another tenant, fails the waiting grants instead.
 * A deletion that succeeded (404 included: the user is already gone) marks the row deleted,
-  clears the object id (and the tenant scope) from the identity and writes ``guest.delete``. A failed one changes
-  nothing: the cleanup step tries again later.
+  clears the object id (and the tenant scope) from the identity and writes ``guest.delete``. A
+  failed one changes nothing: the cleanup step tries again later.
 
 Lock order (``jitgate.server.grants.operations``): the caller holds the job row; an invitation
 locks the requests of its grants, then the identity; a deletion locks the ``invited_guest`` row,
