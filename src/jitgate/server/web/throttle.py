@@ -66,7 +66,9 @@ class AuthThrottle:
         now = self.clock.now()
         with self._lock:
             self.failures_total += 1
-            times: deque[datetime] = self._failures.pop(address, None) or deque(maxlen=self.limit)
+            times = self._failures.pop(address, None)
+            if times is None:
+                times = deque(maxlen=self.limit)
             while times and times[0] <= now - self.window:
                 times.popleft()
             over = len(times) >= self.limit
