@@ -78,7 +78,27 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr | None = Field(
         default=None,
-        description="When set, GET /metrics needs `Authorization: Bearer <token>`.",
+        description="GET /metrics needs `Authorization: Bearer <token>`. Unset, /metrics "
+        "answers 401 unless metrics_open is true.",
+    )
+    metrics_open: bool = Field(
+        default=False,
+        description="Serve GET /metrics without a token when metrics_token is unset (a private "
+        "network only; `jitgate up` turns this on for the demo).",
+    )
+    auth_failure_limit: int = Field(
+        default=20,
+        ge=0,
+        le=1_000_000,
+        description="Failed authentications one client address may make within "
+        "auth_failure_window_s before further failures are answered 429 (0: no throttling). "
+        "Valid tokens are never throttled.",
+    )
+    auth_failure_window_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=86400,
+        description="The sliding window, in seconds, of auth_failure_limit.",
     )
 
     @field_validator("log_level", mode="before")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,6 +11,7 @@ from jitgate.server.audit import service
 from jitgate.server.audit.schemas import AuditEventPage, AuditEventRead, AuditVerifyRead
 from jitgate.server.pagination import MAX_LIMIT
 from jitgate.server.web.deps import ReaderActor, SessionDep, app_state
+from jitgate.server.web.params import AwareDateTime
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -23,8 +23,12 @@ def _filter(
     target_type: Annotated[str | None, Query(max_length=32)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
     source: Annotated[str | None, Query(max_length=16)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[
+        AwareDateTime | None, Query(description="Events at or after this time (with offset).")
+    ] = None,
+    until: Annotated[
+        AwareDateTime | None, Query(description="Events before this time (with offset).")
+    ] = None,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> service.AuditFilter:
     return service.AuditFilter(

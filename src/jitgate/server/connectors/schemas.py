@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CONNECTOR_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"
+from jitgate.core.names import IDENTIFIER_NAME
 
 
 class ConnectorStatus(StrEnum):
@@ -23,12 +23,11 @@ class ConnectorCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(
+    name: Annotated[str, IDENTIFIER_NAME] = Field(
         min_length=1,
         max_length=64,
-        pattern=CONNECTOR_NAME_PATTERN,
-        description="Unique name: letters, digits, spaces, `.`, `_`, `-`; starts with a letter "
-        "or digit.",
+        description="Unique name: letters and digits of any script, spaces, `.`, `_`, `-`; "
+        "starts with a letter or digit; no invisible characters or look-alike forms.",
         examples=["contoso-prod"],
     )
 

@@ -9,6 +9,7 @@ from sqlalchemy import case, func, or_, select
 from jitgate.core.errors import NotFound, Unauthenticated
 from jitgate.core.ids import hash_token
 from jitgate.server.identities.models import ApiToken, Identity
+from jitgate.server.search import contains
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -53,12 +54,11 @@ def list_identities(
     """Return a page of identities matching ``search`` (UPN, mail or display name)."""
     query = select(Identity)
     if search:
-        pattern = f"%{search.lower()}%"
         query = query.where(
             or_(
-                func.lower(Identity.upn).like(pattern),
-                func.lower(Identity.display_name).like(pattern),
-                func.lower(Identity.mail).like(pattern),
+                contains(Identity.upn, search),
+                contains(Identity.display_name, search),
+                contains(Identity.mail, search),
             )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
