@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+import click
 import httpx
 import typer
 from pydantic import ValidationError
@@ -58,12 +59,14 @@ def run(argv: list[str] | None = None) -> int:
 
 def _report(err: Exception) -> int:
     """Print one line for ``err`` and return the exit status."""
-    show = getattr(err, "show", None)
-    if isinstance(err, typer.TyperException) and callable(show):
-        show()
-        return int(getattr(err, "exit_code", 2))
     code = 1
-    if isinstance(err, typer.Abort):
+    if isinstance(err, click.ClickException):
+        # Click's usage errors print three lines (usage, hint, error); one line says it all.
+        message, code = err.format_message().replace("\n", " "), err.exit_code
+        command = getattr(getattr(err, "ctx", None), "command_path", None)
+        if isinstance(err, click.UsageError) and command:
+            message = f"{message} (see `{command} --help`)"
+    elif isinstance(err, typer.Abort):
         message = "aborted"
     elif isinstance(err, CliError):
         message, code = err.message, err.code
