@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import httpx
 import typer
 from pydantic import ValidationError
@@ -60,11 +59,13 @@ def run(argv: list[str] | None = None) -> int:
 def _report(err: Exception) -> int:
     """Print one line for ``err`` and return the exit status."""
     code = 1
-    if isinstance(err, click.ClickException):
+    format_message = getattr(err, "format_message", None)
+    if isinstance(err, typer.TyperException) and callable(format_message):
         # Click's usage errors print three lines (usage, hint, error); one line says it all.
-        message, code = err.format_message().replace("\n", " "), err.exit_code
+        message = str(format_message()).replace("\n", " ")
+        code = int(getattr(err, "exit_code", 2))
         command = getattr(getattr(err, "ctx", None), "command_path", None)
-        if isinstance(err, click.UsageError) and command:
+        if command:
             message = f"{message} (see `{command} --help`)"
     elif isinstance(err, typer.Abort):
         message = "aborted"
