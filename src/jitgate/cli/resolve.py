@@ -114,7 +114,12 @@ def standing(client: ApiClient, ref: str) -> str:
     """A standing membership by id or id prefix."""
     if FULL_ID.match(ref):
         return ref
-    return pick(ref, _pages(client, "/standing-memberships", include_removed=True), "row", ())
+    return pick(
+        ref,
+        _pages(client, "/standing-memberships", include_removed=True),
+        "standing membership",
+        (),
+    )
 
 
 def token(client: ApiClient, ref: str) -> str:
