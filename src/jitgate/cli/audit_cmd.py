@@ -1,4 +1,4 @@
-"""``jitgate audit …``: verify the hash chain (on the database), list and export (over the API)."""
+"""``jitgate audit …``: verify the hash chain, list and export; all over the API (the profile)."""
 
 from __future__ import annotations
 
@@ -9,27 +9,21 @@ import typer
 
 from jitgate.cli.client import ApiClient
 from jitgate.cli.errors import CliError
-from jitgate.cli.local import load_settings, open_engine, transaction
-from jitgate.cli.output import Output, OutputOption, emit
-from jitgate.server.audit.service import verify_chain
+from jitgate.cli.output import Output, OutputOption, emit, emit_message
 
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 
 
 @audit_app.command("verify")
-def verify() -> None:
-    """Check the audit hash chain in the database; exit 1 naming the first bad sequence number."""
-    engine = open_engine(load_settings())
-    try:
-        with transaction(engine) as session:
-            result = verify_chain(session=session)
-    finally:
-        engine.dispose()
-    if not result.ok:
+def verify(output: Output = OutputOption) -> None:
+    """Have the server check the audit hash chain; exit 1 naming the first bad sequence number."""
+    result = ApiClient.from_profile().get("/audit/verify")
+    if not result.get("ok"):
         raise CliError(
-            f"audit chain broken at seq {result.first_bad_seq}: {result.problem}", code=1
+            f"audit chain broken at seq {result.get('first_bad_seq')}: {result.get('problem')}",
+            code=1,
         )
-    typer.echo(f"audit chain ok: {result.events} events")
+    emit_message(f"audit chain ok: {result.get('events')} events", output, **result)
 
 
 @audit_app.command("list")
@@ -52,8 +46,9 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file")] = None,
     action: Annotated[str | None, typer.Option(help="Only this action")] = None,
+    output: Output = OutputOption,
 ) -> None:
-    """Export audit events as JSON Lines or CSV."""
+    """Export audit events as JSON Lines or CSV (``--output`` shapes the note about ``--out``)."""
     if fmt not in {"jsonl", "csv"}:
         raise CliError("--format must be jsonl or csv", code=2)
     text = ApiClient.from_profile().stream_text("/audit/export", format=fmt, action=action)
@@ -61,7 +56,7 @@ def export(
         typer.echo(text, nl=False)
     else:
         out.write_text(text)
-        typer.echo(f"wrote {out}")
+        emit_message(f"wrote {out}", output, path=str(out))
 
 
 def register(app: typer.Typer) -> None:

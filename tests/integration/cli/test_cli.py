@@ -13,15 +13,24 @@ def _token(capsys, user="root@contoso.example", role="admin"):
     return capsys.readouterr().out.strip().splitlines()[-1]
 
 
-def test_create_token_then_verify_chain(cli_env, capsys):
+def _login(monkeypatch, url, token):
+    monkeypatch.setenv("JITGATE_URL", url)
+    monkeypatch.setenv("JITGATE_TOKEN", token)
+
+
+def test_create_token_then_verify_chain_over_the_api(live_server, capsys, monkeypatch, tmp_path):
     token = _token(capsys)
     assert token.startswith("jg_at_")
+    _login(monkeypatch, live_server, token)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JITGATE_DATABASE_URL")
     assert run(["audit", "verify"]) == 0
     assert "audit chain ok: 2 events" in capsys.readouterr().out
+    assert not (tmp_path / ".jitgate").exists()  # no local database opened
 
 
-def test_verify_names_the_first_bad_seq_after_an_edit(cli_env, capsys):
-    _token(capsys)
+def test_verify_names_the_first_bad_seq_after_an_edit(live_server, cli_env, capsys, monkeypatch):
+    _login(monkeypatch, live_server, _token(capsys))
     _token(capsys, user="second@contoso.example", role="user")
     engine = make_engine(cli_env)
     with engine.begin() as conn:
@@ -33,8 +42,8 @@ def test_verify_names_the_first_bad_seq_after_an_edit(cli_env, capsys):
     assert err.count("\n") == 1
 
 
-def test_verify_detects_a_deleted_newest_row(cli_env, capsys):
-    _token(capsys)
+def test_verify_detects_a_deleted_newest_row(live_server, cli_env, capsys, monkeypatch):
+    _login(monkeypatch, live_server, _token(capsys))
     engine = make_engine(cli_env)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event WHERE seq = 2"))
