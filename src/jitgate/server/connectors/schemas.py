@@ -70,3 +70,12 @@ class ConnectorCreated(ConnectorRead):
     """A new (or re-keyed) connector: ``token`` is shown this once and never again."""
 
     token: str = Field(description="The connector's secret: `jg_ct_…`. Store it now.")
+
+    @classmethod
+    def with_token(cls, read: ConnectorRead, token: str) -> ConnectorCreated:
+        """The read model plus its token: fields are taken as they are, not dumped and re-parsed.
+
+        A dump names an instance's metadata ``metadata`` while its input alias is ``meta``, so a
+        dump-and-parse round trip fails on every connector with an instance.
+        """
+        return cls(**dict(read), token=token)
