@@ -14,7 +14,7 @@ from jitgate.connector.agent import run_agent
 from jitgate.connector.config import AgentConfig
 from jitgate.core.clock import ManualClock
 from jitgate.core.db import make_engine, make_session_factory
-from jitgate.core.errors import Forbidden
+from jitgate.core.errors import NotFound
 from jitgate.core.migrate import upgrade
 from jitgate.core.settings import Settings
 from jitgate.emulator.app import create_app as create_emulator
@@ -68,7 +68,7 @@ def _check_and_approve(sessions, clock, engineering: str) -> None:
             select(Resource).where(Resource.name == "Database Admins")
         ).one()
         request = make_request(session, clock, people["grady"], [db_admins])
-        with pytest.raises(Forbidden):  # Diego is not Grady's manager
+        with pytest.raises(NotFound):  # Diego is not Grady's manager: the request is hidden
             approve_request(
                 session=session,
                 clock=clock,
