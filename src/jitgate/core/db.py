@@ -8,7 +8,7 @@ Invariants:
   canonical order (``jitgate.server.grants.operations``; the audit head last, at commit);
 - a transaction that lost a lock race (a lock wait timed out, a deadlock, a serialisation
   failure) is *busy*, not broken (``is_busy``): the API answers 503 with Retry-After, the
-  reconciler tick runs again.
+  reconciler tick runs again. So is an exhausted connection pool.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import JSON, DateTime, MetaData, String, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -76,7 +77,13 @@ BUSY_SQLSTATES = {
 
 
 def is_busy(exc: BaseException) -> bool:
-    """Tell whether ``exc`` is a lost lock race (retrying the transaction later will work)."""
+    """Tell whether ``exc`` is a lost lock race (retrying the transaction later will work).
+
+    An exhausted connection pool (every connection in use past the pool's timeout) is busy too:
+    it is load, not a fault, and the same request succeeds once the crowd thins.
+    """
+    if isinstance(exc, PoolTimeout):
+        return True
     if not isinstance(exc, OperationalError):
         return False
     sqlstate = getattr(exc.orig, "sqlstate", None)

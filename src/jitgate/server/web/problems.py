@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jitgate.core.db import is_busy
@@ -118,11 +119,12 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
 RETRY_AFTER_S = 1
 
 
-async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
-    """A lost lock race (timeout, deadlock, serialisation failure) is a 503: retry shortly."""
-    if not isinstance(exc, OperationalError) or not is_busy(exc):
+async def _busy_error(request: Request, exc: Exception) -> JSONResponse:
+    """A lost lock race or an exhausted connection pool is a 503: retry shortly."""
+    if not is_busy(exc):
         return await _unexpected(request, exc)
-    log.warning("database busy", extra={"error": str(exc.orig).splitlines()[0]})
+    first = str(getattr(exc, "orig", None) or exc).splitlines()
+    log.warning("database busy", extra={"error": first[0] if first else type(exc).__name__})
     body = {
         "type": "https://jitgate.dev/problems/database-busy",
         "title": "Service busy",
@@ -153,5 +155,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    app.add_exception_handler(OperationalError, _operational_error)
+    app.add_exception_handler(OperationalError, _busy_error)
+    app.add_exception_handler(PoolTimeout, _busy_error)
     app.add_exception_handler(Exception, _unexpected)
