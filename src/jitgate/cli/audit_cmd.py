@@ -1,9 +1,10 @@
-"""``jitgate audit …``: verify the hash chain (on the database), list and export (over the API)."""
+"""``jitgate audit …``: verify, checkpoint, rotate-key (database); list and export (API)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,25 +12,80 @@ from jitgate.cli.client import ApiClient
 from jitgate.cli.errors import CliError
 from jitgate.cli.local import load_settings, open_engine, transaction
 from jitgate.cli.output import Output, OutputOption, emit
+from jitgate.core.clock import SystemClock
+from jitgate.server.audit.checkpoints import checkpoint_record, parse_checkpoints
+from jitgate.server.audit.keys import AuditKeyError, rotate_ring
+from jitgate.server.audit.operations import write_checkpoint
 from jitgate.server.audit.service import verify_chain
 
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 
 
+def _read_checkpoints(values: list[str]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for value in values:
+        text = value
+        if not value.lstrip().startswith(("{", "[")):
+            try:
+                text = Path(value).read_text()
+            except OSError as err:
+                raise CliError(f"--checkpoint {value}: {err.strerror}", code=2) from err
+        try:
+            found.extend(parse_checkpoints(text))
+        except ValueError as err:
+            raise CliError(f"--checkpoint {value[:60]}: {err}", code=2) from err
+    return found
+
+
 @audit_app.command("verify")
-def verify() -> None:
-    """Check the audit hash chain in the database; exit 1 naming the first bad sequence number."""
+def verify(
+    checkpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A checkpoint kept outside the database: JSON, or a file (JSON, an API page, "
+            "or JSON log lines); repeatable",
+        ),
+    ] = None,
+) -> None:
+    """Check the audit chain in the database; exit 1 naming the first bad sequence number."""
+    external = _read_checkpoints(checkpoint or [])
     engine = open_engine(load_settings())
     try:
         with transaction(engine) as session:
-            result = verify_chain(session=session)
+            result = verify_chain(session=session, checkpoints=external)
     finally:
         engine.dispose()
     if not result.ok:
-        raise CliError(
-            f"audit chain broken at seq {result.first_bad_seq}: {result.problem}", code=1
-        )
-    typer.echo(f"audit chain ok: {result.events} events")
+        where = f" at seq {result.first_bad_seq}" if result.first_bad_seq else ""
+        raise CliError(f"audit chain broken{where}: {result.problem}", code=1)
+    legacy = f", {result.legacy_seq} legacy (unkeyed)" if result.legacy_seq else ""
+    typer.echo(f"audit chain ok: {result.events} events{legacy}, {result.checkpoints} checkpoints")
+
+
+@audit_app.command("checkpoint")
+def checkpoint() -> None:
+    """Sign and store a checkpoint of the chain's head now, and print it (keep a copy)."""
+    engine = open_engine(load_settings())
+    try:
+        with transaction(engine) as session:
+            made = write_checkpoint(session=session, clock=SystemClock())
+            record = checkpoint_record(made) if made else None
+    finally:
+        engine.dispose()
+    if record is None:
+        raise CliError("the audit log is empty: nothing to checkpoint", code=1)
+    typer.echo(json.dumps(record, sort_keys=True))
+
+
+@audit_app.command("rotate-key")
+def rotate_key() -> None:
+    """Add a new audit key and make it the active one (old keys stay, old events verify)."""
+    try:
+        key_id = rotate_ring(load_settings())
+    except AuditKeyError as err:
+        raise CliError(err.detail) from err
+    typer.echo(f"audit key {key_id} is now active; restart the server to sign with it")
 
 
 @audit_app.command("list")

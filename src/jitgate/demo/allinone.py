@@ -46,6 +46,7 @@ from jitgate.demo.info import DemoInfo, DemoPerson, EmulatorInfo, save_info
 from jitgate.emulator.server import start_in_thread
 from jitgate.emulator.state import build_state
 from jitgate.emulator.tokens import SigningKey
+from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.models import Connector
 from jitgate.server.connectors.schemas import ConnectorStatus
@@ -167,6 +168,7 @@ async def _main(options: UpOptions, echo: Callable[[str], None]) -> None:
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url())
+    bind_key_ring(engine, load_ring(settings))
     try:
         await asyncio.to_thread(upgrade, engine)
         sessions = make_session_factory(engine)

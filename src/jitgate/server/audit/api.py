@@ -1,4 +1,4 @@
-"""Routes for the audit log: filter, export (JSON Lines, CSV), verify."""
+"""Routes for the audit log: filter, export (JSON Lines, CSV), verify, signed checkpoints."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from jitgate.server.audit import service
-from jitgate.server.audit.schemas import AuditEventPage, AuditEventRead, AuditVerifyRead
+from jitgate.server.audit.schemas import (
+    AuditCheckpointPage,
+    AuditCheckpointRead,
+    AuditEventPage,
+    AuditEventRead,
+    AuditVerifyRead,
+)
 from jitgate.server.pagination import MAX_LIMIT
 from jitgate.server.web.deps import ReaderActor, SessionDep, app_state
 
@@ -105,4 +111,25 @@ def verify(session: SessionDep, actor: ReaderActor) -> AuditVerifyRead:
         events=result.events,
         first_bad_seq=result.first_bad_seq,
         problem=result.problem,
+        legacy_seq=result.legacy_seq,
+        checkpoints=result.checkpoints,
+    )
+
+
+@router.get("/checkpoints", summary="List signed audit checkpoints")
+def list_checkpoints(
+    session: SessionDep,
+    actor: ReaderActor,
+    after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> AuditCheckpointPage:
+    """Return signed checkpoints in sequence order after ``after_seq`` (admins and auditors).
+
+    Save them outside the database: a copy is what proves later that the log was not cut back.
+    """
+    del actor
+    rows = service.list_checkpoints(session=session, after_seq=after_seq, limit=limit)
+    items = [AuditCheckpointRead.model_validate(r) for r in rows]
+    return AuditCheckpointPage(
+        items=items, next_after_seq=items[-1].seq if len(items) == limit else None
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditEventRead(BaseModel):
@@ -42,3 +42,45 @@ class AuditVerifyRead(BaseModel):
     events: int
     first_bad_seq: int | None
     problem: str | None
+    legacy_seq: int = Field(
+        default=0, description="Events up to this seq are legacy (unkeyed sha256) events."
+    )
+    checkpoints: int = Field(default=0, description="How many signed checkpoints were checked.")
+
+
+class AuditCheckpointRead(BaseModel):
+    """A signed checkpoint: the chain's head at a time, HMAC-signed with the audit key ``key_id``.
+
+    Keep copies outside the database; ``jitgate audit verify --checkpoint`` checks the chain
+    still extends them.
+    """
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "seq": 1200,
+                    "at": "2026-12-02T10:00:00+00:00",
+                    "hash": "9f2c" + "0" * 60,
+                    "legacy_seq": 0,
+                    "key_id": "k3f9a1c2b7d00",
+                    "signature": "4be1" + "0" * 60,
+                }
+            ]
+        },
+    )
+
+    seq: int
+    at: datetime
+    hash: str
+    legacy_seq: int
+    key_id: str
+    signature: str
+
+
+class AuditCheckpointPage(BaseModel):
+    """A page of checkpoints; pass ``next_after_seq`` as ``after_seq`` for the next one."""
+
+    items: list[AuditCheckpointRead]
+    next_after_seq: int | None
