@@ -55,6 +55,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/audit/events"): READERS,
     ("GET", "/api/v1/audit/export"): READERS,
     ("GET", "/api/v1/audit/verify"): READERS,
+    ("GET", "/api/v1/audit/checkpoints"): READERS,
     ("GET", "/api/v1/catalog"): SIGNED_IN,
     ("GET", "/api/v1/catalog/{type_id}"): SIGNED_IN,
     ("GET", "/api/v1/connectors"): READERS,
