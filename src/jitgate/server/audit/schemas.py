@@ -24,6 +24,9 @@ class AuditEventRead(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     context: dict[str, Any]
+    key_id: str | None = Field(
+        default=None, description="The audit key that links this event (none: a legacy event)."
+    )
     prev_hash: str
     hash: str
 

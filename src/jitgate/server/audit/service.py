@@ -113,6 +113,7 @@ EXPORT_FIELDS = [
     "before",
     "after",
     "context",
+    "key_id",
     "prev_hash",
     "hash",
 ]
