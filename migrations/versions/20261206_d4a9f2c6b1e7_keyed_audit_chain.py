@@ -4,7 +4,7 @@ Every event already in the log becomes legacy (unkeyed sha256): the head's seq a
 is recorded as ``legacy_seq``; every later event must be keyed.
 
 Revision ID: d4a9f2c6b1e7
-Revises: c7d1e5a3f2b8
+Revises: e3a9d4c6b1f7
 Create Date: 2026-12-02 10:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d4a9f2c6b1e7"
-down_revision: str | None = "c7d1e5a3f2b8"
+down_revision: str | None = "e3a9d4c6b1f7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

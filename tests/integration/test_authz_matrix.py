@@ -4,7 +4,8 @@ Each route gets a fresh, rolled-back world, and each role's call runs in a savep
 back after it, so every role meets the world as arranged: a requester (``user``) with a pending
 request and an approved one, the pending request's approver (``approver``, the resource owner),
 an auditor and an admin. A role the matrix allows must succeed (2xx, with a valid body); a role
-it refuses must get 401 (anonymous), 403, or 404 where the object is hidden from that role.
+it refuses must get 401 (anonymous), or 404 where the object is hidden from that role
+(``HIDDEN``, the same answer as for a missing id), else 403.
 The first test fails when a route is added without a row here, so the matrix cannot fall behind
 the API.
 """
@@ -55,6 +56,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/audit/events"): READERS,
     ("GET", "/api/v1/audit/export"): READERS,
     ("GET", "/api/v1/audit/verify"): READERS,
+    ("POST", "/api/v1/audit/verify"): READERS,
     ("GET", "/api/v1/audit/checkpoints"): READERS,
     ("GET", "/api/v1/catalog"): SIGNED_IN,
     ("GET", "/api/v1/catalog/{type_id}"): SIGNED_IN,
@@ -99,6 +101,19 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/connector/v1/heartbeat"): NOBODY,
     ("POST", "/api/connector/v1/self-check"): NOBODY,
 }
+
+# The rule for ids: an object a role may not read answers 404, exactly like a missing id, so
+# its existence does not leak; an action a role may not take on an object it can read, or on
+# a route its role may not use at all, answers 403. These are the (route, role) pairs that
+# meet an object hidden from them; every other refusal of a signed-in role must be 403.
+HIDDEN: dict[tuple[str, str], frozenset[str]] = {
+    # The approved request (payroll) is alice's, approved by the admin: carol cannot read it.
+    ("POST", "/api/v1/requests/{request_id}/extend"): frozenset({APPROVER}),
+    ("POST", "/api/v1/requests/{request_id}/revoke"): frozenset({APPROVER}),
+    # Alice's token: only she (and admins) may see it.
+    ("DELETE", "/api/v1/tokens/{token_id}"): frozenset({APPROVER, AUDITOR}),
+}
+MISSING_ID = "ffffffff-ffff-4fff-8fff-ffffffffffff"
 
 EXTENSION = {"max_extensions": 2, "extension_duration_min": 30}
 OWNER_POLICY = {"approver_groups": [{"approvers": [{"type": "resource_owner"}]}]}
@@ -205,6 +220,7 @@ def _arrange(session, clock) -> Cell:
         ("POST", "/api/v1/requests/{request_id}/reject"): {"reason": "no"},
         ("POST", "/api/v1/requests/{request_id}/revoke"): {"reason": "done"},
         ("PATCH", "/api/v1/standing-memberships/{standing_id}"): {"allowed": True},
+        ("POST", "/api/v1/audit/verify"): {"checkpoints": [{"seq": 1}]},
     }
     return Cell(ids=ids, bodies=bodies, headers=headers)
 
@@ -260,7 +276,30 @@ def _check(method: str, template: str, role: str, response: Any) -> None:
         assert response.status_code == 401, where
     elif allowed:
         assert 200 <= response.status_code < 300, where
+    elif template.startswith("/api/connector/"):
+        assert response.status_code == 401, where
+    elif role in HIDDEN.get((method, template), NOBODY):
+        assert response.status_code == 404, where
     else:
-        assert response.status_code in {401, 403, 404}, where
-        if template.startswith("/api/connector/"):
-            assert response.status_code == 401, where
+        assert response.status_code == 403, where
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "role"),
+    sorted((m, t, r) for (m, t), roles in HIDDEN.items() for r in roles),
+)
+def test_hidden_object_answers_like_a_missing_one(
+    client, session, clock, *, method, template, role
+):
+    cell = _arrange(session, clock)
+    body = cell.bodies.get((method, template))
+    hidden = client.request(
+        method, _path(template, cell.ids), headers=cell.headers[role], json=body
+    )
+    missing_ids = dict.fromkeys(cell.ids, MISSING_ID)
+    missing = client.request(
+        method, _path(template, missing_ids), headers=cell.headers[role], json=body
+    )
+    assert hidden.status_code == missing.status_code == 404, (hidden.text, missing.text)
+    assert hidden.json()["type"] == missing.json()["type"]
+    assert hidden.json()["title"] == missing.json()["title"]

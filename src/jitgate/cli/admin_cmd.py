@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from jitgate.cli.errors import CliError
 from jitgate.cli.local import load_settings, open_engine, transaction
+from jitgate.cli.output import Output, OutputOption, emit_message
 from jitgate.core.clock import SystemClock
 from jitgate.core.migrate import upgrade
 from jitgate.server.actor import Actor, Source
@@ -20,7 +21,7 @@ admin_app = typer.Typer(help="Server-side administration.", no_args_is_help=True
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(output: Output = OutputOption) -> None:
     """Create or migrate the database to the newest schema."""
     settings = load_settings()
     engine = open_engine(settings, require_current=False)
@@ -30,7 +31,8 @@ def db_upgrade() -> None:
         raise CliError(f"migration failed: {err.__class__.__name__}: {err.args[0]}") from err
     finally:
         engine.dispose()
-    typer.echo(f"database is at the newest schema ({engine.url.render_as_string()})")
+    url = engine.url.render_as_string()
+    emit_message(f"database is at the newest schema ({url})", output, database=url)
 
 
 @admin_app.command("create-token")
@@ -41,6 +43,7 @@ def create_token(
     ),
     name: Annotated[str, typer.Option("--name", help="A label for the token")] = "bootstrap",
     expires_in_days: Annotated[int, typer.Option("--expires-in-days", min=1, max=3650)] = 90,
+    output: Output = OutputOption,
 ) -> None:
     """Create (or update) a person with a role and print a new API token for them."""
     settings = load_settings()
@@ -59,7 +62,10 @@ def create_token(
             )
     finally:
         engine.dispose()
-    typer.echo(secret)
+    if output is Output.JSON:
+        emit_message("token created", output, token=secret, user=user)
+    else:
+        typer.echo(secret)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,8 @@
-"""``jitgate audit …``: verify, checkpoint, rotate-key (database); list and export (API)."""
+"""``jitgate audit …``: verify, list and export over the API; checkpoint and rotate-key locally.
+
+``checkpoint`` and ``rotate-key`` work on the server's own data directory (the key file is never
+sent anywhere), so they run on the server's host.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,11 @@ import typer
 from jitgate.cli.client import ApiClient
 from jitgate.cli.errors import CliError
 from jitgate.cli.local import load_settings, open_engine, transaction
-from jitgate.cli.output import Output, OutputOption, emit
+from jitgate.cli.output import Output, OutputOption, emit, emit_message
 from jitgate.core.clock import SystemClock
 from jitgate.server.audit.checkpoints import checkpoint_record, parse_checkpoints
 from jitgate.server.audit.keys import AuditKeyError, rotate_ring
 from jitgate.server.audit.operations import write_checkpoint
-from jitgate.server.audit.service import verify_chain
 
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 
@@ -47,24 +50,29 @@ def verify(
             "or JSON log lines); repeatable",
         ),
     ] = None,
+    output: Output = OutputOption,
 ) -> None:
-    """Check the audit chain in the database; exit 1 naming the first bad sequence number."""
+    """Have the server check the audit chain; exit 1 naming the first bad sequence number."""
     external = _read_checkpoints(checkpoint or [])
-    engine = open_engine(load_settings())
-    try:
-        with transaction(engine) as session:
-            result = verify_chain(session=session, checkpoints=external)
-    finally:
-        engine.dispose()
-    if not result.ok:
-        where = f" at seq {result.first_bad_seq}" if result.first_bad_seq else ""
-        raise CliError(f"audit chain broken{where}: {result.problem}", code=1)
-    legacy = f", {result.legacy_seq} legacy (unkeyed)" if result.legacy_seq else ""
-    typer.echo(f"audit chain ok: {result.events} events{legacy}, {result.checkpoints} checkpoints")
+    client = ApiClient.from_profile()
+    if external:
+        result = client.post("/audit/verify", {"checkpoints": external})
+    else:
+        result = client.get("/audit/verify")
+    if not result.get("ok"):
+        bad = result.get("first_bad_seq")
+        where = f" at seq {bad}" if bad else ""
+        raise CliError(f"audit chain broken{where}: {result.get('problem')}", code=1)
+    legacy = f", {result['legacy_seq']} legacy (unkeyed)" if result.get("legacy_seq") else ""
+    message = (
+        f"audit chain ok: {result.get('events')} events{legacy}, "
+        f"{result.get('checkpoints')} checkpoints"
+    )
+    emit_message(message, output, **result)
 
 
 @audit_app.command("checkpoint")
-def checkpoint() -> None:
+def checkpoint(output: Output = OutputOption) -> None:
     """Sign and store a checkpoint of the chain's head now, and print it (keep a copy)."""
     engine = open_engine(load_settings())
     try:
@@ -75,17 +83,18 @@ def checkpoint() -> None:
         engine.dispose()
     if record is None:
         raise CliError("the audit log is empty: nothing to checkpoint", code=1)
-    typer.echo(json.dumps(record, sort_keys=True))
+    emit_message(json.dumps(record, sort_keys=True), output, **record)
 
 
 @audit_app.command("rotate-key")
-def rotate_key() -> None:
+def rotate_key(output: Output = OutputOption) -> None:
     """Add a new audit key and make it the active one (old keys stay, old events verify)."""
     try:
         key_id = rotate_ring(load_settings())
     except AuditKeyError as err:
         raise CliError(err.detail) from err
-    typer.echo(f"audit key {key_id} is now active; restart the server to sign with it")
+    message = f"audit key {key_id} is now active; restart the server to sign with it"
+    emit_message(message, output, key_id=key_id)
 
 
 @audit_app.command("list")
@@ -108,8 +117,9 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file")] = None,
     action: Annotated[str | None, typer.Option(help="Only this action")] = None,
+    output: Output = OutputOption,
 ) -> None:
-    """Export audit events as JSON Lines or CSV."""
+    """Export audit events as JSON Lines or CSV (``--output`` shapes the note about ``--out``)."""
     if fmt not in {"jsonl", "csv"}:
         raise CliError("--format must be jsonl or csv", code=2)
     text = ApiClient.from_profile().stream_text("/audit/export", format=fmt, action=action)
@@ -117,7 +127,7 @@ def export(
         typer.echo(text, nl=False)
     else:
         out.write_text(text)
-        typer.echo(f"wrote {out}")
+        emit_message(f"wrote {out}", output, path=str(out))
 
 
 def register(app: typer.Typer) -> None:

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from jitgate.cli import resolve
 from jitgate.cli.client import ApiClient, require_json_object
 from jitgate.cli.errors import CliError
-from jitgate.cli.output import Output, OutputOption, emit
+from jitgate.cli.output import Output, OutputOption, emit, emit_message
 
 connectors_app = typer.Typer(help="Connectors (the agents that reach Microsoft Graph).")
 integrations_app = typer.Typer(help="Integrations (an Entra tenant through a connector).")
 flows_app = typer.Typer(help="Access flows (who may request what, who approves).")
 
 FileOption = typer.Option("--file", "-f", help="A JSON file with the object")
+SourceArgument = typer.Argument(help="A JSON file, or - for standard input", show_default=False)
+READ_ONLY_FLOW_FIELDS = ("id", "created_at", "updated_at")
+
+
+def _flow_body(source: Path | None) -> dict[str, Any]:
+    """A flow from a file or stdin; the fields the server sets are dropped, with a note."""
+    if source is None:
+        raise CliError("give a JSON file (or - for standard input)", code=2)
+    if str(source) == "-":
+        body = require_json_object(sys.stdin.read(), "standard input")
+    else:
+        body = _body(source, {})
+    dropped = [k for k in READ_ONLY_FLOW_FIELDS if body.pop(k, None) is not None]
+    if dropped:
+        typer.echo(f"note: ignored the read-only field(s) {', '.join(dropped)}", err=True)
+    return body
 
 
 def _body(file: Path | None, fields: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +69,8 @@ def connectors_list(output: Output = OutputOption) -> None:
 @connectors_app.command("show")
 def connectors_show(connector_id: str, output: Output = OutputOption) -> None:
     """Show a connector, its instances and its self-check."""
-    emit(ApiClient.from_profile().get(f"/connectors/{connector_id}"), output)
+    client = ApiClient.from_profile()
+    emit(client.get(f"/connectors/{resolve.connector(client, connector_id)}"), output)
 
 
 @connectors_app.command("create")
@@ -63,14 +82,17 @@ def connectors_create(name: str, output: Output = OutputOption) -> None:
 @connectors_app.command("rotate-token")
 def connectors_rotate(connector_id: str, output: Output = OutputOption) -> None:
     """Issue a new connector token (the old one stops working)."""
-    emit(ApiClient.from_profile().post(f"/connectors/{connector_id}/token:rotate"), output)
+    client = ApiClient.from_profile()
+    emit(client.post(f"/connectors/{resolve.connector(client, connector_id)}/token:rotate"), output)
 
 
 @connectors_app.command("delete")
-def connectors_delete(connector_id: str) -> None:
+def connectors_delete(connector_id: str, output: Output = OutputOption) -> None:
     """Delete a connector no integration uses."""
-    ApiClient.from_profile().delete(f"/connectors/{connector_id}")
-    typer.echo(f"deleted connector {connector_id}")
+    client = ApiClient.from_profile()
+    found = resolve.connector(client, connector_id)
+    client.delete(f"/connectors/{found}")
+    emit_message(f"deleted connector {found}", output, id=found)
 
 
 @integrations_app.command("list")
@@ -86,7 +108,8 @@ def integrations_list(output: Output = OutputOption) -> None:
 @integrations_app.command("show")
 def integrations_show(integration_id: str, output: Output = OutputOption) -> None:
     """Show an integration."""
-    emit(ApiClient.from_profile().get(f"/integrations/{integration_id}"), output)
+    client = ApiClient.from_profile()
+    emit(client.get(f"/integrations/{resolve.integration(client, integration_id)}"), output)
 
 
 @integrations_app.command("create")
@@ -100,11 +123,11 @@ def integrations_create(
     output: Output = OutputOption,
 ) -> None:
     """Create an entra-id integration (options, or a JSON file for every setting)."""
-    body = _body(
-        file, {"name": name, "connector_id": connector, "resource_types": resource_type or []}
-    )
+    client = ApiClient.from_profile()
+    found = resolve.connector(client, connector) if connector else None
+    body = _body(file, {"name": name, "connector_id": found, "resource_types": resource_type or []})
     body.setdefault("type", "entra-id")
-    emit(ApiClient.from_profile().post("/integrations", body), output)
+    emit(client.post("/integrations", body), output)
 
 
 @integrations_app.command("update")
@@ -114,20 +137,45 @@ def integrations_update(
     output: Output = OutputOption,
 ) -> None:
     """Change an integration's settings from a JSON file (only the keys given)."""
-    emit(ApiClient.from_profile().patch(f"/integrations/{integration_id}", _body(file, {})), output)
+    client = ApiClient.from_profile()
+    path = f"/integrations/{resolve.integration(client, integration_id)}"
+    emit(client.patch(path, _body(file, {})), output)
 
 
 @integrations_app.command("delete")
-def integrations_delete(integration_id: str) -> None:
+def integrations_delete(integration_id: str, output: Output = OutputOption) -> None:
     """Delete an integration with no live access."""
-    ApiClient.from_profile().delete(f"/integrations/{integration_id}")
-    typer.echo(f"deleted integration {integration_id}")
+    client = ApiClient.from_profile()
+    found = resolve.integration(client, integration_id)
+    client.delete(f"/integrations/{found}")
+    emit_message(f"deleted integration {found}", output, id=found)
 
 
 @integrations_app.command("refresh")
 def integrations_refresh(integration_id: str, output: Output = OutputOption) -> None:
     """Queue a discovery of the integration's resources."""
-    emit(ApiClient.from_profile().post(f"/integrations/{integration_id}/refresh"), output)
+    client = ApiClient.from_profile()
+    path = f"/integrations/{resolve.integration(client, integration_id)}/refresh"
+    emit(client.post(path), output)
+
+
+@integrations_app.command("as-code")
+def integrations_as_code(
+    integration_id: str,
+    fmt: Annotated[str, typer.Option("--format", help="hcl or json (Terraform)")] = "hcl",
+    output: Output = OutputOption,
+) -> None:
+    """Show an integration as a Terraform ``jitgate_integration`` resource."""
+    if fmt not in {"hcl", "json"}:
+        raise CliError("--format must be hcl or json", code=2)
+    client = ApiClient.from_profile()
+    code = client.get(f"/integrations/{resolve.integration(client, integration_id)}/as-code")
+    if output is Output.JSON:
+        emit(code, output)
+    elif fmt == "hcl":
+        typer.echo(code["hcl"], nl=not str(code["hcl"]).endswith("\n"))
+    else:
+        emit(code["terraform_json"], Output.JSON)
 
 
 @integrations_app.command("resources")
@@ -139,8 +187,12 @@ def integrations_resources(
     output: Output = OutputOption,
 ) -> None:
     """List an integration's discovered resources."""
-    page = ApiClient.from_profile().get(
-        f"/integrations/{integration_id}/resources", search=search, type=resource_type, tag=tag
+    client = ApiClient.from_profile()
+    page = client.get(
+        f"/integrations/{resolve.integration(client, integration_id)}/resources",
+        search=search,
+        type=resource_type,
+        tag=tag,
     )
     emit(page, output, ["id", "type", "name", "external_id", "tags"])
 
@@ -154,28 +206,39 @@ def flows_list(output: Output = OutputOption) -> None:
 @flows_app.command("show")
 def flows_show(flow_id: str, output: Output = OutputOption) -> None:
     """Show an access flow."""
-    emit(ApiClient.from_profile().get(f"/flows/{flow_id}"), output)
+    client = ApiClient.from_profile()
+    emit(client.get(f"/flows/{resolve.flow(client, flow_id)}"), output)
 
 
 @flows_app.command("create")
-def flows_create(file: Annotated[Path, FileOption], output: Output = OutputOption) -> None:
-    """Create an access flow from a JSON file."""
-    emit(ApiClient.from_profile().post("/flows", _body(file, {})), output)
+def flows_create(
+    source: Annotated[Path | None, SourceArgument] = None,
+    file: Annotated[Path | None, FileOption] = None,
+    output: Output = OutputOption,
+) -> None:
+    """Create an access flow from a JSON file, or ``-`` for stdin (``flows show -o json``)."""
+    emit(ApiClient.from_profile().post("/flows", _flow_body(source or file)), output)
 
 
 @flows_app.command("update")
 def flows_update(
-    flow_id: str, file: Annotated[Path, FileOption], output: Output = OutputOption
+    flow_id: str,
+    source: Annotated[Path | None, SourceArgument] = None,
+    file: Annotated[Path | None, FileOption] = None,
+    output: Output = OutputOption,
 ) -> None:
-    """Replace an access flow's settings from a JSON file."""
-    emit(ApiClient.from_profile().put(f"/flows/{flow_id}", _body(file, {})), output)
+    """Replace an access flow's settings from a JSON file, or ``-`` for standard input."""
+    client = ApiClient.from_profile()
+    emit(client.put(f"/flows/{resolve.flow(client, flow_id)}", _flow_body(source or file)), output)
 
 
 @flows_app.command("delete")
-def flows_delete(flow_id: str) -> None:
+def flows_delete(flow_id: str, output: Output = OutputOption) -> None:
     """Delete an access flow."""
-    ApiClient.from_profile().delete(f"/flows/{flow_id}")
-    typer.echo(f"deleted flow {flow_id}")
+    client = ApiClient.from_profile()
+    found = resolve.flow(client, flow_id)
+    client.delete(f"/flows/{found}")
+    emit_message(f"deleted flow {found}", output, id=found)
 
 
 def register(app: typer.Typer) -> None:

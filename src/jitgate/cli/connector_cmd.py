@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from jitgate.cli.errors import CliError
+from jitgate.cli.output import Output, OutputOption, emit_message
 from jitgate.connector.agent import run_agent
 from jitgate.connector.client import ServerRefusedError
 from jitgate.connector.config import AgentConfig
@@ -34,6 +35,7 @@ def run(
     server_ca_bundle: Annotated[
         Path | None, typer.Option(help="CA bundle (PEM) that signed the server's certificate")
     ] = None,
+    output: Output = OutputOption,
 ) -> None:
     """Register with the server, then claim and run jobs until SIGTERM/SIGINT."""
     try:
@@ -49,6 +51,7 @@ def run(
     except (ValidationError, ValueError, OSError) as err:
         raise CliError(f"connector settings: {_first_line(err)}", code=2) from err
     configure_logging("INFO", json_lines=True)
+    emit_message(f"connector starting against {settings.url}", output, url=str(settings.url))
     try:
         asyncio.run(_main(settings))
     except ServerRefusedError as err:

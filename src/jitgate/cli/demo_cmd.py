@@ -14,6 +14,7 @@ import typer
 
 from jitgate.cli.errors import CliError
 from jitgate.cli.local import load_settings
+from jitgate.cli.output import Output, OutputOption, emit_message
 from jitgate.demo.info import DemoInfo, EmulatorInfo, info_path, load_info
 from jitgate.demo.script import DemoError, DemoTarget, run_demo
 
@@ -51,6 +52,7 @@ def demo(
     approver_token: Annotated[str | None, typer.Option(help="The approver's API token")] = None,
     emulator_url: Annotated[str | None, typer.Option(help="The emulator's base URL")] = None,
     emulator_ca: Annotated[Path | None, typer.Option(help="The emulator's ca.pem")] = None,
+    output: Output = OutputOption,
 ) -> None:
     """Request -> approve -> granted (in Graph) -> expired -> revoked, with timings."""
     directory = data_dir or load_settings().data_dir
@@ -68,9 +70,13 @@ def demo(
         emulator=_emulator(info, emulator_url, emulator_ca),
         integration_id=info.integration_id if info and not url else None,
     )
-    typer.echo(f"jitgate demo against {server} ({'fast' if fast else 'real-time'} expiry)")
+
+    def echo(line: str) -> None:
+        emit_message(line, output)
+
+    echo(f"jitgate demo against {server} ({'fast' if fast else 'real-time'} expiry)")
     try:
-        run_demo(target, fast=fast, echo=typer.echo)
+        run_demo(target, fast=fast, echo=echo)
     except DemoError as err:
         raise CliError(f"demo failed: {err}") from err
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from jitgate.cli.output import Output
 from jitgate.emulator.server import prepare
 from jitgate.emulator.settings import EmulatorSettings, FaultRule
 from jitgate.emulator.state import build_state
@@ -58,6 +59,9 @@ def register(app: typer.Typer) -> None:
         fault: list[str] = typer.Option(
             [], help="Inject errors: STATUS[:ROUTE][@PROB|xCOUNT]; 0 drops the connection."
         ),
+        output: Output = typer.Option(
+            Output.JSON, "--output", "-o", help="json (one line, for scripts) or table"
+        ),
     ) -> None:
         """Run the Graph and sign-in emulator over HTTPS on loopback."""
         settings = EmulatorSettings(
@@ -77,5 +81,10 @@ def register(app: typer.Typer) -> None:
             generate={"users": users, "groups": groups} if users or groups else None,
         )
         running, sock = prepare(state, host=host, port=port, data_dir=data_dir)
-        typer.echo(json.dumps(running.info()))
+        info = running.info()
+        if output is Output.JSON:
+            typer.echo(json.dumps(info))
+        else:
+            for key, value in info.items():
+                typer.echo(f"{key}: {value}")
         running.server.run(sockets=[sock])

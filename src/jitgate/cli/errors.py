@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+UNAUTHORIZED = 401
+
 
 class CliError(Exception):
     """A failure to report as one line; ``code`` is the exit status."""
@@ -20,6 +22,12 @@ class ApiError(CliError):
     def __init__(self, status: int, problem: dict[str, Any]) -> None:
         title = problem.get("title") or "error"
         detail = problem.get("detail") or ""
-        super().__init__(f"{status} {title}: {detail}".rstrip(": "), code=1)
+        message = f"{status} {title}: {detail}".rstrip(": ")
+        if status == UNAUTHORIZED:
+            message = (
+                f"{message}: the saved token is no longer valid (revoked, expired, or from an "
+                "earlier `jitgate up`); log in again with `jitgate login --url URL --token TOKEN`"
+            )
+        super().__init__(message, code=1)
         self.status = status
         self.problem = problem

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from jitgate.cli.errors import CliError
 from jitgate.core.db import make_engine, make_session_factory
+from jitgate.core.files import ensure_private_dir
 from jitgate.core.migrate import pending_revisions
 from jitgate.core.settings import Settings
 from jitgate.server.audit.keys import AuditKeyError, bind_key_ring, load_ring
@@ -26,7 +27,7 @@ def load_settings() -> Settings:
 def open_engine(settings: Settings, *, require_current: bool = True) -> Engine:
     """Create the engine; refuse to work on a database that needs migrating."""
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(settings.data_dir)
     engine = make_engine(settings.resolved_database_url())
     if require_current and pending_revisions(engine):
         engine.dispose()

@@ -58,12 +58,16 @@ def run(argv: list[str] | None = None) -> int:
 
 def _report(err: Exception) -> int:
     """Print one line for ``err`` and return the exit status."""
-    show = getattr(err, "show", None)
-    if isinstance(err, typer.TyperException) and callable(show):
-        show()
-        return int(getattr(err, "exit_code", 2))
     code = 1
-    if isinstance(err, typer.Abort):
+    format_message = getattr(err, "format_message", None)
+    if isinstance(err, typer.TyperException) and callable(format_message):
+        # Click's usage errors print three lines (usage, hint, error); one line says it all.
+        message = str(format_message()).replace("\n", " ")
+        code = int(getattr(err, "exit_code", 2))
+        command = getattr(getattr(err, "ctx", None), "command_path", None)
+        if command:
+            message = f"{message} (see `{command} --help`)"
+    elif isinstance(err, typer.Abort):
         message = "aborted"
     elif isinstance(err, CliError):
         message, code = err.message, err.code

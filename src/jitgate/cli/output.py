@@ -1,4 +1,10 @@
-"""Printing results: a rich table for people, JSON for scripts (``--output table|json``)."""
+"""Printing results: a rich table for people, JSON for scripts (``--output table|json``).
+
+Tables take the terminal's width (rich's own detection, which honours ``COLUMNS``). Ids are
+never cut: an id column shows each id's shortest unique prefix (at least ``MIN_PREFIX``
+characters) on one line, and the CLI accepts exactly such prefixes (``jitgate.cli.resolve``);
+``-o json`` prints the full ids.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+
+MIN_PREFIX = 8
 
 
 class Output(StrEnum):
@@ -38,15 +46,49 @@ def _get(row: dict[str, Any], key: str) -> Any:
     return value
 
 
+def is_id_column(key: str) -> bool:
+    """Tell whether a column holds object ids (shown as unique prefixes, never cut)."""
+    last = key.rsplit(".", 1)[-1]
+    return last == "id" or last.endswith("_id")
+
+
+def unique_prefixes(ids: list[str]) -> dict[str, str]:
+    """Map each id to its shortest prefix (at least ``MIN_PREFIX`` long) no other id shares."""
+    result: dict[str, str] = {}
+    distinct = sorted(set(ids))
+    for value in distinct:
+        length = min(MIN_PREFIX, len(value))
+        while length < len(value) and any(
+            other != value and other.startswith(value[:length]) for other in distinct
+        ):
+            length += 1
+        result[value] = value[:length]
+    return result
+
+
+def _console() -> Console:
+    return Console(soft_wrap=False)
+
+
+def emit_message(message: str, output: Output, **fields: Any) -> None:
+    """Print a one-line result: the sentence for people, an object for scripts."""
+    if output is Output.JSON:
+        typer.echo(json.dumps({"message": message, **fields}, sort_keys=True, default=str))
+    else:
+        typer.echo(message)
+
+
 def emit(data: Any, output: Output, columns: list[str] | None = None) -> None:
     """Print ``data`` (an object, a list, or a page with ``items``)."""
     if output is Output.JSON:
         typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
         return
     rows = data.get("items", data) if isinstance(data, dict) and "items" in data else data
-    console = Console(width=160)
+    console = _console()
     if isinstance(rows, dict):
         table = Table(show_header=False, box=None)
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="fold")
         for key, value in rows.items():
             table.add_row(key, _cell(value))
         console.print(table)
@@ -55,8 +97,27 @@ def emit(data: Any, output: Output, columns: list[str] | None = None) -> None:
         typer.echo(_cell(rows))
         return
     keys = columns or (sorted(rows[0]) if rows and isinstance(rows[0], dict) else ["value"])
-    table = Table(*keys)
-    for row in rows:
-        cells = [_cell(_get(row, k)) for k in keys] if isinstance(row, dict) else [_cell(row)]
-        table.add_row(*cells)
-    console.print(table)
+    console.print(_table(rows, keys))
+
+
+def _table(rows: list[Any], keys: list[str]) -> Table:
+    cells = [
+        [_cell(_get(row, k)) for k in keys] if isinstance(row, dict) else [_cell(row)]
+        for row in rows
+    ]
+    table = Table()
+    for index, key in enumerate(keys):
+        if is_id_column(key):
+            column = [line[index] for line in cells if index < len(line)]
+            short = unique_prefixes([c for c in column if c])
+            for line in cells:
+                if index < len(line) and line[index]:
+                    line[index] = short[line[index]]
+            width = max((len(c) for c in column if c), default=0)
+            width = min(width, max((len(v) for v in short.values()), default=0))
+            table.add_column(key, no_wrap=True, min_width=max(width, len(key)))
+        else:
+            table.add_column(key, overflow="fold")
+    for line in cells:
+        table.add_row(*line)
+    return table

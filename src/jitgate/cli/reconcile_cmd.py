@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from jitgate.cli.errors import CliError
 from jitgate.cli.local import load_settings, open_engine
+from jitgate.cli.output import Output, OutputOption, emit_message
 from jitgate.core.clock import SystemClock
 from jitgate.core.db import make_session_factory
 from jitgate.server.grants.drift import schedule_drift_reads
@@ -24,7 +25,7 @@ from jitgate.server.integrations.sync import enqueue_discovery
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Plan and print; change nothing.")]
 
 
-def reconcile(dry_run: DryRun = False) -> None:
+def reconcile(dry_run: DryRun = False, output: Output = OutputOption) -> None:
     """Run one reconciler tick: start due grants, expire ended ones, queue Graph jobs."""
     settings = load_settings()
     engine = open_engine(settings)
@@ -38,15 +39,21 @@ def reconcile(dry_run: DryRun = False) -> None:
         )
     finally:
         engine.dispose()
-    for line in report.lines():
+    lines = report.lines()
+    summary = f"{'dry run: ' if dry_run else ''}{len(report.applied)} action(s)"
+    if output is Output.JSON:
+        emit_message(summary, output, actions=lines, dry_run=dry_run)
+        return
+    for line in lines:
         typer.echo(line)
-    typer.echo(f"{'dry run: ' if dry_run else ''}{len(report.applied)} action(s)")
+    typer.echo(summary)
 
 
 def sync(
     integration: Annotated[str | None, typer.Option(help="Only this integration id")] = None,
     full: Annotated[bool, typer.Option("--full", help="A full run, not a delta run")] = False,
     dry_run: DryRun = False,
+    output: Output = OutputOption,
 ) -> None:
     """Queue discovery (resources and identities) for one or every integration now."""
     engine = open_engine(load_settings())
@@ -67,10 +74,10 @@ def sync(
             state = (
                 f"discover job {job.id} ({job.payload.get('mode')})" if job else "already queued"
             )
-            typer.echo(f"{row.name}: {state}")
+            emit_message(f"{row.name}: {state}", output, integration=row.id, state=state)
         if dry_run:
             session.rollback()
-            typer.echo("dry run: nothing queued")
+            emit_message("dry run: nothing queued", output, dry_run=True)
         else:
             session.commit()
     finally:
@@ -78,13 +85,14 @@ def sync(
         engine.dispose()
 
 
-def drift(dry_run: DryRun = False) -> None:
+def drift(dry_run: DryRun = False, output: Output = OutputOption) -> None:
     """Queue membership reads of every managed resource now (drift detection)."""
     engine = open_engine(load_settings())
     session = make_session_factory(engine)()
     try:
         jobs = schedule_drift_reads(session=session, clock=SystemClock(), interval=timedelta(0))
-        typer.echo(f"{len(jobs)} read membership job(s){' (dry run)' if dry_run else ''}")
+        message = f"{len(jobs)} read membership job(s){' (dry run)' if dry_run else ''}"
+        emit_message(message, output, jobs=len(jobs), dry_run=dry_run)
         if dry_run:
             session.rollback()
         else:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from jitgate.cli import resolve
 from jitgate.cli.client import ApiClient
 from jitgate.cli.output import Output, OutputOption, emit
 
@@ -39,7 +40,9 @@ def _request_body(
     return body
 
 
-ResourceOpt = Annotated[list[str], typer.Option("--resource", "-r", help="Resource id (repeat)")]
+ResourceOpt = Annotated[
+    list[str], typer.Option("--resource", "-r", help="Resource id, id prefix or name (repeat)")
+]
 PermissionOpt = Annotated[
     list[str] | None, typer.Option("--permission", "-p", help="member, owner or active (repeat)")
 ]
@@ -49,7 +52,7 @@ ScopeOpt = Annotated[
 DurationOpt = Annotated[int | None, typer.Option("--duration", "-d", help="Minutes", min=1)]
 JustOpt = Annotated[str | None, typer.Option("--justification", "-j")]
 ForOpt = Annotated[str | None, typer.Option("--for", help="Grantee UPN (request for others)")]
-FlowOpt = Annotated[str | None, typer.Option("--flow", help="Access flow id")]
+FlowOpt = Annotated[str | None, typer.Option("--flow", help="Access flow id, id prefix or name")]
 
 
 @request_app.command("create")
@@ -75,6 +78,9 @@ def create(
         flow=flow,
     )
     client = ApiClient.from_profile()
+    body["resource_ids"] = [resolve.resource(client, r) for r in resource]
+    if flow is not None:
+        body["flow_id"] = resolve.flow(client, flow, mine=True)
     emit(client.post("/requests/dry-run" if dry_run else "/requests", body), output)
 
 
@@ -92,12 +98,14 @@ def list_requests(
 @request_app.command("show")
 def show(request_id: str, output: Output = OutputOption) -> None:
     """Show a request with its units, approvals and grants."""
-    emit(ApiClient.from_profile().get(f"/requests/{request_id}"), output)
+    client = ApiClient.from_profile()
+    emit(client.get(f"/requests/{resolve.request(client, request_id)}"), output)
 
 
 def _decide(action: str, request_id: str, reason: str | None, output: Output) -> None:
     body = {"reason": reason} if reason else {}
-    emit(ApiClient.from_profile().post(f"/requests/{request_id}/{action}", body), output)
+    client = ApiClient.from_profile()
+    emit(client.post(f"/requests/{resolve.request(client, request_id)}/{action}", body), output)
 
 
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why")]

@@ -10,6 +10,7 @@ import uvicorn
 
 from jitgate.cli.errors import CliError
 from jitgate.cli.local import load_settings, open_engine
+from jitgate.cli.output import Output, OutputOption, emit_message
 from jitgate.core.db import make_session_factory
 from jitgate.core.errors import JitgateError
 from jitgate.core.logging import configure_logging
@@ -26,6 +27,7 @@ def server(
     ssl_keyfile: Annotated[
         Path | None, typer.Option(help="HTTPS private key, PEM (JITGATE_TLS_KEY_FILE)")
     ] = None,
+    output: Output = OutputOption,
 ) -> None:
     """Run the API server (the database must be migrated: `jitgate db upgrade`)."""
     settings = load_settings()
@@ -38,10 +40,14 @@ def server(
     app = create_app(
         settings, sessions=make_session_factory(engine), run_engine=settings.reconciler_enabled
     )
+    bind_host, bind_port = host or settings.host, port or settings.port
+    scheme = "https" if cert_file else "http"
+    url = f"{scheme}://{bind_host}:{bind_port}"
+    emit_message(f"jitgate server on {url}/api/v1 (docs: {url}/api/v1/docs)", output, url=url)
     uvicorn.run(
         app,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=bind_host,
+        port=bind_port,
         log_level="warning",
         proxy_headers=True,
         ssl_certfile=str(cert_file) if cert_file else None,
@@ -57,6 +63,7 @@ def up(
     log_level: Annotated[
         str, typer.Option(help="Log level of the three parts (DEBUG, INFO, WARNING, ERROR)")
     ] = "WARNING",
+    output: Output = OutputOption,
 ) -> None:
     """All-in-one demo in ./.jitgate: Graph emulator + server + connector, seeded; Ctrl+C stops."""
     settings = load_settings()
@@ -64,7 +71,10 @@ def up(
         settings = settings.model_copy(update={"port": port})
     configure_logging(log_level.upper(), json_lines=False)
     try:
-        run_up(UpOptions(settings=settings, emulator_port=emulator_port), echo=typer.echo)
+        run_up(
+            UpOptions(settings=settings, emulator_port=emulator_port),
+            echo=lambda line: emit_message(line, output),
+        )
     except (UpError, JitgateError) as err:
         raise CliError(str(err)) from err
 

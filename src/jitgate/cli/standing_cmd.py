@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from jitgate.cli import resolve
 from jitgate.cli.client import ApiClient
 from jitgate.cli.output import Output, OutputOption, emit
 
@@ -45,17 +46,19 @@ def list_standing(
 @standing_app.command("allow")
 def allow(standing_id: str, output: Output = OutputOption) -> None:
     """Put a standing membership on the allow-list: an authoritative integration keeps it."""
-    emit(
-        ApiClient.from_profile().patch(f"/standing-memberships/{standing_id}", {"allowed": True}),
-        output,
-    )
+    _set_allowed(standing_id, allowed=True, output=output)
 
 
 @standing_app.command("disallow")
 def disallow(standing_id: str, output: Output = OutputOption) -> None:
     """Take a standing membership off the allow-list: an authoritative integration removes it."""
-    body = {"allowed": False}
-    emit(ApiClient.from_profile().patch(f"/standing-memberships/{standing_id}", body), output)
+    _set_allowed(standing_id, allowed=False, output=output)
+
+
+def _set_allowed(ref: str, *, allowed: bool, output: Output) -> None:
+    client = ApiClient.from_profile()
+    path = f"/standing-memberships/{resolve.standing(client, ref)}"
+    emit(client.patch(path, {"allowed": allowed}), output)
 
 
 def register(app: typer.Typer) -> None:

@@ -352,7 +352,7 @@ async def run_agent(
             graph = GraphClient.from_config(
                 config.graph_config(), transport=graph_transport, budget=config.graph_budget()
             )
-        executor = GraphExecutor(graph, clock or SystemClock())
+        executor = GraphExecutor(graph, clock or SystemClock(), tenant_id=config.tenant_id)
     agent = Agent(config, server=server, executor=executor)
     try:
         await agent.run(stop_event)

@@ -154,4 +154,5 @@ class AgentConfig(BaseModel):
             "credential": self.credential_kind() if self.tenant_id else None,
             "agent_version": jitgate.__version__,
             **self.metadata,
+            "tenant_id": self.tenant_id,
         }

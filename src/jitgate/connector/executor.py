@@ -21,6 +21,7 @@ from jitgate.graph.operations.models import AccessChange, Action, Permission
 from jitgate.protocol.v1 import (
     DeleteUserData,
     DeleteUserPayload,
+    DiscoverData,
     GrantMode,
     GrantPayload,
     InviteGuestData,
@@ -95,9 +96,11 @@ def _change(spec: JobSpec) -> AccessChange:
 class GraphExecutor:
     """The real executor: the graph package's Entra operations."""
 
-    def __init__(self, client: GraphClient, clock: Clock) -> None:
+    def __init__(self, client: GraphClient, clock: Clock, *, tenant_id: str | None = None) -> None:
         self.client = client
         self.clock = clock
+        #: Named in discover and self-check results: the server pins it (one connector a tenant).
+        self.tenant_id = tenant_id
         #: From the last self-check; ``None`` lets the graph package decide.
         self.can_manage_role_assignable: bool | None = None
         #: Groups read before writes, kept a few minutes (one Graph round trip less per write).
@@ -157,7 +160,14 @@ class GraphExecutor:
             return JobResult(outcome=Outcome.SUCCEEDED, data=data)
         if isinstance(payload, InviteGuestPayload | DeleteUserPayload):
             return await self._guest(payload)
-        return await run_discovery(self.client, spec, payload, pages)
+        return self._named(await run_discovery(self.client, spec, payload, pages))
+
+    def _named(self, result: JobResult) -> JobResult:
+        """A discover result that names the tenant the connector reaches."""
+        if not isinstance(result.data, DiscoverData) or not self.tenant_id:
+            return result
+        found = result.data.model_copy(update={"tenant_id": self.tenant_id})
+        return result.model_copy(update={"data": found})
 
     async def _pim(self, payload: GrantPayload | RevokePayload) -> JobResult:
         grant = isinstance(payload, GrantPayload)
@@ -261,6 +271,7 @@ class GraphExecutor:
             can_manage_role_assignable_groups=report.can_manage_role_assignable_groups,
             checked_at=self.clock.now(),
             request_ids=list(report.request_ids)[:200],
+            tenant_id=self.tenant_id,
         )
 
 

@@ -29,6 +29,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from jitgate.core.files import prepare_sqlite_file
+
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Iterator
@@ -154,6 +156,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine with jitgate's per-backend settings."""
     engine: Engine
     if url.startswith("sqlite"):
+        prepare_sqlite_file(url)  # 0600 file in a 0700 directory, before SQLite creates it
         engine = create_engine(
             url,
             echo=echo,

@@ -95,3 +95,15 @@ class ServiceUnavailable(JitgateError):
     status = 503
     slug = "unavailable"
     title = "Service unavailable"
+
+
+class TooManyRequests(JitgateError):
+    """The caller must wait ``retry_after_s`` seconds (sent as ``Retry-After``)."""
+
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = max(1, retry_after_s)

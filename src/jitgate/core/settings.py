@@ -78,7 +78,27 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr | None = Field(
         default=None,
-        description="When set, GET /metrics needs `Authorization: Bearer <token>`.",
+        description="GET /metrics needs `Authorization: Bearer <token>`. Unset, /metrics "
+        "answers 401 unless metrics_open is true.",
+    )
+    metrics_open: bool = Field(
+        default=False,
+        description="Serve GET /metrics without a token when metrics_token is unset (a private "
+        "network only; `jitgate up` turns this on for the demo).",
+    )
+    auth_failure_limit: int = Field(
+        default=20,
+        ge=0,
+        le=1_000_000,
+        description="Failed authentications one client address may make within "
+        "auth_failure_window_s before further failures are answered 429 (0: no throttling). "
+        "Valid tokens are never throttled.",
+    )
+    auth_failure_window_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=86400,
+        description="The sliding window, in seconds, of auth_failure_limit.",
     )
 
     audit_keys: SecretStr | None = Field(
@@ -97,12 +117,6 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Write a signed audit checkpoint (to the log stream and the database) every "
         "this many events; 0 turns the automatic ones off.",
-    )
-    audit_checkpoint_interval_s: float = Field(
-        default=3600.0,
-        ge=0,
-        description="The reconciler also writes a checkpoint when the head moved and the last "
-        "one is older than this; 0 turns it off.",
     )
 
     @field_validator("log_level", mode="before")

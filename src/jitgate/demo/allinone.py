@@ -40,6 +40,7 @@ from jitgate.connector.agent import run_agent
 from jitgate.connector.config import AgentConfig
 from jitgate.core.clock import OffsetClock
 from jitgate.core.db import make_engine, make_session_factory
+from jitgate.core.files import ensure_private_dir
 from jitgate.core.migrate import upgrade
 from jitgate.demo import seed
 from jitgate.demo.info import DemoInfo, DemoPerson, EmulatorInfo, save_info
@@ -164,9 +165,13 @@ async def _main(options: UpOptions, echo: Callable[[str], None]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     settings = options.settings.model_copy(
-        update={"reconciler_enabled": True, "reconcile_interval_s": options.tick_s}
+        update={
+            "reconciler_enabled": True,
+            "reconcile_interval_s": options.tick_s,
+            "metrics_open": True,  # the demo's Prometheus view needs no token
+        }
     )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)
     engine = make_engine(settings.resolved_database_url())
     bind_key_ring(engine, load_ring(settings))
     try:

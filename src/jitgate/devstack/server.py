@@ -47,6 +47,7 @@ class ServerProcess:
             "JITGATE_TLS_CERT_FILE": str(self.tls.cert_file),
             "JITGATE_TLS_KEY_FILE": str(self.tls.key_file),
             "JITGATE_RECONCILE_INTERVAL_S": "0.5",
+            "JITGATE_METRICS_OPEN": "true",  # the stack's benchmarks read /metrics
             **(env or {}),
         }
         self.process = ManagedProcess(

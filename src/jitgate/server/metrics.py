@@ -13,8 +13,10 @@ Everything is read from the database, so any replica reports the same state:
   write confirmed), ``jitgate_graph_throttled_total`` (429s the connector reported in results).
   With several replicas, scrape one (or aggregate with ``max``): each replica counts every event.
 
-Auth: with ``metrics_token`` set, ``/metrics`` needs ``Authorization: Bearer <token>``; unset, it
-is open (counts only, no names or ids: the usual Prometheus set-up on a private network).
+Auth: with ``metrics_token`` set, ``/metrics`` needs ``Authorization: Bearer <token>``. Unset, it
+answers 401 unless ``metrics_open`` is true (counts only, no names or ids: the usual Prometheus
+set-up on a private network; ``jitgate up`` turns it on). Refusals count towards the
+failed-authentication throttle (``web.throttle``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.service import count_dead_jobs, queue_depth_by_kind
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import EndReason, GrantStatus
+from jitgate.server.web.throttle import refuse
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -212,15 +215,26 @@ class EngineMetrics:
                 self.throttled.inc(count)
 
 
-def _authorise(request: Request, token: str | None) -> None:
+def _authorise(request: Request, token: str | None, *, open_without_token: bool) -> None:
     if token is None:
-        return
+        if open_without_token:
+            return
+        refuse(
+            request,
+            Unauthenticated(
+                "GET /metrics needs a token and none is configured: set JITGATE_METRICS_TOKEN "
+                "(or JITGATE_METRICS_OPEN=true on a private network)"
+            ),
+        )
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         value.strip().encode(), token.encode()
     ):
-        raise Unauthenticated("GET /metrics needs the metrics token (Authorization: Bearer …)")
+        refuse(
+            request,
+            Unauthenticated("GET /metrics needs the metrics token (Authorization: Bearer …)"),
+        )
 
 
 def install_metrics(
@@ -233,7 +247,7 @@ def install_metrics(
 
     @app.get("/metrics", include_in_schema=False)
     def get_metrics(request: Request) -> Response:
-        _authorise(request, token)
+        _authorise(request, token, open_without_token=settings.metrics_open)
         metrics.refresh()
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -70,9 +70,7 @@ def test_cut_newest_events_and_move_head_is_detected_by_checkpoint(session, cloc
     kept = _events(session)[3]
     session.execute(delete(AuditEvent).where(AuditEvent.seq > 4))
     session.execute(delete(AuditCheckpoint))
-    session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=4, hash=kept.hash)
-    )
+    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=4, hash=kept.hash))
     session.expire_all()
     assert verify_chain(session=session).ok  # without the anchor it looks whole
     result = verify_chain(session=session, checkpoints=parse_checkpoints(saved))
@@ -86,9 +84,7 @@ def test_stored_checkpoint_also_catches_a_cut(session, clock):
     session.commit()
     kept = _events(session)[0]
     session.execute(delete(AuditEvent).where(AuditEvent.seq > 1))
-    session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=1, hash=kept.hash)
-    )
+    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=1, hash=kept.hash))
     session.expire_all()
     result = verify_chain(session=session)
     assert not result.ok
@@ -187,7 +183,7 @@ def test_legacy_events_verify_up_to_cutover_only(session, clock):
     assert result.legacy_seq == 3
 
 
-@pytest.mark.parametrize("text", ["", "[]", "{\"level\": \"INFO\"}\nnot json"])
+@pytest.mark.parametrize("text", ["", "[]", '{"level": "INFO"}\nnot json'])
 def test_parse_checkpoints_refuses_text_without_one(text):
     with pytest.raises(ValueError, match="no checkpoint found"):
         parse_checkpoints(text)

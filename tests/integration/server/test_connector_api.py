@@ -192,3 +192,23 @@ def test_claim_rejects_waits_over_25_seconds(
         f"{V1}/jobs:claim", json={"instance_key": "vm-1", "wait_s": 60}, headers=_auth(token)
     )
     assert response.status_code == 422
+
+
+def test_rotating_the_token_of_a_connector_with_instances_cuts_the_old_token_off(
+    client: TestClient, session: Session, clock: ManualClock, admin: dict[str, str]
+) -> None:
+    connector, old = make_connector(session, clock)
+    _register(client, old)
+    rotated = client.post(f"/api/v1/connectors/{connector.id}/token:rotate", headers=admin)
+    assert rotated.status_code == 200, rotated.text
+    body = rotated.json()
+    new = body["token"]
+    assert new.startswith("jg_ct_")
+    assert new != old
+    assert body["instances"][0]["instance_key"] == "vm-1"
+    assert body["instances"][0]["metadata"] == {"cloud": "AzureCloud"}
+    refused = client.post(f"{V1}/heartbeat", json={"instance_key": "vm-1"}, headers=_auth(old))
+    assert refused.status_code == 401
+    assert _register(client, new)["connector_id"] == connector.id
+    audit = client.get("/api/v1/audit/events", headers=admin).json()["items"]
+    assert any(event["action"] == "connector.rotate_token" for event in audit)

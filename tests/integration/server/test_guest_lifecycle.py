@@ -282,3 +282,25 @@ def test_turning_guests_on_queues_a_self_check_with_their_permissions(session, c
     assert [(j.payload["invite_guests"], j.payload["delete_users"]) for j in checks] == [
         (True, True)
     ]
+
+
+def test_an_invited_guest_joins_the_connectors_tenant_and_another_tenants_user_is_refused(
+    session, sessions, clock
+):
+    w = engine_world(session, clock, invite_guests=True)
+    _external(session, w)
+    w.boss.tenant_id, w.boss.object_id = "another-tenant", "guest-0"
+    session.commit()
+    request = approved(session, clock, w)
+    tick(sessions, clock)
+    _cycle(sessions, clock, w, Tenant())  # answers with the other tenant's object id
+    assert _status(session, request) is RequestStatus.FAILED
+    assert (_alice(session, w).object_id, _alice(session, w).tenant_id) == (None, None)
+    w.boss.object_id = "u-boss-elsewhere"
+    session.commit()
+    _granted(session, sessions, clock, w, Tenant())
+    alice = _alice(session, w)
+    assert (alice.object_id, alice.tenant_id) == (
+        "guest-0",
+        f"connector:{w.integration.connector_id}",
+    )

@@ -18,7 +18,15 @@ def _value(text, name, labels=""):
     return float(match.group(1))
 
 
-def test_metrics_follow_the_grant_cycle(session, sessions, clock, client):
+def test_metrics_follow_the_grant_cycle(session, sessions, clock, settings):
+    app = create_app(
+        settings.model_copy(update={"metrics_open": True}), clock=clock, sessions=sessions
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        _grant_cycle(session, sessions, clock, client)
+
+
+def _grant_cycle(session, sessions, clock, client):
     w = engine_world(session, clock)
     directory = Directory()
     approved(session, clock, w)

@@ -61,3 +61,12 @@ def test_other_errors_are_not_sent_again(answer):
         client.post("/requests/r/approve", {})
     assert len(seen) == 1
     assert slept == []
+
+
+def test_a_401_says_the_token_is_no_longer_valid_and_how_to_log_in():
+    answer = httpx.Response(401, json={"title": "Unauthorized", "detail": "invalid token"})
+    client, _, _ = client_for([answer])
+    with pytest.raises(ApiError) as info:
+        client.get("/me")
+    assert "no longer valid" in info.value.message
+    assert "jitgate login --url" in info.value.message

@@ -71,6 +71,12 @@ class DiscoverData(Message):
     users_delta_link: str | None = None
     groups_delta_link: str | None = None
     request_ids: list[str] = Field(default_factory=list, max_length=200)
+    tenant_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The Entra tenant the items come from; pinned on the connector's record "
+        "the first time it is reported, refused when it differs from the pinned one.",
+    )
 
 
 class MemberRef(Message):
@@ -113,6 +119,9 @@ class SelfCheckData(Message):
     missing: list[str] = Field(default_factory=list)
     can_manage_role_assignable_groups: bool = False
     checked_at: AwareDatetime | None = None
+    tenant_id: str | None = Field(
+        default=None, max_length=64, description="The Entra tenant the connector reaches."
+    )
     request_ids: list[str] = Field(default_factory=list)
 
 

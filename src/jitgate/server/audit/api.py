@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,10 +13,12 @@ from jitgate.server.audit.schemas import (
     AuditCheckpointRead,
     AuditEventPage,
     AuditEventRead,
+    AuditVerifyCreate,
     AuditVerifyRead,
 )
 from jitgate.server.pagination import MAX_LIMIT
 from jitgate.server.web.deps import ReaderActor, SessionDep, app_state
+from jitgate.server.web.params import AwareDateTime
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -29,8 +30,12 @@ def _filter(
     target_type: Annotated[str | None, Query(max_length=32)] = None,
     target_id: Annotated[str | None, Query(max_length=64)] = None,
     source: Annotated[str | None, Query(max_length=16)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[
+        AwareDateTime | None, Query(description="Events at or after this time (with offset).")
+    ] = None,
+    until: Annotated[
+        AwareDateTime | None, Query(description="Events before this time (with offset).")
+    ] = None,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> service.AuditFilter:
     return service.AuditFilter(
@@ -101,11 +106,7 @@ def export_events(
     )
 
 
-@router.get("/verify", summary="Verify the audit hash chain")
-def verify(session: SessionDep, actor: ReaderActor) -> AuditVerifyRead:
-    """Walk the chain and report the first bad sequence number, if any."""
-    del actor
-    result = service.verify_chain(session=session)
+def _verify_read(result: service.VerifyResult) -> AuditVerifyRead:
     return AuditVerifyRead(
         ok=result.ok,
         events=result.events,
@@ -114,6 +115,22 @@ def verify(session: SessionDep, actor: ReaderActor) -> AuditVerifyRead:
         legacy_seq=result.legacy_seq,
         checkpoints=result.checkpoints,
     )
+
+
+@router.get("/verify", summary="Verify the audit hash chain")
+def verify(session: SessionDep, actor: ReaderActor) -> AuditVerifyRead:
+    """Walk the chain and report the first bad sequence number, if any."""
+    del actor
+    return _verify_read(service.verify_chain(session=session))
+
+
+@router.post("/verify", summary="Verify the audit chain against outside checkpoints")
+def verify_against(
+    body: AuditVerifyCreate, session: SessionDep, actor: ReaderActor
+) -> AuditVerifyRead:
+    """Walk the chain and hold it against checkpoints kept outside the database as well."""
+    del actor
+    return _verify_read(service.verify_chain(session=session, checkpoints=body.checkpoints))
 
 
 @router.get("/checkpoints", summary="List signed audit checkpoints")

@@ -38,6 +38,36 @@ class AuditEventPage(BaseModel):
     next_after_seq: int | None
 
 
+class AuditVerifyCreate(BaseModel):
+    """Checkpoints kept outside the database, to hold the chain against."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "checkpoints": [
+                        {
+                            "seq": 1200,
+                            "at": "2026-12-02T10:00:00+00:00",
+                            "hash": "9f2c…",
+                            "legacy_seq": 0,
+                            "key_id": "k3f9a1c2b7d4e",
+                            "signature": "5b0e…",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    checkpoints: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=1000,
+        description="Signed checkpoints as `GET /audit/checkpoints` or the JSON log gave them.",
+    )
+
+
 class AuditVerifyRead(BaseModel):
     """The result of verifying the hash chain."""
 

@@ -13,8 +13,8 @@ from enum import StrEnum
 from typing import Any
 
 from jitgate.core.errors import NotFound
+from jitgate.core.names import NameRule
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"
 NAME_MAX = 64
 DAYS_MIN = 1
 DAYS_MAX = 3650
@@ -55,6 +55,8 @@ class ParamSpec:
     min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
+    pattern_words: str | None = None
+    name_rule: NameRule | None = None
     minimum: int | None = None
     maximum: int | None = None
     max_items: int | None = None
@@ -247,10 +249,11 @@ ENTRA_ID = IntegrationType(
             optional=False,
             min_length=1,
             max_length=NAME_MAX,
-            pattern=NAME_PATTERN,
+            name_rule=NameRule.IDENTIFIER,
             description="Unique, user-friendly name used to pick this integration in access "
-            "flows: letters, digits, spaces, `-`, `_` and `.`, starting with a letter or digit. "
-            "Unique among integrations that are not deleted.",
+            "flows: letters and digits of any script, spaces, `-`, `_` and `.`, starting with "
+            "a letter or digit; no invisible characters, look-alike forms or mixed Latin, Greek "
+            "and Cyrillic letters in one word. Unique among integrations that are not deleted.",
         ),
         ParamSpec(
             id="credential_rotation_days",
@@ -300,6 +303,7 @@ ENTRA_ID = IntegrationType(
             step="get_more",
             max_length=URL_MAX,
             pattern=r"^https://[^\s]+$",
+            pattern_words="must be an https:// address without spaces",
             description="Where an invited guest lands after redeeming the invitation (an "
             "`https://` URL). Empty: " + DEFAULT_INVITE_REDIRECT_URL + ".",
         ),

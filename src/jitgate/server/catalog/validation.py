@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from jitgate.core.names import name_problem
 from jitgate.server.catalog.registry import ParamSpec, ParamType
 
 if TYPE_CHECKING:
@@ -41,8 +42,15 @@ def _check_string(spec: ParamSpec, path: str, value: object) -> list[FieldError]
         return [{"field": path, "message": f"must be at least {spec.min_length} characters"}]
     if spec.max_length is not None and len(value) > spec.max_length:
         return [{"field": path, "message": f"must be at most {spec.max_length} characters"}]
+    return _check_form(spec, path, value)
+
+
+def _check_form(spec: ParamSpec, path: str, value: str) -> list[FieldError]:
+    """The name rule or the pattern, reported in words (never the pattern itself)."""
+    if spec.name_rule is not None and (problem := name_problem(value, spec.name_rule)):
+        return [{"field": path, "message": problem}]
     if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
-        return [{"field": path, "message": f"must match {spec.pattern}"}]
+        return [{"field": path, "message": spec.pattern_words or "is not in the expected form"}]
     return []
 
 

@@ -33,7 +33,7 @@ def create_connector(
         session=session, clock=clock, actor=actor, name=body.name
     )
     read = service.connector_read(session=session, clock=clock, connector=connector)
-    return ConnectorCreated(**read.model_dump(), token=token)
+    return ConnectorCreated.with_token(read, token)
 
 
 @router.get("/connectors/{connector_id}", summary="Get a connector")
@@ -55,7 +55,7 @@ def rotate_token(
         session=session, clock=clock, actor=actor, connector_id=connector_id
     )
     read = service.connector_read(session=session, clock=clock, connector=connector)
-    return ConnectorCreated(**read.model_dump(), token=token)
+    return ConnectorCreated.with_token(read, token)
 
 
 @router.delete(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CONNECTOR_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"
+from jitgate.core.names import IDENTIFIER_NAME
 
 
 class ConnectorStatus(StrEnum):
@@ -23,12 +23,11 @@ class ConnectorCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(
+    name: Annotated[str, IDENTIFIER_NAME] = Field(
         min_length=1,
         max_length=64,
-        pattern=CONNECTOR_NAME_PATTERN,
-        description="Unique name: letters, digits, spaces, `.`, `_`, `-`; starts with a letter "
-        "or digit.",
+        description="Unique name: letters and digits of any script, spaces, `.`, `_`, `-`; "
+        "starts with a letter or digit; no invisible characters or look-alike forms.",
         examples=["contoso-prod"],
     )
 
@@ -71,3 +70,12 @@ class ConnectorCreated(ConnectorRead):
     """A new (or re-keyed) connector: ``token`` is shown this once and never again."""
 
     token: str = Field(description="The connector's secret: `jg_ct_…`. Store it now.")
+
+    @classmethod
+    def with_token(cls, read: ConnectorRead, token: str) -> ConnectorCreated:
+        """The read model plus its token: fields are taken as they are, not dumped and re-parsed.
+
+        A dump names an instance's metadata ``metadata`` while its input alias is ``meta``, so a
+        dump-and-parse round trip fails on every connector with an instance.
+        """
+        return cls(**dict(read), token=token)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, time
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from jitgate.core.names import TEXT_NAME
 from jitgate.server.flows.models import FlowTrigger
 
 MAX_TIERS = 5
@@ -284,7 +285,7 @@ class FlowSettings(Strict):
     mfa_required: bool = Field(
         default=False, description="The requester must have passed MFA within the last hour."
     )
-    labels: list[str] = Field(default_factory=list, max_length=20)
+    labels: list[Annotated[str, TEXT_NAME]] = Field(default_factory=list, max_length=20)
     max_extensions: int = Field(default=0, ge=0, le=100, description="0: no extensions.")
     extension_duration_min: int | None = Field(default=None, ge=1, le=525600)
     allow_indefinite: bool = Field(
@@ -303,7 +304,9 @@ TRIGGER_DESCRIPTION = (
 class AccessFlowCreate(Strict):
     """A new access flow (also the body of a full update)."""
 
-    name: str = Field(min_length=1, max_length=128, examples=["Ops groups, 2h, manager approves"])
+    name: Annotated[str, TEXT_NAME] = Field(
+        min_length=1, max_length=128, examples=["Ops groups, 2h, manager approves"]
+    )
     description: str | None = Field(default=None, max_length=2000)
     active: bool = True
     trigger: FlowTrigger = Field(default=FlowTrigger.SELF_SERVE, description=TRIGGER_DESCRIPTION)

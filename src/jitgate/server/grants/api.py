@@ -7,19 +7,17 @@ found without a grant). Admins put a standing row on the allow-list (``allowed``
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from jitgate.core.clock import ensure_utc
-from jitgate.core.errors import ValidationFailed
 from jitgate.server.grants import service
 from jitgate.server.grants.schemas import GrantRead, StandingRead, StandingUpdate
 from jitgate.server.grants.standing import set_standing_allowed
 from jitgate.server.pagination import LimitQuery, OffsetQuery, Page
 from jitgate.server.requests.states import GrantStatus
 from jitgate.server.web.deps import ActorDep, AdminActor, ClockDep, ReaderActor, SessionDep
+from jitgate.server.web.params import AwareDateTime
 
 router = APIRouter(tags=["grants"])
 
@@ -33,7 +31,8 @@ def list_grants(  # noqa: PLR0917 - one query parameter per filter
     integration_id: str | None = None,
     status: Annotated[list[GrantStatus] | None, Query()] = None,
     active_at: Annotated[
-        datetime | None, Query(description="Only grants in force at this time (with offset).")
+        AwareDateTime | None,
+        Query(description="Only grants in force at this time (ISO 8601 with an offset)."),
     ] = None,
     limit: LimitQuery = 50,
     offset: OffsetQuery = 0,
@@ -41,10 +40,6 @@ def list_grants(  # noqa: PLR0917 - one query parameter per filter
     """Filter grants; people who are not admins or auditors see only their own."""
     if not actor.can_read_all:
         identity_id = actor.identity_id or ""
-    if active_at is not None:
-        if active_at.tzinfo is None:
-            raise ValidationFailed.field("active_at", "give a time zone offset, e.g. Z")
-        active_at = ensure_utc(active_at)
     rows, total = service.list_grants(
         session=session,
         identity_id=identity_id,

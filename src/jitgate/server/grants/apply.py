@@ -115,7 +115,8 @@ def _target(session: Session, key: MembershipKey) -> tuple[Integration, Resource
 
 
 def _upn(session: Session, principal_id: str) -> str | None:
-    return session.scalar(select(Identity.upn).where(Identity.object_id == principal_id))
+    query = select(Identity.upn).where(Identity.object_id == principal_id)
+    return session.scalar(query.order_by(Identity.created_at, Identity.id).limit(1))
 
 
 def _target_fields(session: Session, key: MembershipKey, resource: Resource) -> dict[str, object]:

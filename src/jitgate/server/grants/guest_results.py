@@ -6,10 +6,12 @@ Called in the transaction that finishes the job, after the job row is updated; i
   waiting grants due (the loop's focused tick grants them at once). Only a guest the invitation
   *created* gets an ``invited_guest`` row; a user that already had the mail is reused and never
   deleted by jitgate. One ``guest.invite`` audit event either way. An invitation that failed
-  fails its waiting grants with Graph's reason.
+  fails its waiting grants with Graph's reason. The identity joins the tenant scope of the
+  connector that invited it (``connectors.tenancy``); an object id another identity holds (in any
+  tenant), or an identity of another tenant, fails the waiting grants instead.
 * A deletion that succeeded (404 included: the user is already gone) marks the row deleted,
-  clears the object id from the identity and writes ``guest.delete``. A failed one changes
-  nothing: the cleanup step tries again later.
+  clears the object id (and the tenant scope) from the identity and writes ``guest.delete``. A
+  failed one changes nothing: the cleanup step tries again later.
 
 Lock order (``jitgate.server.grants.operations``): the caller holds the job row; an invitation
 locks the requests of its grants, then the identity; a deletion locks the ``invited_guest`` row,
@@ -31,6 +33,8 @@ from jitgate.protocol.v1 import (
     InviteGuestPayload,
 )
 from jitgate.server.audit.operations import record_event
+from jitgate.server.connectors.models import Connector
+from jitgate.server.connectors.tenancy import scope_of
 from jitgate.server.grants.apply import ENGINE
 from jitgate.server.grants.due import mark_due
 from jitgate.server.grants.guest_models import InvitedGuest
@@ -95,6 +99,13 @@ def handle_invite_guest_result(
     identity = session.get(Identity, payload.identity_id, with_for_update=True)
     if identity is None:
         return
+    connector = session.get(Connector, job.connector_id)
+    tenant = scope_of(connector) if connector is not None else None
+    if identity.tenant_id is not None and identity.tenant_id != tenant:
+        why = f"{payload.email} is an identity of another tenant; it is not invited here"
+        _fail_all(session, clock, grants, why)
+        return
+    # any tenant's: an object id is unique across tenants, another tenant's is never taken over
     holder = session.scalars(select(Identity).where(Identity.object_id == data.user_id)).first()
     if holder is not None and holder.id != identity.id:
         why = f"the user {data.user_id} invited for {payload.email} is identity {holder.upn!r}"
@@ -104,6 +115,7 @@ def handle_invite_guest_result(
     before = identity.object_id
     if identity.object_id is None:
         identity.object_id, identity.updated_at = data.user_id, now
+        identity.tenant_id = tenant
     recorded = data.created and identity.object_id == data.user_id
     if recorded and job.integration_id is not None:
         session.add(
@@ -156,6 +168,7 @@ def handle_delete_user_result(
     guest.deleted_at = now
     if identity is not None and identity.object_id == guest.entra_user_id:
         identity.object_id, identity.updated_at = None, now
+        identity.tenant_id = None
     session.flush()
     record_event(
         session=session,

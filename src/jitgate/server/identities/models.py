@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jitgate.core.db import Base, JSONType, StrEnumType, UTCDateTime
@@ -22,12 +22,19 @@ class UserRole(StrEnum):
 
 
 class Identity(Base):
-    """A person: an Entra user (object id, UPN, mail, manager, groups) or a local account."""
+    """A person: an Entra user (object id, UPN, mail, manager, groups) or a local account.
+
+    An Entra user is keyed by ``tenant_id`` + ``object_id``: the tenant scope of the connector
+    that reported it (``jitgate.server.connectors.tenancy``). A local account has no tenant
+    (``None``) until discovery adopts it; UPNs stay unique across every tenant.
+    """
 
     __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("tenant_id", "object_id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    object_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(64), index=True)
     upn: Mapped[str] = mapped_column(String(320), unique=True)
     mail: Mapped[str | None] = mapped_column(String(320), index=True)
     display_name: Mapped[str] = mapped_column(String(256))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jitgate.core.names import TEXT_NAME
 from jitgate.server.identities.models import UserRole
 
 
@@ -35,7 +36,9 @@ class IdentityCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     upn: str = Field(min_length=3, max_length=320, examples=["adele.vance@contoso.example"])
-    display_name: str = Field(min_length=1, max_length=256, examples=["Adele Vance"])
+    display_name: Annotated[str, TEXT_NAME] = Field(
+        min_length=1, max_length=256, examples=["Adele Vance"]
+    )
     mail: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     object_id: str | None = Field(default=None, max_length=64)
     manager: str | None = Field(default=None, description="Manager's id, UPN or mail.")
@@ -57,7 +60,7 @@ class ApiTokenCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=128, examples=["laptop cli"])
+    name: Annotated[str, TEXT_NAME] = Field(min_length=1, max_length=128, examples=["laptop cli"])
     expires_in_days: int | None = Field(default=90, ge=1, le=3650)
 
 

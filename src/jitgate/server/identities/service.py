@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from jitgate.core.errors import NotFound, Unauthenticated
 from jitgate.core.ids import hash_token
 from jitgate.server.identities.models import ApiToken, Identity
+from jitgate.server.search import contains
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -17,10 +18,16 @@ if TYPE_CHECKING:
 
 
 def find_identity(*, session: Session, ref: str) -> Identity | None:
-    """Find a person by jitgate id, Entra object id, UPN or mail (case-insensitive)."""
+    """Find a person by jitgate id, Entra object id, UPN or mail (case-insensitive).
+
+    Object ids are unique per tenant only: when several identities match, the jitgate id wins,
+    then the UPN, then the oldest identity, so a later tenant's copy never shadows the first.
+    """
     lowered = ref.strip().lower()
+    rank = case((Identity.id == ref, 0), (func.lower(Identity.upn) == lowered, 1), else_=2)
     return session.scalars(
-        select(Identity).where(
+        select(Identity)
+        .where(
             or_(
                 Identity.id == ref,
                 Identity.object_id == ref,
@@ -28,6 +35,8 @@ def find_identity(*, session: Session, ref: str) -> Identity | None:
                 func.lower(Identity.mail) == lowered,
             )
         )
+        .order_by(rank, Identity.created_at, Identity.id)
+        .limit(1)
     ).first()
 
 
@@ -45,12 +54,11 @@ def list_identities(
     """Return a page of identities matching ``search`` (UPN, mail or display name)."""
     query = select(Identity)
     if search:
-        pattern = f"%{search.lower()}%"
         query = query.where(
             or_(
-                func.lower(Identity.upn).like(pattern),
-                func.lower(Identity.display_name).like(pattern),
-                func.lower(Identity.mail).like(pattern),
+                contains(Identity.upn, search),
+                contains(Identity.display_name, search),
+                contains(Identity.mail, search),
             )
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

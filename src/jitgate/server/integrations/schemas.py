@@ -7,10 +7,11 @@ metadata and is enforced by ``jitgate.server.catalog.validation`` (one source of
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jitgate.core.names import NFC
 from jitgate.server.catalog.registry import ENTRA_ID
 from jitgate.server.integrations.models import GrantMode, IntegrationStatus, MembershipMode
 
@@ -63,7 +64,7 @@ class IntegrationCreate(BaseModel):
         },
     )
 
-    name: str = Field(description=_doc("name"))
+    name: Annotated[str, NFC] = Field(description=_doc("name"))
     type: str = Field(default=ENTRA_ID.type, description="An integration type from the catalog.")
     connector_id: str = Field(description=_doc("connector_id"))
     resource_types: list[str] = Field(
@@ -102,7 +103,7 @@ class IntegrationUpdate(BaseModel):
         },
     )
 
-    name: str | None = Field(default=None, description=_doc("name"))
+    name: Annotated[str, NFC] | None = Field(default=None, description=_doc("name"))
     connector_id: str | None = Field(default=None, description=_doc("connector_id"))
     resource_types: list[str] | None = Field(default=None, description=_doc("resource_types"))
     credential_rotation_days: int | None = Field(

@@ -15,6 +15,7 @@ from jitgate.server.integrations.schemas import (
     OwnerRule,
     ResourceOwnerMapping,
 )
+from jitgate.server.search import contains
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -56,7 +57,7 @@ def list_integrations(
     if connector_id:
         query = query.where(Integration.connector_id == connector_id)
     if name:
-        query = query.where(func.lower(Integration.name).contains(name.lower(), autoescape=True))
+        query = query.where(contains(Integration.name, name))
     return list(session.scalars(query.order_by(Integration.name)))
 
 
@@ -145,7 +146,7 @@ def search_resources(
         Resource.integration_id == integration_id, Resource.removed_at.is_(None)
     )
     if search:
-        query = query.where(func.lower(Resource.name).contains(search.lower(), autoescape=True))
+        query = query.where(contains(Resource.name, search))
     if type_:
         query = query.where(Resource.type == type_)
     if tag is not None:

@@ -6,8 +6,11 @@ chunks with one ``SELECT … IN`` per page and kind, never as one list in memory
 user -> manager pairs and the memberships of interest are kept, to resolve at the end).
 
 * groups, role definitions and administrative units are upserted as resources (flags, owners and
-  tags in ``attributes`` / ``owners`` / ``tags``); users as identities (source ``entra``),
-  matched by object id, then by UPN (a local identity is adopted);
+  tags in ``attributes`` / ``owners`` / ``tags``); users as identities (source ``entra``) of the
+  reporting connector's tenant scope (``connectors.tenancy``: the tenant id the connector reports
+  is pinned on its record first), matched by object id, then by UPN within that scope (a local
+  identity is adopted while one connector serves every integration); a result from a connector
+  that reports another tenant than it holds is refused (the integration goes to error);
 * a full run marks resources of the covered types that it did not see ``removed_at``; a delta run
   applies tombstones (removed groups; removed users are disabled); role definitions and units are
   always listed in full;
@@ -30,10 +33,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 from sqlalchemy import or_, select, update
 
+from jitgate.core.errors import Conflict
 from jitgate.protocol.v1 import DiscoverData, DiscoveredItem, DiscoverPayload, ResourceType
 from jitgate.server.actor import Actor
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
+from jitgate.server.connectors.tenancy import TenantScope, pin_tenant, tenant_scope
 from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
 from jitgate.server.integrations.sync_groups import apply_memberships, groups_of_interest
 from jitgate.server.integrations.sync_items import (
@@ -43,6 +48,7 @@ from jitgate.server.integrations.sync_items import (
     resolve_managers,
 )
 from jitgate.server.integrations.sync_models import IntegrationSync
+from jitgate.server.jobs.instances import connector_actor_for
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
 from jitgate.server.jobs.service import iter_job_items, parse_payload
@@ -107,14 +113,23 @@ def handle_discover_result(*, session: Session, clock: Clock, job: Job, result: 
         failure = f"discovery failed: {error}"[:2000]
         _finish(session, clock, integration, status=IntegrationStatus.ERROR, message=failure)
         return
+    try:
+        scope = _scope(session, clock, integration, job, data)
+    except Conflict as err:
+        _finish(session, clock, integration, status=IntegrationStatus.ERROR, message=err.detail)
+        return
     run = _Run(integration=integration, payload=payload, started=clock.now())
     if payload.member_groups is not None:
         run.links.groups = {}
     for page in _pages(session, job):
-        apply_page(session, clock, integration, page, counts=run.counts, links=run.links)
-    resolve_managers(session, run.links.managers)
+        apply_page(
+            session, clock, integration, page, scope=scope, counts=run.counts, links=run.links
+        )
+    resolve_managers(session, scope, run.links.managers)
     if payload.member_groups is not None and run.links.groups is not None:
-        changed = apply_memberships(session, integration, payload.member_groups, run.links.groups)
+        changed = apply_memberships(
+            session, integration, scope, payload.member_groups, run.links.groups
+        )
         run.counts.seen["user.groups_changed"] += changed
     if payload.mode == "full":
         _mark_vanished(session, clock, integration, run.started, types=(*GROUP_TYPES, *ROLE_TYPES))
@@ -127,6 +142,21 @@ def handle_discover_result(*, session: Session, clock: Clock, job: Job, result: 
     status, message = _health(session, integration)
     counts = {**run.counts.as_dict(), "mode": payload.mode}
     _finish(session, clock, integration, status=status, message=message, counts=counts)
+
+
+def _scope(
+    session: Session, clock: Clock, integration: Integration, job: Job, data: DiscoverData
+) -> TenantScope:
+    """The reporting connector's tenant scope (pinning the tenant it reports), or ``Conflict``."""
+    connector = session.get(Connector, job.connector_id, with_for_update=True)
+    if connector is None or integration.connector_id != connector.id:
+        msg = "discovery came from a connector that no longer serves this integration"
+        raise Conflict(msg)
+    actor = connector_actor_for(connector.id, connector.name)
+    pin_tenant(
+        session=session, clock=clock, actor=actor, connector=connector, reported=data.tenant_id
+    )
+    return tenant_scope(session, connector)
 
 
 def _pages(session: Session, job: Job) -> Any:  # noqa: ANN401 - an iterator of item lists

@@ -13,7 +13,9 @@ Applying (after all pages of a run, since groups of the same run are upserted af
   (the name from the discovered group resource, when known); it loses any group it is no longer in;
 * a ``local`` identity (an adopted account) keeps the groups set by hand that are not of interest;
   its groups of interest are replaced the same way;
-* identities never matched to Entra (no object id) are not touched.
+* identities never matched to Entra (no object id), and identities of other tenants (another
+  connector's scope, ``connectors.tenancy``; local accounts too unless the scope may adopt
+  them), are not touched.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, cast, select
 
+from jitgate.server.connectors.tenancy import owned
 from jitgate.server.flows.models import AccessFlow
 from jitgate.server.flows.schemas import MatchOperator
 from jitgate.server.identities.models import Identity
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from sqlalchemy.orm import Session
+
+    from jitgate.server.connectors.tenancy import TenantScope
 
 CHUNK = 1000
 DIRECT = {MatchOperator.IS.value, MatchOperator.IS_NOT.value}
@@ -131,10 +136,12 @@ def _new_groups(
 def apply_memberships(
     session: Session,
     integration: Integration,
+    scope: TenantScope,
     refs: list[str],
     by_user: dict[str, list[str]],
 ) -> int:
-    """Set each identity's groups of interest from ``by_user`` (object id -> group ids)."""
+    """Set the groups of interest of the scope's identities from ``by_user`` (oid -> groups)."""
+    mine = owned(scope)
     all_ids = {g for groups in by_user.values() for g in groups}
     names = _names(session, integration, all_ids)
     interest = {r.lower() for r in refs} | {g.lower() for g in all_ids}
@@ -151,10 +158,14 @@ def apply_memberships(
     oids = sorted(by_user)
     for start in range(0, len(oids), CHUNK):
         chunk = oids[start : start + CHUNK]
-        for identity in session.scalars(select(Identity).where(Identity.object_id.in_(chunk))):
+        for identity in session.scalars(
+            select(Identity).where(mine, Identity.object_id.in_(chunk))
+        ):
             update(identity)
     holders = select(Identity).where(
-        Identity.object_id.is_not(None), cast(Identity.groups, Text).not_in(["[]", "null"])
+        mine,
+        Identity.object_id.is_not(None),
+        cast(Identity.groups, Text).not_in(["[]", "null"]),
     )
     for identity in session.scalars(holders):
         if identity.object_id not in by_user:

@@ -2,6 +2,12 @@
 
 One ``SELECT … IN`` per page and kind finds the existing rows; new rows are added in bulk. Audit:
 none per item (a tenant has 150k objects); ``integration.sync`` records the run's counts.
+
+Users are matched in the run's tenant scope only (``jitgate.server.connectors.tenancy``): by object
+id, then by UPN; an object id or UPN held by an identity of another scope (or by a local account
+the scope may not adopt) is counted ``user.conflict`` and the user is skipped, so one tenant's
+connector never renames, disables or re-points another tenant's people, nor makes a second
+person with another tenant's object id.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from jitgate.protocol.v1 import (
     DiscoveredUser,
     RemovedObject,
 )
+from jitgate.server.connectors.tenancy import owned
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Integration, Resource
 
@@ -29,6 +36,7 @@ if TYPE_CHECKING:
 
     from jitgate.core.clock import Clock
     from jitgate.protocol.v1 import DiscoveredItem
+    from jitgate.server.connectors.tenancy import TenantScope
 
 AU_TYPE = "entra-administrative-unit"
 CHUNK = 1000
@@ -142,9 +150,47 @@ class PeopleLinks:
             self.groups[user.id] = list(user.group_ids)
 
 
-def _upsert_users(
+def _known(
+    session: Session, scope: TenantScope, users: Sequence[DiscoveredUser]
+) -> tuple[dict[str, Identity], dict[str, Identity], set[str]]:
+    """The scope's identities with these object ids, UPN holders, and object ids held elsewhere.
+
+    UPN holders come from every scope: a UPN held in another tenant is a conflict, never a match.
+    So is an object id held by an identity of another scope (Entra object ids are unique across
+    tenants: a report of another tenant's object id is a forgery, never a second person).
+    """
+    oids = [u.id for u in users]
+    by_oid: dict[str, Identity] = {}
+    foreign: set[str] = set()
+    rows = select(Identity).where(Identity.object_id.in_(oids))
+    for identity in session.scalars(rows.order_by(Identity.created_at, Identity.id)):
+        oid = identity.object_id or ""
+        if identity.tenant_id == scope.tenant:
+            by_oid[oid] = identity
+        elif _ours(identity, scope):
+            by_oid.setdefault(oid, identity)
+        else:
+            foreign.add(oid)
+    upns = sorted({_upn(u) for u in users})
+    by_upn = {i.upn: i for i in session.scalars(select(Identity).where(Identity.upn.in_(upns)))}
+    return by_oid, by_upn, foreign - set(by_oid)
+
+
+def _upn(user: DiscoveredUser) -> str:
+    return (user.user_principal_name or f"{user.id}@unknown.invalid").lower()[:320]
+
+
+def _ours(identity: Identity, scope: TenantScope) -> bool:
+    """Whether the scope may take this identity: its own, or a local account it may adopt."""
+    if identity.tenant_id is None:
+        return scope.adopt_local
+    return identity.tenant_id == scope.tenant
+
+
+def _upsert_users(  # noqa: PLR0917 - the page's context, spelled out
     session: Session,
     clock: Clock,
+    scope: TenantScope,
     users: Sequence[DiscoveredUser],
     counts: SyncCounts,
     links: PeopleLinks,
@@ -155,32 +201,27 @@ def _upsert_users(
     if not users:
         return
     now = clock.now()
-    by_oid = {
-        i.object_id: i
-        for i in session.scalars(
-            select(Identity).where(Identity.object_id.in_([u.id for u in users]))
-        )
-    }
-    upns = [
-        u.user_principal_name.lower() for u in users if u.user_principal_name and u.id not in by_oid
-    ]
-    by_upn = (
-        {i.upn: i for i in session.scalars(select(Identity).where(Identity.upn.in_(upns)))}
-        if upns
-        else {}
-    )
+    by_oid, by_upn, foreign = _known(session, scope, users)
     for user in users:
-        upn = (user.user_principal_name or f"{user.id}@unknown.invalid").lower()
-        row = by_oid.get(user.id) or by_upn.get(upn)
+        upn = _upn(user)
+        holder = by_upn.get(upn)
+        row = by_oid.get(user.id)
+        if user.id in foreign or (
+            holder is not None
+            and holder is not row
+            and (row is not None or not _ours(holder, scope))
+        ):
+            counts.seen["user.conflict"] += 1  # the object id or UPN is someone else's
+            continue
+        row = row or holder
         if row is None:
-            row = Identity(
-                object_id=user.id, upn=upn, source="entra", created_at=now, groups=[], attributes={}
-            )
+            row = Identity(source="entra", created_at=now, groups=[], attributes={})
             session.add(row)
-            by_upn[upn] = row
             counts.seen["user.new"] += 1
+        by_upn[upn] = by_oid[user.id] = row
+        row.tenant_id = scope.tenant
         row.object_id = user.id
-        row.upn = upn[:320]
+        row.upn = upn
         row.mail = user.mail.lower() if user.mail else None
         row.display_name = (user.display_name or upn)[:256]
         row.user_type = (user.user_type or "Member")[:16]
@@ -189,10 +230,11 @@ def _upsert_users(
         counts.seen["user"] += 1
 
 
-def _apply_removed(
+def _apply_removed(  # noqa: PLR0917 - the page's context, spelled out
     session: Session,
     clock: Clock,
     integration: Integration,
+    scope: TenantScope,
     removed: Sequence[RemovedObject],
     counts: SyncCounts,
 ) -> None:
@@ -210,7 +252,8 @@ def _apply_removed(
             row.removed_at = now
             counts.seen["group.removed"] += 1
     if users:
-        for identity in session.scalars(select(Identity).where(Identity.object_id.in_(users))):
+        mine = select(Identity).where(owned(scope), Identity.object_id.in_(users))
+        for identity in session.scalars(mine):
             identity.account_enabled = False
             identity.updated_at = now
             counts.seen["user.removed"] += 1
@@ -222,6 +265,7 @@ def apply_page(
     integration: Integration,
     items: Sequence[DiscoveredItem],
     *,
+    scope: TenantScope,
     counts: SyncCounts,
     links: PeopleLinks,
 ) -> None:
@@ -229,24 +273,28 @@ def apply_page(
     users = [i for i in items if isinstance(i, DiscoveredUser)]
     removed = [i for i in items if isinstance(i, RemovedObject)]
     resources = [i for i in items if not isinstance(i, DiscoveredUser | RemovedObject)]
-    _upsert_users(session, clock, users, counts, links)
+    _upsert_users(session, clock, scope, users, counts, links)
     _upsert_resources(session, clock, integration, resources, counts)
-    _apply_removed(session, clock, integration, removed, counts)
+    _apply_removed(session, clock, integration, scope, removed, counts)
     session.flush()
 
 
-def resolve_managers(session: Session, managers: dict[str, str]) -> None:
+def resolve_managers(session: Session, scope: TenantScope, managers: dict[str, str]) -> None:
     """Point each user's ``manager_id`` at the manager's identity (by object id), in chunks.
 
     Run after all pages: a manager may arrive on a later page than the report. ``""`` clears the
-    manager; a manager who is not (yet) an identity leaves the user's manager as it was.
+    manager; a manager who is not (yet) an identity leaves the user's manager as it was. Both
+    ends are looked up in the run's tenant scope only: no manager link crosses tenants.
     """
     pairs = sorted(managers.items())
     for start in range(0, len(pairs), CHUNK):
         chunk = pairs[start : start + CHUNK]
         oids = {oid for pair in chunk for oid in pair if oid}
-        query = select(Identity).where(Identity.object_id.in_(oids))
-        rows: dict[str | None, Identity] = {i.object_id: i for i in session.scalars(query)}
+        query = select(Identity).where(owned(scope), Identity.object_id.in_(oids))
+        query = query.order_by(Identity.tenant_id.is_(None), Identity.created_at, Identity.id)
+        rows: dict[str | None, Identity] = {}
+        for row in session.scalars(query):
+            rows.setdefault(row.object_id, row)
         for user_oid, manager_oid in chunk:
             identity, manager = rows.get(user_oid), rows.get(manager_oid)
             if identity is None:

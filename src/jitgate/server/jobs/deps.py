@@ -19,6 +19,7 @@ from jitgate.server.connectors.service import authenticate_connector
 from jitgate.server.jobs.instances import connector_actor_for
 from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.web.deps import app_state
+from jitgate.server.web.throttle import refuse
 
 if TYPE_CHECKING:
     from jitgate.server.actor import Actor
@@ -49,12 +50,18 @@ def connector_actor(
 ) -> ConnectorPrincipal:
     """Authenticate a connector token in a short session of its own (long-polls hold none)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("a connector token is required (Authorization: Bearer jg_ct_…)")
+        refuse(
+            request,
+            Unauthenticated("a connector token is required (Authorization: Bearer jg_ct_…)"),
+        )
     token = credentials.credentials
     if not token.startswith(TOKEN_PREFIX + "_"):
-        raise Unauthenticated("this endpoint accepts connector tokens (jg_ct_…) only")
+        refuse(request, Unauthenticated("this endpoint accepts connector tokens (jg_ct_…) only"))
     with app_state(request).sessions() as session:
-        connector = authenticate_connector(session=session, token=token)
+        try:
+            connector = authenticate_connector(session=session, token=token)
+        except Unauthenticated as err:
+            refuse(request, err)
         principal = ConnectorPrincipal(connector_id=connector.id, name=connector.name)
         session.rollback()
     return principal

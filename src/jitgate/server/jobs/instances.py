@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from jitgate.server.actor import Actor, Source
 from jitgate.server.audit.operations import record_event
-from jitgate.server.connectors.models import ConnectorInstance
+from jitgate.server.connectors.models import Connector, ConnectorInstance
+from jitgate.server.connectors.tenancy import pin_tenant
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -51,7 +52,21 @@ def register_instance(
     version: str,
     metadata: dict[str, Any],
 ) -> ConnectorInstance:
-    """Create or refresh an instance's record (version, metadata, last seen)."""
+    """Create or refresh an instance's record (version, metadata, last seen).
+
+    A ``tenant_id`` in the metadata is pinned on the connector; another tenant is a ``Conflict``.
+    """
+    reported = metadata.get("tenant_id")
+    if reported is not None:
+        connector = session.get(Connector, connector_id, with_for_update=True)
+        if connector is not None:
+            pin_tenant(
+                session=session,
+                clock=clock,
+                actor=actor,
+                connector=connector,
+                reported=str(reported),
+            )
     now = clock.now()
     instance = _find(session, connector_id, instance_key)
     before = None if instance is None else {"version": instance.version}

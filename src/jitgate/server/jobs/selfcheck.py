@@ -2,16 +2,19 @@
 
 Audited (``connector.self_check``) only when what the check found changed (ok, missing
 permissions and roles, roles held): a repeated identical check just moves ``self_checked_at``.
+A check that names a tenant pins it on the connector (``connectors.tenancy``); one that names
+another tenant than the pinned one is refused (on start: 409; as a job: stored as a failed check).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jitgate.core.errors import NotFound
+from jitgate.core.errors import Conflict, NotFound
 from jitgate.protocol.v1 import SelfCheckData
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
+from jitgate.server.connectors.tenancy import pin_tenant
 from jitgate.server.jobs.instances import connector_actor_for
 
 if TYPE_CHECKING:
@@ -36,6 +39,14 @@ def record_self_check(
     connector = session.get(Connector, connector_id, with_for_update=True)
     if connector is None:
         raise NotFound(f"no connector {connector_id!r}")
+    reported = check.get("tenant_id")
+    pin_tenant(
+        session=session,
+        clock=clock,
+        actor=actor,
+        connector=connector,
+        reported=str(reported) if reported else None,
+    )
     before = connector.self_check
     now = clock.now()
     connector.self_check = {**check, "checked_at": now.isoformat()}
@@ -71,10 +82,13 @@ def handle_self_check_result(
         check = {"ok": False, "missing": [], "error": error}
     connector = session.get(Connector, job.connector_id)
     name = connector.name if connector is not None else job.connector_id
-    record_self_check(
-        session=session,
-        clock=clock,
-        actor=connector_actor_for(job.connector_id, name),
-        connector_id=job.connector_id,
-        check=check,
-    )
+    actor = connector_actor_for(job.connector_id, name)
+    try:
+        record_self_check(
+            session=session, clock=clock, actor=actor, connector_id=job.connector_id, check=check
+        )
+    except Conflict as err:
+        refused = {"ok": False, "missing": [], "error": {"code": "Conflict", "message": err.detail}}
+        record_self_check(
+            session=session, clock=clock, actor=actor, connector_id=job.connector_id, check=refused
+        )

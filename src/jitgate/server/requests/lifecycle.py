@@ -10,6 +10,7 @@ from jitgate.server.audit.operations import record_event
 from jitgate.server.flows.schemas import AccessFlowRead
 from jitgate.server.grants.due import mark_due
 from jitgate.server.grants.operations import NOT_ENDED, end_grants, request_grants
+from jitgate.server.requests.service import ensure_visible, load_context
 from jitgate.server.requests.states import EndReason, GrantStatus, RequestStatus
 from jitgate.server.requests.transitions import lock_request, move, request_summary
 
@@ -49,11 +50,18 @@ def _record(
     )
 
 
+def _visible(session: Session, actor: Actor, request: AccessRequest, clock: Clock) -> None:
+    """A request the actor may not read is 404, before any 403 or 409 could tell it exists."""
+    ctx = load_context(session=session, request=request)
+    ensure_visible(session=session, ctx=ctx, actor=actor, now=clock.now())
+
+
 def cancel_request(
     *, session: Session, clock: Clock, actor: Actor, request_id: str
 ) -> AccessRequest:
     """The requester withdraws a pending request, or an approved one not yet being granted."""
     request = lock_request(session, request_id)
+    _visible(session, actor, request, clock)
     if actor.identity_id != request.requester_id:
         raise Forbidden("only the requester can cancel a request")
     if request.status not in {RequestStatus.PENDING, RequestStatus.APPROVED}:
@@ -97,6 +105,7 @@ def extend_request(
 ) -> AccessRequest:
     """Move the end of a request's live grants by the flow's extension length."""
     request = lock_request(session, request_id)
+    _visible(session, actor, request, clock)
     if actor.identity_id != request.requester_id and not actor.is_admin:
         raise Forbidden("only the requester or an admin can extend a request")
     if request.status not in EXTENDABLE:
@@ -130,6 +139,7 @@ def revoke_request(
 ) -> AccessRequest:
     """End the access now (grantee, requester or admin); the engine then removes it."""
     request = lock_request(session, request_id)
+    _visible(session, actor, request, clock)
     allowed = {request.requester_id, request.grantee_id}
     if actor.identity_id not in allowed and not actor.is_admin:
         raise Forbidden("only the grantee, the requester or an admin can revoke this access")

@@ -16,7 +16,7 @@ from jitgate.server.identities.models import Identity
 from jitgate.server.identities.service import find_identity
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit, Approval
 from jitgate.server.requests.planning import plan_request
-from jitgate.server.requests.service import actor_identity, load_context
+from jitgate.server.requests.service import actor_identity, ensure_visible, load_context
 from jitgate.server.requests.states import Decision, RequestStatus
 from jitgate.server.requests.transitions import lock_request, move, request_summary
 
@@ -145,6 +145,7 @@ def _decide(
     now = clock.now()
     request = lock_request(session, request_id)
     ctx = load_context(session=session, request=request)
+    ensure_visible(session=session, ctx=ctx, actor=actor, now=now)
     identity, tier = _decider(session, ctx, actor, now, decision)
     reason = _check_reason(ctx, reason)
     before = request_summary(request)

@@ -73,7 +73,7 @@ class Plan:
     def not_eligible(self) -> Forbidden:
         """The error naming why no flow applies."""
         if not self.verdicts:
-            return Forbidden("no active access flow exists")
+            return Forbidden("no access flow available to you allows this request")
         errors = [
             {"field": f"flow {f.name!r}", "message": reason}
             for f, reasons in self.verdicts
@@ -178,6 +178,14 @@ def plan_request(*, session: Session, actor: Actor, data: RequestCreate, now: da
     plan = Plan(requester=requester, grantee=grantee, units=units, verdicts=[])
     for row in _candidate_flows(session, data.flow_id):
         flow = AccessFlowRead.model_validate(row)
+        if not actor.can_read_all and not matches_requestor(
+            requester, flow.requestors, manager_of(session, requester)
+        ):
+            # A flow whose requestor conditions exclude the requester is not theirs to see:
+            # its name and rules stay out of every answer (admins and auditors read all flows).
+            if data.flow_id is not None:
+                raise NotFound(f"no access flow {data.flow_id!r}")
+            continue
         reasons = flow_reasons(session, flow, requester, grantee, row.active)
         reasons += coverage_reasons(flow, units)
         plan.verdicts.append((flow, reasons))

@@ -151,6 +151,17 @@ def can_see(ctx: RequestContext, actor: Actor, identity: Identity | None, now: d
     return ctx.tier_of(identity, now) is not None
 
 
+def ensure_visible(*, session: Session, ctx: RequestContext, actor: Actor, now: datetime) -> None:
+    """Raise ``NotFound`` (as for a missing id) unless ``actor`` may see the request.
+
+    The rule for every route with a request id: a request you may not read is 404 like one that
+    does not exist; an action you may not take on a request you can read is 403.
+    """
+    identity = session.get(Identity, actor.identity_id) if actor.identity_id else None
+    if not can_see(ctx, actor, identity, now):
+        raise NotFound(f"no access request {ctx.request.id!r}")
+
+
 def get_visible(
     *, session: Session, actor: Actor, request_id: str, now: datetime
 ) -> RequestContext:

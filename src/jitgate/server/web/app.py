@@ -22,6 +22,7 @@ from jitgate.server.jobs.api import install_connector_api
 from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.metrics import install_metrics
+from jitgate.server.web.headers import SecurityHeaders
 from jitgate.server.web.problems import (
     PROBLEM_JSON,
     PROBLEM_SCHEMA,
@@ -30,6 +31,7 @@ from jitgate.server.web.problems import (
 )
 from jitgate.server.web.routes import api_router
 from jitgate.server.web.state import AppState
+from jitgate.server.web.throttle import install_auth_throttle
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -107,13 +109,15 @@ def create_app(
     install_problem_handlers(app)
     app.middleware("http")(_refuse_nul)
     app.middleware("http")(_request_context)
+    app.add_middleware(SecurityHeaders)
     app.include_router(api_router)
     handlers = default_registry(
         late_write_window=timedelta(seconds=settings.late_write_window_s),
         full_read_every=timedelta(seconds=settings.drift_full_read_interval_s),
     )
     install_connector_api(app, sessions, JobsRuntime(handlers=handlers))
-    install_metrics(app, settings=settings, sessions=sessions, clock=clock)
+    metrics = install_metrics(app, settings=settings, sessions=sessions, clock=clock)
+    install_auth_throttle(app, settings=settings, clock=clock, registry=metrics.registry)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

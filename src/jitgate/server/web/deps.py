@@ -20,6 +20,7 @@ from jitgate.core.settings import Settings
 from jitgate.server.actor import Actor, Source
 from jitgate.server.identities.service import authenticate_token
 from jitgate.server.web.state import AppState
+from jitgate.server.web.throttle import refuse
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer jg_at_…`")
 
@@ -61,15 +62,22 @@ SettingsDep = Annotated[Settings, Depends(settings)]
 
 
 def current_actor(
+    request: Request,
     session: SessionDep,
     now: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
-    """Authenticate the bearer token; every API route depends on this."""
+    """Authenticate the bearer token; every API route depends on this.
+
+    A refusal counts against the client's address (``web.throttle``): past the limit it is a 429.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("an API token is required (Authorization: Bearer …)")
+        refuse(request, Unauthenticated("an API token is required (Authorization: Bearer …)"))
     with writing():  # records the last use: a write even in a GET request
-        identity = authenticate_token(session=session, clock=now, token=credentials.credentials)
+        try:
+            identity = authenticate_token(session=session, clock=now, token=credentials.credentials)
+        except Unauthenticated as err:
+            refuse(request, err)
         session.commit()  # record last use even if the route then fails
     return Actor(identity_id=identity.id, name=identity.upn, role=identity.role, source=Source.API)
 

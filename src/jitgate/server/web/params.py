@@ -1,14 +1,43 @@
-"""Shared path and query parameter types: ids and free text that every database can store."""
+"""Shared path and query parameter types: ids, free text every database can store, times."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 # PostgreSQL text cannot hold NUL; refusing it up front keeps a 500 from becoming possible.
 NO_NUL = r"^[^\x00]*$"
 
 IdPath = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["3f1c…"])
+]
+
+BARE_NUMBER = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
+DATETIME_HINT = "give a date and time with a time zone offset, e.g. 2026-01-31T09:00:00Z"
+
+
+def _no_bare_number(value: object) -> object:
+    """Refuse what pydantic would read as seconds since 1970: a query time is ISO 8601."""
+    if not isinstance(value, str) or BARE_NUMBER.fullmatch(value):
+        raise PydanticCustomError("datetime_iso", f"{DATETIME_HINT}; a bare number is not a time")
+    return value
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise PydanticCustomError("datetime_offset", DATETIME_HINT)
+    return value.astimezone(UTC)
+
+
+# A time in a query string: ISO 8601 with an offset, never a bare number; normalised to UTC.
+AwareDateTime = Annotated[
+    datetime,
+    BeforeValidator(_no_bare_number),
+    AfterValidator(_aware_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-31T09:00:00Z"]}),
 ]

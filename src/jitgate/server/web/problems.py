@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jitgate.core.db import is_busy
-from jitgate.core.errors import JitgateError
+from jitgate.core.errors import JitgateError, TooManyRequests
+from jitgate.server.web.headers import SECURITY_HEADERS, allowed_methods
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -41,8 +42,13 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 
 def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
-    """Return a problem document with its media type."""
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None  # noqa: PLR2004 - HTTP status
+    """Return a problem document with its media type.
+
+    The security headers are set here too: a 500 is sent from outside the middleware stack.
+    """
+    headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+    if status == 401:  # noqa: PLR2004 - HTTP status
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -54,7 +60,10 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 async def _jitgate_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, JitgateError):  # pragma: no cover - registered for JitgateError only
         raise exc
-    return problem_response(exc.status, exc.problem(instance=request.url.path))
+    response = problem_response(exc.status, exc.problem(instance=request.url.path))
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -83,7 +92,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         "detail": str(exc.detail),
         "instance": request.url.path,
     }
-    return problem_response(exc.status_code, body)
+    response = problem_response(exc.status_code, body)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    if exc.status_code == 405:  # noqa: PLR2004 - HTTP status
+        # Starlette names only the first route matching the path; a path has one per method.
+        response.headers["Allow"] = allowed_methods(request) or response.headers.get("Allow", "")
+    return response
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:

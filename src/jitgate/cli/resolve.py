@@ -1,0 +1,129 @@
+"""Turning what a person types into an object id: a full id, a unique id prefix, or a name.
+
+Tables show ids as their shortest unique prefix (``jitgate.cli.output``); every command that
+takes an id accepts such a prefix, or the object's name (integrations, connectors, flows,
+resources), or a person's UPN or mail. A reference that fits several objects is refused with
+the candidates listed; nothing is sent to the server until the reference is unambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from jitgate.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from jitgate.cli.client import ApiClient
+
+FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+PAGE = 500
+MAX_CANDIDATES = 5
+
+
+def pick(ref: str, objects: Iterable[dict[str, Any]], kind: str, names: tuple[str, ...]) -> str:
+    """The id of the one object whose id starts with ``ref`` or whose name is ``ref``."""
+    wanted = ref.strip()
+    if not wanted:
+        raise CliError(f"give a {kind} id, id prefix or name", code=2)
+    rows = list(objects)
+    exact = [r for r in rows if r.get("id") == wanted]
+    if exact:
+        return str(exact[0]["id"])
+    folded = wanted.casefold()
+    named = [r for r in rows if any(str(r.get(n) or "").casefold() == folded for n in names)]
+    found = named or [r for r in rows if str(r.get("id", "")).startswith(wanted.lower())]
+    if not found:
+        raise CliError(f"no {kind} with the id, id prefix or name {ref!r}")
+    if len(found) > 1:
+        listed = ", ".join(_label(r, names) for r in found[:MAX_CANDIDATES])
+        more = f" and {len(found) - MAX_CANDIDATES} more" if len(found) > MAX_CANDIDATES else ""
+        raise CliError(f"{ref!r} fits {len(found)} {kind}s: {listed}{more}; give more of the id")
+    return str(found[0]["id"])
+
+
+def _label(row: dict[str, Any], names: tuple[str, ...]) -> str:
+    name = next((row[n] for n in names if row.get(n)), None)
+    return f"{row['id']} ({name})" if name else str(row["id"])
+
+
+def _pages(client: ApiClient, path: str, **params: str | bool) -> Iterator[dict[str, Any]]:
+    offset = 0
+    while True:
+        page = client.get(path, limit=PAGE, offset=offset, **params)
+        items = page.get("items", []) if isinstance(page, dict) else page
+        yield from items
+        if not isinstance(page, dict) or offset + len(items) >= int(page.get("total", 0)):
+            return
+        offset += len(items)
+
+
+def integration(client: ApiClient, ref: str) -> str:
+    """An integration by id, prefix or name."""
+    if FULL_ID.match(ref):
+        return ref
+    return pick(ref, client.get("/integrations"), "integration", ("name",))
+
+
+def connector(client: ApiClient, ref: str) -> str:
+    """A connector by id, prefix or name."""
+    if FULL_ID.match(ref):
+        return ref
+    return pick(ref, client.get("/connectors"), "connector", ("name",))
+
+
+def flow(client: ApiClient, ref: str, *, mine: bool = False) -> str:
+    """An access flow by id, prefix or name (``mine``: among those I may request under)."""
+    if FULL_ID.match(ref):
+        return ref
+    return pick(ref, client.get("/flows/available" if mine else "/flows"), "flow", ("name",))
+
+
+def resource(client: ApiClient, ref: str) -> str:
+    """A resource by id, prefix, name or Entra object id, across every integration."""
+    if FULL_ID.match(ref):
+        return ref
+    rows: list[dict[str, Any]] = []
+    for item in client.get("/integrations"):
+        rows.extend(_pages(client, f"/integrations/{item['id']}/resources"))
+    by_external = [r for r in rows if r.get("external_id") == ref]
+    if len(by_external) == 1:
+        return str(by_external[0]["id"])
+    return pick(ref, rows, "resource", ("name",))
+
+
+def person(client: ApiClient, ref: str) -> str:
+    """A person by id, UPN, mail or Entra object id (the server resolves each of them)."""
+    return str(client.get(f"/identities/{ref}")["id"])
+
+
+def request(client: ApiClient, ref: str) -> str:
+    """An access request by id or id prefix (mine, awaiting me, then every one I may see)."""
+    if FULL_ID.match(ref):
+        return ref
+    rows = {r["id"]: r for r in _pages(client, "/requests", scope="mine")}
+    rows.update({r["id"]: r for r in _pages(client, "/requests", scope="approvals")})
+    if client.get("/me").get("role") in {"admin", "auditor"}:
+        rows.update({r["id"]: r for r in _pages(client, "/requests", scope="all")})
+    return pick(ref, rows.values(), "request", ())
+
+
+def standing(client: ApiClient, ref: str) -> str:
+    """A standing membership by id or id prefix."""
+    if FULL_ID.match(ref):
+        return ref
+    return pick(
+        ref,
+        _pages(client, "/standing-memberships", include_removed=True),
+        "standing membership",
+        (),
+    )
+
+
+def token(client: ApiClient, ref: str) -> str:
+    """One of my API tokens by id, id prefix or name."""
+    if FULL_ID.match(ref):
+        return ref
+    return pick(ref, client.get("/tokens"), "token", ("name",))

@@ -1,0 +1,86 @@
+"""Tables fit the terminal, show whole unique id prefixes, and the same CLI accepts them."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+import typer.main
+
+from jitgate.cli import commands
+from jitgate.cli.errors import CliError
+from jitgate.cli.main import build_app
+from jitgate.cli.output import Output, emit, unique_prefixes
+from jitgate.cli.resolve import pick
+
+ROWS = [
+    {
+        "id": f"ba119e2e-{n:04x}-4000-8000-{uuid.uuid4().hex[:12]}",
+        "status": "pending",
+        "grantee": {"upn": "grady.archie@contoso.onmicrosoft.example"},
+        "flow_name": "Engineering groups: the manager or the resource owner approves",
+        "created_at": "2026-12-02T10:00:00.123456+00:00",
+    }
+    for n in range(3)
+] + [{"id": str(uuid.uuid4()), "status": "approved", "grantee": None, "flow_name": "x"}]
+COLUMNS = ["id", "status", "grantee.upn", "flow_name", "created_at"]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_a_table_shows_whole_prefixes_that_resolve_back(width, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", str(width))
+    emit({"items": ROWS}, Output.TABLE, COLUMNS)
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= width
+    shown = [m.group(1) for line in lines if (m := re.match(r"^│ ([0-9a-f-]+) +│", line))]
+    assert len(shown) == len(ROWS)
+    assert "…" not in "".join(lines)
+    for row, prefix in zip(ROWS, shown, strict=True):
+        assert row["id"].startswith(prefix)
+        assert pick(prefix, ROWS, "request", ()) == row["id"]
+
+
+def test_prefixes_grow_until_unique_and_are_at_least_eight_long():
+    ids = ["ba119e2e-0001-aaaa", "ba119e2e-0002-bbbb", "0123456789"]
+    assert unique_prefixes(ids) == {
+        "ba119e2e-0001-aaaa": "ba119e2e-0001",
+        "ba119e2e-0002-bbbb": "ba119e2e-0002",
+        "0123456789": "01234567",
+    }
+
+
+def test_names_resolve_and_ambiguity_lists_the_candidates():
+    rows = [
+        {"id": "11111111-a", "name": "Production Access"},
+        {"id": "11111111-b", "name": "Finance"},
+    ]
+    assert pick("production access", rows, "resource", ("name",)) == "11111111-a"
+    with pytest.raises(CliError) as info:
+        pick("11111111", rows, "resource", ("name",))
+    assert "11111111-a (Production Access)" in info.value.message
+    assert "11111111-b (Finance)" in info.value.message
+    with pytest.raises(CliError, match="no resource"):
+        pick("nothing", rows, "resource", ("name",))
+
+
+def _leaves(command, path):
+    if hasattr(command, "commands"):
+        return [
+            leaf
+            for name, sub in command.commands.items()
+            for leaf in _leaves(sub, f"{path} {name}")
+        ]
+    return [(path, command)]
+
+
+def test_every_command_takes_output():
+    app = build_app(["--help"])
+    leaves = _leaves(typer.main.get_command(app), "jitgate")
+    assert len(leaves) > len(commands.COMMANDS)
+    missing = [
+        path
+        for path, command in leaves
+        if not any("--output" in getattr(p, "opts", ()) for p in command.params)
+    ]
+    assert missing == []
