@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from jitgate.core.db import make_engine
+from jitgate.core.settings import Settings
 from jitgate.server.actor import Actor, Source
+from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.connectors.operations import create_connector
 from jitgate.server.flows.operations import create_flow
 from jitgate.server.flows.schemas import AccessFlowCreate
@@ -19,6 +22,7 @@ from jitgate.server.requests.operations import submit_request
 from jitgate.server.requests.schemas import RequestCreate
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
@@ -201,3 +205,14 @@ def make_request(
     request = submit_request(session=session, clock=clock, actor=actor_for(requester), data=data)
     session.commit()
     return request
+
+
+def keyed_engine(url: str) -> Engine:
+    """An engine that signs audit events with the key ring of the environment's settings.
+
+    A test that arranges rows in a database that a server (or the CLI) later verifies must sign
+    with the same key, exactly as every jitgate process does.
+    """
+    engine = make_engine(url)
+    bind_key_ring(engine, load_ring(Settings()))
+    return engine

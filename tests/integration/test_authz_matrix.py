@@ -56,6 +56,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/audit/events"): READERS,
     ("GET", "/api/v1/audit/export"): READERS,
     ("GET", "/api/v1/audit/verify"): READERS,
+    ("POST", "/api/v1/audit/verify"): READERS,
+    ("GET", "/api/v1/audit/checkpoints"): READERS,
     ("GET", "/api/v1/catalog"): SIGNED_IN,
     ("GET", "/api/v1/catalog/{type_id}"): SIGNED_IN,
     ("GET", "/api/v1/connectors"): READERS,
@@ -218,6 +220,7 @@ def _arrange(session, clock) -> Cell:
         ("POST", "/api/v1/requests/{request_id}/reject"): {"reason": "no"},
         ("POST", "/api/v1/requests/{request_id}/revoke"): {"reason": "done"},
         ("PATCH", "/api/v1/standing-memberships/{standing_id}"): {"allowed": True},
+        ("POST", "/api/v1/audit/verify"): {"checkpoints": [{"seq": 1}]},
     }
     return Cell(ids=ids, bodies=bodies, headers=headers)
 

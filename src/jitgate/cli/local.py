@@ -10,6 +10,7 @@ from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.files import ensure_private_dir
 from jitgate.core.migrate import pending_revisions
 from jitgate.core.settings import Settings
+from jitgate.server.audit.keys import AuditKeyError, bind_key_ring, load_ring
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,6 +32,11 @@ def open_engine(settings: Settings, *, require_current: bool = True) -> Engine:
     if require_current and pending_revisions(engine):
         engine.dispose()
         raise CliError("the database schema is out of date: run `jitgate db upgrade` first")
+    try:
+        bind_key_ring(engine, load_ring(settings))
+    except AuditKeyError as err:
+        engine.dispose()
+        raise CliError(err.detail) from err
     return engine
 
 

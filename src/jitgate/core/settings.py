@@ -101,6 +101,24 @@ class Settings(BaseSettings):
         description="The sliding window, in seconds, of auth_failure_limit.",
     )
 
+    audit_keys: SecretStr | None = Field(
+        default=None,
+        description='The audit key ring as JSON, `{"active": id, "keys": {id: base64url key}}` '
+        "(keys of at least 32 bytes); when set, the key file is not used.",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="The audit key ring file; empty means `<data_dir>/audit-keys.json`, "
+        "created 0600 with one random key on first start.",
+    )
+    audit_checkpoint_every: int = Field(
+        default=100,
+        ge=0,
+        le=1_000_000,
+        description="Write a signed audit checkpoint (to the log stream and the database) every "
+        "this many events; 0 turns the automatic ones off.",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

@@ -47,6 +47,7 @@ from jitgate.demo.info import DemoInfo, DemoPerson, EmulatorInfo, save_info
 from jitgate.emulator.server import start_in_thread
 from jitgate.emulator.state import build_state
 from jitgate.emulator.tokens import SigningKey
+from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.models import Connector
 from jitgate.server.connectors.schemas import ConnectorStatus
@@ -172,6 +173,7 @@ async def _main(options: UpOptions, echo: Callable[[str], None]) -> None:
     )
     ensure_private_dir(settings.data_dir)
     engine = make_engine(settings.resolved_database_url())
+    bind_key_ring(engine, load_ring(settings))
     try:
         await asyncio.to_thread(upgrade, engine)
         sessions = make_session_factory(engine)

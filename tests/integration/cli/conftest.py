@@ -14,6 +14,7 @@ from jitgate.core.clock import SystemClock
 from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.migrate import upgrade
 from jitgate.core.settings import Settings
+from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.web.app import create_app
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def live_server(cli_env) -> Iterator[str]:
     port = _free_port()
     settings = Settings(database_url=cli_env, log_json=False)
     engine = make_engine(cli_env)
+    bind_key_ring(engine, load_ring(settings))  # as the server binds its own engine
     app = create_app(settings, clock=SystemClock(), sessions=make_session_factory(engine))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -4,8 +4,8 @@ import json
 
 from sqlalchemy import text
 
+from factories import keyed_engine
 from jitgate.cli.main import run
-from jitgate.core.db import make_engine
 
 
 def _token(capsys, user="root@contoso.example", role="admin"):
@@ -32,7 +32,7 @@ def test_create_token_then_verify_chain_over_the_api(live_server, capsys, monkey
 def test_verify_names_the_first_bad_seq_after_an_edit(live_server, cli_env, capsys, monkeypatch):
     _login(monkeypatch, live_server, _token(capsys))
     _token(capsys, user="second@contoso.example", role="user")
-    engine = make_engine(cli_env)
+    engine = keyed_engine(cli_env)
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET actor_name = 'mallory' WHERE seq = 2"))
     engine.dispose()
@@ -44,7 +44,7 @@ def test_verify_names_the_first_bad_seq_after_an_edit(live_server, cli_env, caps
 
 def test_verify_detects_a_deleted_newest_row(live_server, cli_env, capsys, monkeypatch):
     _login(monkeypatch, live_server, _token(capsys))
-    engine = make_engine(cli_env)
+    engine = keyed_engine(cli_env)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event WHERE seq = 2"))
     engine.dispose()
@@ -87,3 +87,21 @@ def test_forbidden_call_prints_the_problem_in_one_line(live_server, capsys, monk
 def test_not_logged_in_is_a_clear_error(cli_env, capsys):
     assert run(["whoami"]) == 1
     assert "not logged in" in capsys.readouterr().err
+
+
+def test_verify_against_a_checkpoint_kept_outside(live_server, capsys, monkeypatch, tmp_path):
+    token = _token(capsys)
+    assert run(["audit", "checkpoint"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    kept = tmp_path / "checkpoint.json"
+    kept.write_text(json.dumps(record))
+    _login(monkeypatch, live_server, token)
+    assert run(["audit", "verify", "--checkpoint", str(kept)]) == 0
+    assert "2 checkpoints" in capsys.readouterr().out  # the stored one and the kept copy
+    forged = {**record, "seq": record["seq"] + 5}
+    assert run(["audit", "verify", "--checkpoint", json.dumps(forged)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "bad signature" in err
+    assert run(["audit", "verify", "--checkpoint", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json" in capsys.readouterr().err

@@ -6,10 +6,16 @@ import json
 
 from sqlalchemy.orm import Session
 
-from factories import bearer, make_connector, make_identity, make_integration, make_resource
+from factories import (
+    bearer,
+    keyed_engine,
+    make_connector,
+    make_identity,
+    make_integration,
+    make_resource,
+)
 from jitgate.cli.main import run
 from jitgate.core.clock import SystemClock
-from jitgate.core.db import make_engine
 from jitgate.server.actor import Actor
 from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import record_standing
@@ -28,7 +34,7 @@ def _json(capsys, argv):
 
 def test_request_cycle_through_the_cli(live_server, cli_env, capsys, monkeypatch, tmp_path):
     clock = SystemClock()
-    engine = make_engine(cli_env)
+    engine = keyed_engine(cli_env)
     with Session(engine, expire_on_commit=False) as session:
         admin = make_identity(session, clock, "root@contoso.example", role="admin")
         alice = make_identity(session, clock, "alice@contoso.example")
@@ -104,7 +110,7 @@ def test_request_cycle_through_the_cli(live_server, cli_env, capsys, monkeypatch
 
 def test_standing_memberships_through_the_cli(live_server, cli_env, capsys, monkeypatch):
     clock = SystemClock()
-    engine = make_engine(cli_env)
+    engine = keyed_engine(cli_env)
     with Session(engine, expire_on_commit=False) as session:
         admin = make_identity(session, clock, "root@contoso.example", role="admin")
         connector, _ = make_connector(session, clock, name="corp")

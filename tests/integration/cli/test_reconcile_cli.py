@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from factories import make_integration
+from factories import keyed_engine, make_integration
 from jitgate.cli.main import run
 from jitgate.core.clock import SystemClock
 from jitgate.core.db import make_engine, make_session_factory
@@ -23,7 +23,7 @@ def test_reconcile_sync_and_drift(cli_env, capsys):
     assert run(["reconcile", "--dry-run"]) == 0
     assert "dry run: 0 action(s)" in capsys.readouterr().out
     assert run(["reconcile"]) == 0
-    engine = make_engine(cli_env)
+    engine = keyed_engine(cli_env)
     with make_session_factory(engine)() as session:
         integration = make_integration(session, SystemClock())
     engine.dispose()

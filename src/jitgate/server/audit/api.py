@@ -1,4 +1,4 @@
-"""Routes for the audit log: filter, export (JSON Lines, CSV), verify."""
+"""Routes for the audit log: filter, export (JSON Lines, CSV), verify, signed checkpoints."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from jitgate.server.audit import service
-from jitgate.server.audit.schemas import AuditEventPage, AuditEventRead, AuditVerifyRead
+from jitgate.server.audit.schemas import (
+    AuditCheckpointPage,
+    AuditCheckpointRead,
+    AuditEventPage,
+    AuditEventRead,
+    AuditVerifyCreate,
+    AuditVerifyRead,
+)
 from jitgate.server.pagination import MAX_LIMIT
 from jitgate.server.web.deps import ReaderActor, SessionDep, app_state
 from jitgate.server.web.params import AwareDateTime
@@ -99,14 +106,47 @@ def export_events(
     )
 
 
-@router.get("/verify", summary="Verify the audit hash chain")
-def verify(session: SessionDep, actor: ReaderActor) -> AuditVerifyRead:
-    """Walk the chain and report the first bad sequence number, if any."""
-    del actor
-    result = service.verify_chain(session=session)
+def _verify_read(result: service.VerifyResult) -> AuditVerifyRead:
     return AuditVerifyRead(
         ok=result.ok,
         events=result.events,
         first_bad_seq=result.first_bad_seq,
         problem=result.problem,
+        legacy_seq=result.legacy_seq,
+        checkpoints=result.checkpoints,
+    )
+
+
+@router.get("/verify", summary="Verify the audit hash chain")
+def verify(session: SessionDep, actor: ReaderActor) -> AuditVerifyRead:
+    """Walk the chain and report the first bad sequence number, if any."""
+    del actor
+    return _verify_read(service.verify_chain(session=session))
+
+
+@router.post("/verify", summary="Verify the audit chain against outside checkpoints")
+def verify_against(
+    body: AuditVerifyCreate, session: SessionDep, actor: ReaderActor
+) -> AuditVerifyRead:
+    """Walk the chain and hold it against checkpoints kept outside the database as well."""
+    del actor
+    return _verify_read(service.verify_chain(session=session, checkpoints=body.checkpoints))
+
+
+@router.get("/checkpoints", summary="List signed audit checkpoints")
+def list_checkpoints(
+    session: SessionDep,
+    actor: ReaderActor,
+    after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> AuditCheckpointPage:
+    """Return signed checkpoints in sequence order after ``after_seq`` (admins and auditors).
+
+    Save them outside the database: a copy is what proves later that the log was not cut back.
+    """
+    del actor
+    rows = service.list_checkpoints(session=session, after_seq=after_seq, limit=limit)
+    items = [AuditCheckpointRead.model_validate(r) for r in rows]
+    return AuditCheckpointPage(
+        items=items, next_after_seq=items[-1].seq if len(items) == limit else None
     )

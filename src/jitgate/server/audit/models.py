@@ -12,7 +12,11 @@ from jitgate.core.db import Base, JSONType, UTCDateTime
 
 
 class AuditEvent(Base):
-    """One audited state change. ``hash = sha256(prev_hash || canonical(event))``."""
+    """One audited state change: ``hash = HMAC(key[key_id], prev_hash || canonical(event))``.
+
+    ``key_id`` is ``None`` only for legacy (unkeyed ``sha256``) events up to the head's
+    ``legacy_seq``.
+    """
 
     __tablename__ = "audit_event"
 
@@ -29,6 +33,7 @@ class AuditEvent(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditHead(Base):
@@ -42,3 +47,22 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+    #: Events up to this seq predate keyed hashing (the migration's cut-over); none after it.
+    legacy_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class AuditCheckpoint(Base):
+    """A signed statement "the chain had this head at this time", also written to the log.
+
+    A copy kept outside the database (the log stream, an auditor's file) is the anchor; the
+    rows here are a convenience (an attacker with the database can delete them, not forge them).
+    """
+
+    __tablename__ = "audit_checkpoint"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hash: Mapped[str] = mapped_column(String(64))
+    legacy_seq: Mapped[int] = mapped_column(BigInteger)
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(64))

@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
-from jitgate.server.audit.chain import GENESIS, link
-from jitgate.server.audit.models import AuditEvent, AuditHead
+from jitgate.server.audit.chain import GENESIS, keyed_link
+from jitgate.server.audit.checkpoints import make_checkpoint
+from jitgate.server.audit.keys import ring_for
+from jitgate.server.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import ORMExecuteState, SessionTransaction
@@ -36,7 +38,9 @@ if TYPE_CHECKING:
 HEAD_ID = 1
 #: ``session.info`` key: the events recorded in this transaction, not yet in the chain.
 PENDING_KEY = "jitgate.audit.pending"
-AUDIT_TABLES = frozenset({AuditEvent.__tablename__, AuditHead.__tablename__})
+AUDIT_TABLES = frozenset(
+    {AuditEvent.__tablename__, AuditHead.__tablename__, AuditCheckpoint.__tablename__}
+)
 
 
 @dataclass(slots=True)
@@ -49,8 +53,8 @@ class _Pending:
 
 
 def event_fields(event: AuditEvent) -> dict[str, Any]:
-    """Return the fields an event's hash covers."""
-    return {
+    """Return the fields an event's hash covers (the key id too, on keyed events)."""
+    fields: dict[str, Any] = {
         "seq": event.seq,
         "at": event.at.isoformat(),
         "actor_id": event.actor_id,
@@ -63,6 +67,9 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
         "after": event.after,
         "context": event.context,
     }
+    if event.key_id is not None:
+        fields["key_id"] = event.key_id
+    return fields
 
 
 def record_event(
@@ -111,17 +118,42 @@ def append_pending(session: Session) -> None:
         .execution_options(populate_existing=True)
     ).one_or_none()
     if head is None:
-        head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS)
+        head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS, legacy_seq=0)
         session.add(head)
+    ring = ring_for(session)
+    key_id, key = ring.active_key()
     for entry in queue:
         item = entry.event
         item.seq = head.seq + 1
         item.at = entry.clock.now()
         item.prev_hash = head.hash
-        item.hash = link(head.hash, event_fields(item))
+        item.key_id = key_id
+        item.hash = keyed_link(key, head.hash, event_fields(item))
         head.seq, head.hash = item.seq, item.hash
         session.add(item)
+        if ring.checkpoint_every and item.seq % ring.checkpoint_every == 0:
+            session.add(make_checkpoint(ring=ring, head=head, at=item.at))
     session.flush()
+
+
+def write_checkpoint(*, session: Session, clock: Clock) -> AuditCheckpoint | None:
+    """Sign and store a checkpoint of the current head now (``None`` for an empty log)."""
+    append_pending(session)
+    head = session.scalars(
+        select(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if head is None or head.seq == 0:
+        return None
+    existing = session.get(AuditCheckpoint, head.seq)
+    if existing is not None:
+        return existing
+    cp = make_checkpoint(ring=ring_for(session), head=head, at=clock.now())
+    session.add(cp)
+    session.flush()
+    return cp
 
 
 def _within(savepoint: SessionTransaction | None, ended: SessionTransaction) -> bool:

@@ -1,4 +1,11 @@
-"""Reading the audit log: filtered pages, exports, and verification of the chain."""
+"""Reading the audit log: filtered pages, exports, checkpoints, and verification of the chain.
+
+Verification (one function, for the CLI and the API) fails when: an event's HMAC (or, up to the
+legacy cut-over, its sha256) does not match; a seq is missing; the head disagrees with the last
+event; a checkpoint (stored, or given from outside the database) has a bad signature or is not
+extended by the chain; or the log is shorter than what the rest of the database proves happened
+(grants, requests or memberships exist but no event does).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +15,23 @@ import json
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, table
 
 from jitgate.core.db import read_only
-from jitgate.server.audit.chain import GENESIS, link
-from jitgate.server.audit.models import AuditEvent, AuditHead
+from jitgate.server.audit.chain import GENESIS, keyed_link, link, same
+from jitgate.server.audit.checkpoints import checkpoint_problem, checkpoint_record
+from jitgate.server.audit.keys import ring_for
+from jitgate.server.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from jitgate.server.audit.operations import HEAD_ID, event_fields
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime
 
     from sqlalchemy.orm import Session
     from sqlalchemy.sql import Select
+
+    from jitgate.server.audit.keys import KeyRing
 
 VERIFY_BATCH = 1000
 EXPORT_BATCH = 500
@@ -102,6 +113,7 @@ EXPORT_FIELDS = [
     "before",
     "after",
     "context",
+    "key_id",
     "prev_hash",
     "hash",
 ]
@@ -134,6 +146,16 @@ def export_csv(events: Iterator[AuditEvent]) -> Iterator[str]:
         yield buffer.getvalue()
 
 
+#: Tables whose rows are only ever written together with an audit event.
+EVIDENCE_TABLES = ("grant", "access_request", "membership")
+
+
+def list_checkpoints(*, session: Session, after_seq: int, limit: int) -> list[AuditCheckpoint]:
+    """Return stored checkpoints after ``after_seq`` in sequence order."""
+    query = select(AuditCheckpoint).where(AuditCheckpoint.seq > after_seq)
+    return list(session.scalars(query.order_by(AuditCheckpoint.seq).limit(limit)))
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
     """The outcome of ``verify_chain``: ok, how many events, and the first bad seq."""
@@ -142,48 +164,139 @@ class VerifyResult:
     events: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    legacy_seq: int = 0
+    checkpoints: int = 0
 
 
-def verify_chain(*, session: Session) -> VerifyResult:
-    """Walk the chain from seq 1: contiguous, linked, hashes recomputed, head matches."""
-    expected_seq = 1
-    prev_hash = GENESIS
-    count = 0
+@dataclass(slots=True)
+class _Walk:
+    ring: KeyRing
+    legacy_seq: int
+    #: seq -> hash for every seq a checkpoint names (filled while walking).
+    wanted: dict[int, str | None]
+    count: int = 0
+    prev_hash: str = GENESIS
+
+
+def verify_chain(
+    *,
+    session: Session,
+    checkpoints: Sequence[dict[str, Any]] = (),
+    ring: KeyRing | None = None,
+) -> VerifyResult:
+    """Walk the chain from seq 1 and hold it against the head, checkpoints and evidence."""
+    head = session.get(AuditHead, HEAD_ID)
+    head_seq, head_hash, legacy = (
+        (head.seq, head.hash, head.legacy_seq) if head else (0, GENESIS, 0)
+    )
+    stored = [checkpoint_record(c) for c in session.scalars(select(AuditCheckpoint))]
+    every = [*stored, *checkpoints]
+    walk = _Walk(ring=ring or ring_for(session), legacy_seq=legacy, wanted={})
+    for cp in every:
+        bad = checkpoint_problem(walk.ring, cp)
+        if bad:
+            return VerifyResult(ok=False, events=0, problem=bad, legacy_seq=legacy)
+        walk.wanted[int(cp["seq"])] = None
+    failure = _walk_events(session, walk)
+    if failure:
+        return failure
+    problem = (
+        _head_problem(walk, head_seq, head_hash)
+        or _checkpoint_mismatch(walk, every)
+        or _evidence_problem(session, walk.count)
+    )
+    if problem:
+        return VerifyResult(
+            ok=False,
+            events=walk.count,
+            first_bad_seq=walk.count + 1,
+            problem=problem,
+            legacy_seq=legacy,
+        )
+    return VerifyResult(ok=True, events=walk.count, legacy_seq=legacy, checkpoints=len(every))
+
+
+def _walk_events(session: Session, walk: _Walk) -> VerifyResult | None:
     while True:
         batch = list(
             session.scalars(
                 select(AuditEvent)
-                .where(AuditEvent.seq >= expected_seq)
+                .where(AuditEvent.seq > walk.count)
                 .order_by(AuditEvent.seq)
                 .limit(VERIFY_BATCH)
             )
         )
         for event in batch:
-            bad = _check(event, expected_seq, prev_hash)
+            bad = _check(walk, event)
             if bad:
-                return VerifyResult(ok=False, events=count, first_bad_seq=expected_seq, problem=bad)
-            prev_hash = event.hash
-            expected_seq += 1
-            count += 1
+                return VerifyResult(
+                    ok=False,
+                    events=walk.count,
+                    first_bad_seq=walk.count + 1,
+                    problem=bad,
+                    legacy_seq=walk.legacy_seq,
+                )
+            walk.prev_hash = event.hash
+            walk.count += 1
+            if walk.count in walk.wanted:
+                walk.wanted[walk.count] = event.hash
         if len(batch) < VERIFY_BATCH:
-            break
-    head = session.get(AuditHead, HEAD_ID)
-    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    if head_seq != count or head_hash != prev_hash:
-        return VerifyResult(
-            ok=False,
-            events=count,
-            first_bad_seq=count + 1,
-            problem=f"the chain ends at seq {count} but its head says seq {head_seq}",
-        )
-    return VerifyResult(ok=True, events=count)
+            return None
 
 
-def _check(event: AuditEvent, expected_seq: int, prev_hash: str) -> str | None:
+def _check(walk: _Walk, event: AuditEvent) -> str | None:
+    expected_seq = walk.count + 1
     if event.seq != expected_seq:
         return f"seq {expected_seq} is missing (next is {event.seq})"
-    if event.prev_hash != prev_hash:
+    if event.prev_hash != walk.prev_hash:
         return f"seq {event.seq} does not link to its predecessor"
-    if link(prev_hash, event_fields(event)) != event.hash:
-        return f"seq {event.seq} was altered (its hash does not match its content)"
+    expected = _expected_hash(walk, event)
+    if expected.startswith("!"):
+        return expected[1:]
+    if not same(expected, event.hash):
+        return f"seq {event.seq} was altered (its HMAC does not match its content)"
+    return None
+
+
+def _expected_hash(walk: _Walk, event: AuditEvent) -> str:
+    """The hash ``event`` must carry, or ``!`` and why it cannot be checked."""
+    fields = event_fields(event)
+    if event.seq <= walk.legacy_seq:
+        if event.key_id is not None:
+            return f"!seq {event.seq} is keyed but lies before the legacy cut-over"
+        return link(walk.prev_hash, fields)
+    if event.key_id is None:
+        return f"!seq {event.seq} is unkeyed after the legacy cut-over (seq {walk.legacy_seq})"
+    key = walk.ring.keys.get(event.key_id)
+    if key is None:
+        return f"!seq {event.seq} is signed with key id {event.key_id!r}, not in the key ring"
+    return keyed_link(key, walk.prev_hash, fields)
+
+
+def _head_problem(walk: _Walk, head_seq: int, head_hash: str) -> str | None:
+    if head_seq != walk.count or head_hash != walk.prev_hash:
+        return f"the chain ends at seq {walk.count} but its head says seq {head_seq}"
+    return None
+
+
+def _checkpoint_mismatch(walk: _Walk, every: list[dict[str, Any]]) -> str | None:
+    for cp in sorted(every, key=lambda c: int(c["seq"])):
+        seq = int(cp["seq"])
+        found = walk.wanted.get(seq)
+        if found is None:
+            return (
+                f"the chain ends at seq {walk.count}, before checkpoint seq {seq}: events removed"
+            )
+        if not same(found, str(cp["hash"])) or int(cp["legacy_seq"]) != walk.legacy_seq:
+            return f"the chain at seq {seq} differs from its checkpoint: events altered"
+    return None
+
+
+def _evidence_problem(session: Session, count: int) -> str | None:
+    if count:
+        return None
+    for name in EVIDENCE_TABLES:
+        rows = int(session.scalar(select(func.count()).select_from(table(name))) or 0)
+        if rows:
+            return f"the log is empty but {rows} {name} rows exist: events were deleted"
     return None

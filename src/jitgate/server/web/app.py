@@ -15,6 +15,7 @@ import jitgate
 from jitgate.core.clock import Clock, SystemClock
 from jitgate.core.db import READ_ONLY, make_engine, make_session_factory
 from jitgate.core.logging import request_id_var
+from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.grants.loop import ReconcilerLoop
 from jitgate.server.grants.reconciler import EngineConfig
 from jitgate.server.jobs.api import install_connector_api
@@ -66,7 +67,9 @@ def create_app(
     ``settings.reconciler_enabled``; tests leave it off and tick by hand).
     """
     if sessions is None:
-        sessions = make_session_factory(make_engine(settings.resolved_database_url()))
+        engine = make_engine(settings.resolved_database_url())
+        bind_key_ring(engine, load_ring(settings))
+        sessions = make_session_factory(engine)
     clock = clock or SystemClock()
     loop = ReconcilerLoop(
         sessions=sessions,
