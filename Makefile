@@ -17,7 +17,7 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP)
 
 up: install
-	$(BIN)/jitgate up
+	$(BIN)/jitgate up $(ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench migrations
