@@ -104,7 +104,7 @@ BAD = [
     ("name", {"name": "-starts-with-dash"}),
     ("name", {"name": " leading space"}),
     ("name", {"name": "has/slash"}),
-    ("name", {"name": "naïve"}),
+    ("name", {"name": "zero\u200bwidth"}),  # Unicode letters are fine, invisible ones are not
     ("custom_access_details", {"custom_access_details": "x" * 401}),
     ("resource_owner", {"owners": []}),
     ("credential_rotation_days", {"credential_rotation_days": 0}),

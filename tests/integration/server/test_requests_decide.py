@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from factories import actor_for, make_flow, make_identity, make_request
-from jitgate.core.errors import Conflict, Forbidden, ValidationFailed
+from jitgate.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jitgate.server.grants.models import Grant
 from jitgate.server.requests.operations import approve_request, reject_request
 from jitgate.server.requests.states import RequestStatus
@@ -111,7 +111,7 @@ def test_escalation_tier_unlocks_after_the_interval(session, clock):
     )
     request = make_request(session, clock, w.alice, [w.payroll])
     clock.advance(timedelta(minutes=29))
-    _refused(session, clock, w.carol, request, Forbidden)
+    _refused(session, clock, w.carol, request, NotFound)
     clock.advance(timedelta(minutes=1))
     result = _approve(session, clock, w.carol, request)
     assert result.status is RequestStatus.APPROVED
@@ -141,11 +141,11 @@ def test_resource_owner_and_integration_owner_approvers(session, clock):
         approver_policy=_policy("ANY_OF", {"approvers": [{"type": "resource_owner"}]}),
     )
     request = make_request(session, clock, w.alice, [w.finance])
-    _refused(session, clock, w.boss, request, Forbidden)
+    _refused(session, clock, w.boss, request, NotFound)
     assert _approve(session, clock, w.carol, request).status is RequestStatus.APPROVED
     # Payroll has no owner: the integration owner (admin) stands in.
     unowned = make_request(session, clock, w.alice, [w.payroll])
-    _refused(session, clock, w.carol, unowned, Forbidden)
+    _refused(session, clock, w.carol, unowned, NotFound)
     assert _approve(session, clock, w.admin, unowned).status is RequestStatus.APPROVED
 
 
@@ -158,7 +158,7 @@ def test_integration_owner_approver(session, clock):
         approver_policy=_policy("ANY_OF", {"approvers": [{"type": "integration_owner"}]}),
     )
     request = make_request(session, clock, w.bob, [w.finance])
-    _refused(session, clock, w.carol, request, Forbidden)
+    _refused(session, clock, w.carol, request, NotFound)
     assert _approve(session, clock, w.admin, request).status is RequestStatus.APPROVED
 
 
@@ -200,8 +200,8 @@ def test_non_approver_and_decided_request(session, clock):
     w = make_world(session, clock)
     make_flow(session, clock, w.integration, approver_policy=MANAGER_POLICY)
     request = make_request(session, clock, w.alice, [w.finance])
-    error = _refused(session, clock, w.carol, request, Forbidden)
-    assert error.detail.startswith("you are not an approver")
+    error = _refused(session, clock, w.carol, request, NotFound)
+    assert error.detail.startswith("no access request")  # hidden: not an approver
     _refused(session, clock, w.admin, request, Forbidden)
     _approve(session, clock, w.boss, request)
     _refused(session, clock, w.boss, request, Conflict, op=reject_request)
