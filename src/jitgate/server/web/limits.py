@@ -9,6 +9,7 @@ is refused with 422, as is ``%00`` in the path or query.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -115,10 +116,7 @@ class BodyLimits:
                 state["started"] = True
             await send(message)
 
-        try:
+        with contextlib.suppress(_BodyRefusedError):
             await self.app(scope, counted, guarded)
-        except _BodyRefusedError:
-            if state["started"]:
-                raise
         if state["refused"] is not None and not state["started"]:
             await _send_problem(send, state["refused"], path, limit)
