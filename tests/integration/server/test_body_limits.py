@@ -94,9 +94,9 @@ def test_oversized_body_gets_problem_json(server) -> None:
     """The 413 is an RFC 9457 problem document."""
     _, answer = _send_until_answered(server, "/api/v1/requests", chunked=True)
     head, _, body = answer.partition(b"\r\n\r\n")
-    if _status(answer) == 413:  # noqa: PLR2004
+    if _status(answer) == 413:
         assert b"application/problem+json" in head.lower()
-        assert json.loads(body)["status"] == 413  # noqa: PLR2004
+        assert json.loads(body)["status"] == 413
 
 
 def test_connector_limit_applies_to_connector_api(server) -> None:
@@ -113,7 +113,7 @@ def test_connector_limit_applies_to_connector_api(server) -> None:
                 + body
             )
             status = _status(sock.recv(65536))
-        assert (status == 413) is too_large, (path, status)  # noqa: PLR2004
+        assert (status == 413) is too_large, (path, status)
 
 
 def test_nul_split_across_chunks_is_422(server) -> None:
@@ -126,4 +126,4 @@ def test_nul_split_across_chunks_is_422(server) -> None:
             b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
             b"Connection: close\r\n\r\n" + payload
         )
-        assert _status(sock.recv(65536)) == 422  # noqa: PLR2004
+        assert _status(sock.recv(65536)) == 422
