@@ -69,6 +69,16 @@ class Settings(BaseSettings):
         description="How long a Graph write whose answer was lost (a timeout) may still land; "
         "a membership removed within it is read again at its end and removed again if present.",
     )
+    request_body_limit_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="Largest request body the API reads; a larger one is answered 413.",
+    )
+    connector_body_limit_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1,
+        description="Largest request body under /api/connector/v1 (discovery pages).",
+    )
     tls_cert_file: Path | None = Field(
         default=None,
         description="Serve HTTPS with this PEM certificate (chain); needs tls_key_file.",

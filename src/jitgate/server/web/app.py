@@ -23,11 +23,11 @@ from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.metrics import install_metrics
 from jitgate.server.web.headers import SecurityHeaders
+from jitgate.server.web.limits import BodyLimits
 from jitgate.server.web.problems import (
     PROBLEM_JSON,
     PROBLEM_SCHEMA,
     install_problem_handlers,
-    problem_response,
 )
 from jitgate.server.web.routes import api_router
 from jitgate.server.web.state import AppState
@@ -107,7 +107,11 @@ def create_app(
     app.state.jitgate = AppState(settings=settings, clock=clock, sessions=sessions)
     app.state.reconciler = loop
     install_problem_handlers(app)
-    app.middleware("http")(_refuse_nul)
+    app.add_middleware(
+        BodyLimits,
+        default_limit=settings.request_body_limit_bytes,
+        connector_limit=settings.connector_body_limit_bytes,
+    )
     app.middleware("http")(_request_context)
     app.add_middleware(SecurityHeaders)
     app.include_router(api_router)
@@ -124,37 +128,6 @@ def create_app(
         return {"status": "ok"}
 
     return app
-
-
-NUL_MARKERS = (b"\\u0000", b"\x00")
-
-
-async def _refuse_nul(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Refuse NUL anywhere in a request: no database text column can store it.
-
-    One check here, rather than a pattern on every field, keeps a stray NUL from ever
-    reaching PostgreSQL (which rejects it with an error that would otherwise be a 500).
-    """
-    raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    query = request.scope.get("query_string", b"")
-    suspicious = b"%00" in raw_path.lower() or b"%00" in query.lower()
-    if not suspicious and request.method in {"POST", "PUT", "PATCH"}:
-        body = await request.body()
-        suspicious = any(marker in body for marker in NUL_MARKERS)
-    if suspicious:
-        return problem_response(
-            422,
-            {
-                "type": "https://jitgate.dev/problems/validation-failed",
-                "title": "Validation failed",
-                "status": 422,
-                "detail": "the request contains a NUL character, which no field accepts",
-                "instance": request.url.path,
-            },
-        )
-    return await call_next(request)
 
 
 async def _request_context(
