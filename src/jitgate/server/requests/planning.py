@@ -29,6 +29,7 @@ from jitgate.server.identities.models import Identity
 from jitgate.server.identities.service import find_identity
 from jitgate.server.integrations.models import Integration, Resource
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
+from jitgate.server.requests.schemas import MAX_START_AHEAD_DAYS
 from jitgate.server.requests.states import LIVE, RequestStatus
 
 if TYPE_CHECKING:
@@ -207,6 +208,17 @@ def _duration(flow: AccessFlowRead, data: RequestCreate) -> tuple[int | None, li
     return duration, []
 
 
+def _start_problems(data: RequestCreate, now: datetime) -> list[JitgateError]:
+    if data.starts_at is None:
+        return []
+    if data.starts_at < now:
+        return [ValidationFailed.field("starts_at", "must not be in the past")]
+    if data.starts_at - now > timedelta(days=MAX_START_AHEAD_DAYS):
+        message = f"at most {MAX_START_AHEAD_DAYS} days ahead"
+        return [ValidationFailed.field("starts_at", message)]
+    return []
+
+
 def _checks(
     *,
     session: Session,
@@ -222,8 +234,7 @@ def _checks(
         problems.append(Forbidden(f"flow {flow.name!r} can be used only {window}; not now"))
     if flow.settings.justification_required and not (data.justification or "").strip():
         problems.append(ValidationFailed.field("justification", "the flow requires a reason"))
-    if data.starts_at is not None and data.starts_at < now:
-        problems.append(ValidationFailed.field("starts_at", "must not be in the past"))
+    problems += _start_problems(data, now)
     duration, duration_problems = _duration(flow, data)
     problems += duration_problems
     if flow.settings.mfa_required and (actor.mfa_at is None or now - actor.mfa_at > MFA_VALIDITY):

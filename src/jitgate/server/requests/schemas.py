@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from jitgate.server.flows.schemas import ApprovalMode
 from jitgate.server.grants.schemas import GrantRead
 from jitgate.server.requests.states import Decision, RequestStatus
+from jitgate.server.web.params import AwareDateTime
 
 REASON_MAX = 500
+MAX_START_AHEAD_DAYS = 365
 
 
 class RequestCreate(BaseModel):
@@ -38,8 +40,12 @@ class RequestCreate(BaseModel):
     duration_min: int | None = Field(
         default=None, ge=1, le=525600, description="Omitted: the flow's default duration."
     )
-    starts_at: datetime | None = Field(
-        default=None, description="A future start; omitted: when approved."
+    starts_at: AwareDateTime | None = Field(
+        default=None,
+        description=(
+            "A future start, ISO 8601 with a time zone offset (`Z` or `+01:00`), at most "
+            f"{MAX_START_AHEAD_DAYS} days ahead; omitted: when approved."
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""Shared path and query parameter types: ids, free text every database can store, times."""
+"""Shared parameter types: ids, free text every database can store, times (query and body)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,12 @@ DATETIME_HINT = "give a date and time with a time zone offset, e.g. 2026-01-31T0
 
 
 def _no_bare_number(value: object) -> object:
-    """Refuse what pydantic would read as seconds since 1970: a query time is ISO 8601."""
+    """Refuse what pydantic would read as seconds since 1970: a time on the wire is ISO 8601.
+
+    A ``datetime`` passes: only Python callers (the CLI, tests) can hand one over.
+    """
+    if isinstance(value, datetime):
+        return value
     if not isinstance(value, str) or BARE_NUMBER.fullmatch(value):
         raise PydanticCustomError("datetime_iso", f"{DATETIME_HINT}; a bare number is not a time")
     return value
@@ -31,10 +36,15 @@ def _no_bare_number(value: object) -> object:
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise PydanticCustomError("datetime_offset", DATETIME_HINT)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as err:
+        # 0001-01-01T00:00+01:00 or 9999-12-31T23:00-05:00: no UTC time exists for it.
+        raise PydanticCustomError("datetime_range", "the time lies outside years 1-9999") from err
 
 
-# A time in a query string: ISO 8601 with an offset, never a bare number; normalised to UTC.
+# A time in a query string or a request body: ISO 8601 with an offset, never a bare number;
+# normalised to UTC.
 AwareDateTime = Annotated[
     datetime,
     BeforeValidator(_no_bare_number),
