@@ -9,6 +9,7 @@ from jitgate.core.db import make_engine
 from jitgate.core.settings import Settings
 from jitgate.server.actor import Actor, Source
 from jitgate.server.audit.keys import bind_key_ring, load_ring
+from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.operations import create_connector
 from jitgate.server.flows.operations import create_flow
 from jitgate.server.flows.schemas import AccessFlowCreate
@@ -216,3 +217,18 @@ def keyed_engine(url: str) -> Engine:
     engine = make_engine(url)
     bind_key_ring(engine, load_ring(Settings()))
     return engine
+
+
+def write_events(session: Session, clock: Clock, n: int) -> None:
+    """Record ``n`` plain audit events (``test.event`` about things 0..n-1) and flush them."""
+    for i in range(n):
+        record_event(
+            session=session,
+            clock=clock,
+            actor=BOOTSTRAP,
+            action="test.event",
+            target_type="thing",
+            target_id=str(i),
+            after={"i": i},
+        )
+    session.flush()

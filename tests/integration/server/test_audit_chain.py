@@ -3,35 +3,20 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, update
 
-from factories import BOOTSTRAP
+from factories import write_events
 from jitgate.server.audit.models import AuditEvent
-from jitgate.server.audit.operations import record_event
 from jitgate.server.audit.service import verify_chain
 
 
-def _write(session, clock, n):
-    for i in range(n):
-        record_event(
-            session=session,
-            clock=clock,
-            actor=BOOTSTRAP,
-            action="test.event",
-            target_type="thing",
-            target_id=str(i),
-            after={"i": i},
-        )
-    session.flush()
-
-
 def test_untouched_chain_verifies(session, clock):
-    _write(session, clock, 5)
+    write_events(session, clock, 5)
     result = verify_chain(session=session)
     assert result.ok
     assert result.events == 5
 
 
 def test_sequence_is_contiguous_and_linked(session, clock):
-    _write(session, clock, 3)
+    write_events(session, clock, 3)
     events = session.query(AuditEvent).order_by(AuditEvent.seq).all()
     assert [e.seq for e in events] == [1, 2, 3]
     assert events[1].prev_hash == events[0].hash
@@ -50,7 +35,7 @@ def test_sequence_is_contiguous_and_linked(session, clock):
     ],
 )
 def test_editing_any_field_is_detected_at_that_seq(session, clock, column, value):
-    _write(session, clock, 5)
+    write_events(session, clock, 5)
     session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values({column: value}))
     session.expire_all()
     result = verify_chain(session=session)
@@ -60,7 +45,7 @@ def test_editing_any_field_is_detected_at_that_seq(session, clock, column, value
 
 @pytest.mark.parametrize("seq", [1, 3, 5])
 def test_deleting_any_row_is_detected(session, clock, seq):
-    _write(session, clock, 5)
+    write_events(session, clock, 5)
     session.execute(delete(AuditEvent).where(AuditEvent.seq == seq))
     session.expire_all()
     result = verify_chain(session=session)

@@ -8,27 +8,18 @@ import secrets
 import pytest
 from sqlalchemy import delete, select, update
 
-from factories import BOOTSTRAP, make_flow, make_request
+from factories import make_flow, make_request, write_events
 from jitgate.server.audit.chain import GENESIS, link
 from jitgate.server.audit.checkpoints import checkpoint_record, parse_checkpoints
 from jitgate.server.audit.keys import KeyRing, bind_key_ring, ring_for
 from jitgate.server.audit.models import AuditCheckpoint, AuditEvent, AuditHead
-from jitgate.server.audit.operations import HEAD_ID, event_fields, record_event, write_checkpoint
+from jitgate.server.audit.operations import HEAD_ID, event_fields, write_checkpoint
 from jitgate.server.audit.service import verify_chain
 from request_world import make_world
 
 
 def _write(session, clock, n):
-    for i in range(n):
-        record_event(
-            session=session,
-            clock=clock,
-            actor=BOOTSTRAP,
-            action="test.event",
-            target_type="thing",
-            target_id=str(i),
-            after={"i": i},
-        )
+    write_events(session, clock, n)
     session.commit()
 
 

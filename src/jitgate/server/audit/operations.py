@@ -105,18 +105,23 @@ def pending_events(session: Session) -> int:
     return len(session.info.get(PENDING_KEY, ()))
 
 
+def _locked_head(session: Session) -> AuditHead | None:
+    """The chain's head, locked and read afresh (another writer may have moved it)."""
+    return session.scalars(
+        select(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
 def append_pending(session: Session) -> None:
     """Append the queued events to the chain now (the commit hook; reads of the log call it)."""
     queue: list[_Pending] = session.info.pop(PENDING_KEY, [])
     if not queue:
         return
     session.flush()  # every row lock the changes need, before the head's
-    head = session.scalars(
-        select(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    head = _locked_head(session)
     if head is None:
         head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS, legacy_seq=0)
         session.add(head)
@@ -139,12 +144,7 @@ def append_pending(session: Session) -> None:
 def write_checkpoint(*, session: Session, clock: Clock) -> AuditCheckpoint | None:
     """Sign and store a checkpoint of the current head now (``None`` for an empty log)."""
     append_pending(session)
-    head = session.scalars(
-        select(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    head = _locked_head(session)
     if head is None or head.seq == 0:
         return None
     existing = session.get(AuditCheckpoint, head.seq)
