@@ -13,19 +13,9 @@ from typing import TYPE_CHECKING, Any
 from jitgate.devstack import DevStack
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from pathlib import Path
 
 APPROVER = "approver@jitgate.local"
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The nearest-rank percentile ``q`` (0..100) of ``values``."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 def start_stack(
@@ -76,37 +66,6 @@ def make_flow(stack: DevStack, integration_id: str, *, approvers: list[str] | No
             "approver_groups": [{"approvers": [{"type": "user", "values": approvers}]}]
         }
     return str(stack.call("POST", "/flows", body)["id"])
-
-
-def changeable(group: dict[str, Any]) -> bool:
-    """A security group the connector may change with a plain membership write."""
-    types = group.get("groupTypes") or []
-    return (
-        "Unified" not in types
-        and "DynamicMembership" not in types
-        and not group.get("mailEnabled")
-        and not group.get("isAssignableToRole")
-        and not group.get("onPremisesSyncEnabled")
-    )
-
-
-def free_pairs(stack: DevStack, integration_id: str) -> list[tuple[str, str, str, str]]:
-    """(grantee UPN, resource id, group object id, user object id) with no membership yet."""
-    exported = stack.graph.export()
-    resources = {
-        r["external_id"]: r["id"]
-        for r in stack.resources(integration_id)
-        if r["type"] == "entra-group"
-    }
-    groups = [g for g in exported["groups"] if changeable(g) and g["id"] in resources]
-    users = [u for u in exported["users"] if u.get("accountEnabled", True)]
-    members = exported["members"]
-    return [
-        (user["userPrincipalName"], resources[group["id"]], group["id"], user["id"])
-        for user in users
-        for group in groups
-        if user["id"] not in members.get(group["id"], [])
-    ]
 
 
 def queue_depth(stack: DevStack) -> int:

@@ -43,6 +43,13 @@ log = logging.getLogger(__name__)
 #: began: on SQLite every transaction holds the one write lock, so a long one stalls everyone.
 SLOW_TX_ENV = "JITGATE_DB_SLOW_TX_S"
 
+#: Connections a pool keeps when the caller does not say (the server sizes its own).
+DEFAULT_POOL_SIZE = 10
+#: Connections a pool may open beyond ``pool_size`` for a burst.
+POOL_OVERFLOW = 4
+#: How long a checkout waits for a free connection before it is busy (a 503).
+POOL_TIMEOUT_S = 10.0
+
 #: Transactions begun while this is true only read: on SQLite they start with a deferred ``BEGIN``
 #: (a WAL snapshot that never takes the write lock) instead of ``BEGIN IMMEDIATE``. The server sets
 #: it for GET/HEAD requests; code that writes inside such a request uses ``writing()``.
@@ -159,19 +166,27 @@ class StrEnumType(TypeDecorator[E]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine with jitgate's per-backend settings."""
+def make_engine(url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
+    """Create an engine with jitgate's per-backend settings.
+
+    ``pool_size`` should cover every session that may be open at once (the server sizes it from
+    its lanes: ``Settings.pool_size``); a checkout that still finds the pool empty waits at most
+    ``POOL_TIMEOUT_S`` and is then *busy* (503), never a 30 s hang.
+    """
     engine: Engine
+    pool = {"pool_size": pool_size, "max_overflow": POOL_OVERFLOW, "pool_timeout": POOL_TIMEOUT_S}
     if url.startswith("sqlite"):
         prepare_sqlite_file(url)  # 0600 file in a 0700 directory, before SQLite creates it
+        in_memory = url.rstrip("/") in {"sqlite:", "sqlite:/", "sqlite://"} or ":memory:" in url
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
+            **({} if in_memory else pool),
         )
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, **pool)
     slow = os.environ.get(SLOW_TX_ENV)
     if slow:
         _log_slow_transactions(engine, float(slow))

@@ -13,6 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
+#: API writers at once on PostgreSQL unless ``write_concurrency`` says otherwise.
+DEFAULT_PG_WRITERS = 8
+#: Connections kept beyond the lanes: the reconciler's tick and its look-ahead, a scrape, a CLI.
+RESERVED_CONNECTIONS = 4
+
 
 class Settings(BaseSettings):
     """The server's configuration."""
@@ -79,6 +84,33 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest request body under /api/connector/v1 (discovery pages).",
     )
+    read_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="API reads (GET/HEAD) served at once; more wait in the read lane.",
+    )
+    write_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="API writes served at once. Unset: 1 on SQLite (one writer at a time, "
+        "queued without a thread or a connection), 8 on PostgreSQL.",
+    )
+    connector_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Connector protocol calls served at once; a lane of their own, so the "
+        "public API never starves the connector.",
+    )
+    admission_queue: int = Field(
+        default=256,
+        ge=0,
+        description="Requests that may wait for a lane; past it the API answers 503 at once.",
+    )
+    admission_wait_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest wait for a lane before the API answers 503 with Retry-After.",
+    )
     tls_cert_file: Path | None = Field(
         default=None,
         description="Serve HTTPS with this PEM certificate (chain); needs tls_key_file.",
@@ -133,6 +165,17 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    def resolved_write_concurrency(self) -> int:
+        """API writes at once: ``write_concurrency``, else 1 on SQLite and 8 on PostgreSQL."""
+        if self.write_concurrency is not None:
+            return self.write_concurrency
+        return 1 if self.resolved_database_url().startswith("sqlite") else DEFAULT_PG_WRITERS
+
+    def pool_size(self) -> int:
+        """Database connections one server needs: every lane full, plus the reconciler's."""
+        lanes = self.read_concurrency + self.resolved_write_concurrency()
+        return lanes + self.connector_concurrency + RESERVED_CONNECTIONS
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite inside the data dir."""

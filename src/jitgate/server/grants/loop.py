@@ -33,7 +33,8 @@ from jitgate.server.grants.state import Focus
 from jitgate.server.requests.states import GrantStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import AsyncIterator, Callable, Iterable
+    from contextlib import AbstractAsyncContextManager
 
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,7 +65,12 @@ def seconds_until_due(session: Session, clock: Clock, cap: float) -> float:
 
 
 class ReconcilerLoop:
-    """Runs ticks in a worker thread until stopped."""
+    """Runs ticks in a worker thread until stopped.
+
+    ``gate`` is entered around each tick: the server passes its write lane with priority
+    (``web.admission``), so a tick waits only for the write of the moment, never behind the
+    API's queue, and on SQLite never queues for the write lock holding a connection.
+    """
 
     def __init__(
         self,
@@ -73,8 +79,10 @@ class ReconcilerLoop:
         clock: Clock,
         config: EngineConfig,
         interval_s: float,
+        gate: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         self.sessions, self.clock, self.config = sessions, clock, config
+        self.gate = gate or _open_gate
         self.interval_s = interval_s
         self.ticks = 0
         self.focused_ticks = 0
@@ -167,7 +175,8 @@ class ReconcilerLoop:
     async def _full_step(self) -> float:
         self._take()  # a full tick plans every due key, kicked ones included
         try:
-            return await asyncio.to_thread(self._full_tick)
+            async with self.gate():
+                return await asyncio.to_thread(self._full_tick)
         except Exception as err:
             if not is_busy(err):
                 log.exception("reconciler tick failed; the next tick tries again")
@@ -180,7 +189,8 @@ class ReconcilerLoop:
         if not pairs:
             return None
         try:
-            report, wait = await asyncio.to_thread(self._focused_tick, pairs)
+            async with self.gate():
+                report, wait = await asyncio.to_thread(self._focused_tick, pairs)
         except Exception as err:
             if not is_busy(err):
                 log.exception("focused reconciler tick failed; the next full tick plans it")
@@ -193,6 +203,11 @@ class ReconcilerLoop:
             self.kick(pairs)
             await asyncio.sleep(LOCK_RETRY_S)
         return wait
+
+
+@contextlib.asynccontextmanager
+async def _open_gate() -> AsyncIterator[None]:
+    yield
 
 
 def _log_busy(err: Exception) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, or_, select, update
 
 from jitgate.core.errors import NotFound, Unauthenticated
 from jitgate.core.ids import hash_token
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
+
+#: A token's recorded last use is at most this stale (so that reads do not all write).
+LAST_USE_RESOLUTION = timedelta(minutes=1)
 
 
 def find_identity(*, session: Session, ref: str) -> Identity | None:
@@ -67,7 +71,12 @@ def list_identities(
 
 
 def authenticate_token(*, session: Session, clock: Clock, token: str) -> Identity:
-    """Return the identity behind a bearer token, recording its use; raise if not valid."""
+    """Return the identity behind a bearer token; raise if not valid.
+
+    The token's last use is recorded when the recorded one is older than
+    ``LAST_USE_RESOLUTION`` (the change is left in the session for the caller to commit), so
+    most calls only read: a read request writes at most once a minute per token.
+    """
     row = session.scalars(
         select(ApiToken).where(ApiToken.token_hash == hash_token(token))
     ).one_or_none()
@@ -79,8 +88,25 @@ def authenticate_token(*, session: Session, clock: Clock, token: str) -> Identit
     identity = session.get(Identity, row.identity_id)
     if identity is None or not identity.account_enabled:
         raise Unauthenticated("the API token's identity is disabled")
-    row.last_used_at = now
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USE_RESOLUTION:
+        row.last_used_at = now
     return identity
+
+
+def record_token_use(*, session: Session, clock: Clock, token: str) -> None:
+    """Record a use of ``token`` now, unless a use under ``LAST_USE_RESOLUTION`` ago is recorded."""
+    now = clock.now()
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.token_hash == hash_token(token),
+            or_(
+                ApiToken.last_used_at.is_(None),
+                ApiToken.last_used_at <= now - LAST_USE_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+    )
 
 
 def list_tokens(*, session: Session, identity_id: str) -> list[ApiToken]:

@@ -41,6 +41,7 @@ from jitgate.server.jobs.deps import ConnectorDep, ConnectorPrincipal, RuntimeDe
 from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.jobs.selfcheck import record_self_check, self_check_dict
 from jitgate.server.jobs.service import job_spec
+from jitgate.server.web.admission import pause
 from jitgate.server.web.deps import ClockDep, SessionDep, app_state
 
 if TYPE_CHECKING:
@@ -145,9 +146,10 @@ async def claim(
         remaining = deadline - loop.time()
         if specs or remaining <= 0:
             return ClaimResponse(jobs=specs)
-        await runtime.notifier.wait(
-            connector.connector_id, min(runtime.poll_interval_s, remaining), since=seen
-        )
+        async with pause(request):  # sleeping holds no lane
+            await runtime.notifier.wait(
+                connector.connector_id, min(runtime.poll_interval_s, remaining), since=seen
+            )
 
 
 @router.post("/jobs/{job_id}/result", summary="Report a job's result")

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Query, status
 
 from jitgate.server.pagination import LimitQuery, OffsetQuery, Page
 from jitgate.server.requests import lifecycle, operations, service
-from jitgate.server.requests.read import dry_run_request, read_request, read_request_row
+from jitgate.server.requests.read import (
+    dry_run_request,
+    read_request,
+    read_request_row,
+    read_requests,
+)
 from jitgate.server.requests.schemas import (
     AccessRequestRead,
     DecisionBody,
@@ -77,7 +82,7 @@ def list_requests(  # noqa: PLR0917 - one query parameter per filter
         limit=limit,
         offset=offset,
     )
-    items = [read_request(session=session, ctx=c, now=now) for c in contexts]
+    items = read_requests(session=session, contexts=contexts, now=now)
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
 from jitgate.server.flows.service import needs_approval
+from jitgate.server.grants.models import Grant
 from jitgate.server.grants.operations import request_grants
 from jitgate.server.grants.schemas import GrantRead
 from jitgate.server.requests.planning import approvers_for_plan, plan_request
@@ -27,7 +31,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from jitgate.server.actor import Actor
-    from jitgate.server.grants.models import Grant
     from jitgate.server.integrations.models import Integration
     from jitgate.server.requests.models import AccessRequest
     from jitgate.server.requests.schemas import RequestCreate
@@ -78,10 +81,26 @@ def _details(integrations: dict[str, Integration]) -> list[AccessDetails]:
     ]
 
 
-def read_request(*, session: Session, ctx: RequestContext, now: datetime) -> AccessRequestRead:
-    """The full API view of one request."""
+def read_requests(
+    *, session: Session, contexts: list[RequestContext], now: datetime
+) -> list[AccessRequestRead]:
+    """The API view of many requests, their grants read in one query."""
+    grants: dict[str, list[Grant]] = defaultdict(list)
+    ids = [c.request.id for c in contexts]
+    for grant in session.scalars(select(Grant).where(Grant.request_id.in_(ids)).order_by(Grant.id)):
+        grants[grant.request_id].append(grant)
+    return [
+        read_request(session=session, ctx=c, now=now, grants=grants[c.request.id]) for c in contexts
+    ]
+
+
+def read_request(
+    *, session: Session, ctx: RequestContext, now: datetime, grants: list[Grant] | None = None
+) -> AccessRequestRead:
+    """The full API view of one request (``grants``: already read, in id order)."""
     request = ctx.request
-    grants = request_grants(session, request.id)
+    if grants is None:
+        grants = request_grants(session, request.id)
     pending = request.status is RequestStatus.PENDING
     ends = [g.ends_at for g in grants if g.ends_at is not None]
     policy = ctx.flow.approver_policy

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 
 import jitgate
@@ -22,6 +23,7 @@ from jitgate.server.jobs.api import install_connector_api
 from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.metrics import install_metrics
+from jitgate.server.web.admission import Admission, Lanes
 from jitgate.server.web.headers import SecurityHeaders
 from jitgate.server.web.limits import BodyLimits
 from jitgate.server.web.problems import (
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from jitgate.core.settings import Settings
 
 log = logging.getLogger("jitgate.http")
+#: Worker threads beyond the lanes: dependencies of refused requests, the metrics scrape.
+SPARE_THREADS = 8
 
 DESCRIPTION = """\
 jitgate gives people temporary membership of Microsoft Entra groups and temporary Entra
@@ -67,21 +71,25 @@ def create_app(
     ``settings.reconciler_enabled``; tests leave it off and tick by hand).
     """
     if sessions is None:
-        engine = make_engine(settings.resolved_database_url())
+        engine = make_engine(settings.resolved_database_url(), pool_size=settings.pool_size())
         bind_key_ring(engine, load_ring(settings))
         sessions = make_session_factory(engine)
     clock = clock or SystemClock()
+    lanes = Lanes.from_settings(settings)
     loop = ReconcilerLoop(
         sessions=sessions,
         clock=clock,
         config=EngineConfig.from_settings(settings),
         interval_s=settings.reconcile_interval_s,
+        gate=lambda: lanes.write.hold(priority=True),  # never behind the API's queue
     )
     if run_engine:
         loop.attach(sessions)  # approvals and revocations are planned as soon as they commit
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = max(threads.total_tokens, lanes.threads_needed + SPARE_THREADS)
         if run_engine:
             loop.start()
         try:
@@ -106,12 +114,14 @@ def create_app(
     )
     app.state.jitgate = AppState(settings=settings, clock=clock, sessions=sessions)
     app.state.reconciler = loop
+    app.state.lanes = lanes
     install_problem_handlers(app)
     app.add_middleware(
         BodyLimits,
         default_limit=settings.request_body_limit_bytes,
         connector_limit=settings.connector_body_limit_bytes,
     )
+    app.add_middleware(Admission, lanes=lanes)
     app.middleware("http")(_request_context)
     app.add_middleware(SecurityHeaders)
     app.include_router(api_router)
@@ -124,7 +134,7 @@ def create_app(
     install_auth_throttle(app, settings=settings, clock=clock, registry=metrics.registry)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the event loop: no thread, no lane, no database
         return {"status": "ok"}
 
     return app

@@ -14,11 +14,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from jitgate.core.clock import Clock
-from jitgate.core.db import writing
+from jitgate.core.db import READ_ONLY, writing
 from jitgate.core.errors import Forbidden, Unauthenticated
 from jitgate.core.settings import Settings
 from jitgate.server.actor import Actor, Source
-from jitgate.server.identities.service import authenticate_token
+from jitgate.server.identities.service import authenticate_token, record_token_use
 from jitgate.server.web.state import AppState
 from jitgate.server.web.throttle import refuse
 
@@ -73,13 +73,20 @@ def current_actor(
     """
     if credentials is None or credentials.scheme.lower() != "bearer":
         refuse(request, Unauthenticated("an API token is required (Authorization: Bearer …)"))
-    with writing():  # records the last use: a write even in a GET request
-        try:
-            identity = authenticate_token(session=session, clock=now, token=credentials.credentials)
-        except Unauthenticated as err:
-            refuse(request, err)
-        session.commit()  # record last use even if the route then fails
-    return Actor(identity_id=identity.id, name=identity.upn, role=identity.role, source=Source.API)
+    try:
+        identity = authenticate_token(session=session, clock=now, token=credentials.credentials)
+    except Unauthenticated as err:
+        refuse(request, err)
+    actor = Actor(identity_id=identity.id, name=identity.upn, role=identity.role, source=Source.API)
+    if READ_ONLY.get():
+        if session.dirty:  # a use to record: leave the read snapshot, write on its own
+            session.rollback()
+            with writing():
+                record_token_use(session=session, clock=now, token=credentials.credentials)
+                session.commit()
+    else:
+        session.commit()  # record the use even if the route then fails
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jitgate.core.db import is_busy
 from jitgate.core.errors import JitgateError, TooManyRequests
+from jitgate.core.lanes import Saturated
 from jitgate.server.web.headers import SECURITY_HEADERS, allowed_methods
 
 if TYPE_CHECKING:
@@ -137,6 +138,26 @@ async def _busy_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def busy_problem(path: str, err: Saturated) -> dict[str, Any]:
+    """The 503 problem of a saturated admission lane (``web.admission``)."""
+    return {
+        "type": "https://jitgate.dev/problems/server-busy",
+        "title": "Service busy",
+        "status": 503,
+        "detail": f"the server is at capacity ({err.lane} lane); retry the request shortly",
+        "instance": path,
+    }
+
+
+async def _saturated(request: Request, exc: Exception) -> JSONResponse:
+    """A lane stayed full (a long-poll taking its lanes back): 503, retry after a while."""
+    if not isinstance(exc, Saturated):  # pragma: no cover - registered for Saturated only
+        return await _unexpected(request, exc)
+    response = problem_response(503, busy_problem(request.url.path, exc))
+    response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     body = {
@@ -157,4 +178,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _busy_error)
     app.add_exception_handler(PoolTimeout, _busy_error)
+    app.add_exception_handler(Saturated, _saturated)
     app.add_exception_handler(Exception, _unexpected)
