@@ -60,7 +60,7 @@ def test_a_full_write_lane_is_a_503_with_retry_after_and_changes_nothing(
     settings, clock, sessions, session
 ):
     admin, _ = _people(session, clock)
-    app = _app(settings, clock, sessions, admission_queue=0)
+    app = _app(settings, clock, sessions, admission_queue=0, metrics_open=True)
 
     async def scenario(client: httpx.AsyncClient, lanes: Lanes) -> None:
         async with lanes.write.hold():  # the one SQLite writer is busy
@@ -74,6 +74,9 @@ def test_a_full_write_lane_is_a_503_with_retry_after_and_changes_nothing(
         assert problem["type"] == "https://jitgate.dev/problems/server-busy"
         assert "write lane" in problem["detail"]
         assert lanes.write.refused == 1
+        scraped = (await client.get("/metrics")).text
+        assert 'jitgate_lane_refused_total{lane="write"} 1.0' in scraped
+        assert 'jitgate_lane_in_use{lane="write"} 0.0' in scraped
 
     _drive(app, scenario)
     assert session.scalar(select(func.count()).select_from(AccessFlow)) == 0

@@ -29,12 +29,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
 from jitgate.core.lanes import Lane, Saturated
 from jitgate.server.web.limits import CONNECTOR_PREFIX, PROBLEM_JSON
 from jitgate.server.web.problems import busy_problem
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
     from starlette.requests import Request
     from starlette.types import ASGIApp, Receive, Scope, Send
@@ -140,6 +142,47 @@ async def send_busy(send: Send, path: str, err: Saturated) -> None:
     ]
     await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class LaneCollector:
+    """Prometheus families of the lanes, read at scrape time.
+
+    ``jitgate_lane_in_use{lane}`` and ``jitgate_lane_waiting{lane}`` (gauges),
+    ``jitgate_lane_refused_total{lane}`` (503s answered because the lane was full) and
+    ``jitgate_lane_mean_hold_seconds{lane}`` (the recent mean time a slot is held).
+    """
+
+    def __init__(self, lanes: Lanes) -> None:
+        self.lanes = lanes
+
+    def describe(self) -> list[Any]:
+        """No fixed description (the registry must not call ``collect`` at registration)."""
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        """One sample per lane and family."""
+        lanes = (self.lanes.read, self.lanes.write, self.lanes.connector)
+        families = (
+            (GaugeMetricFamily, "jitgate_lane_in_use", "Slots held now.", "holders"),
+            (GaugeMetricFamily, "jitgate_lane_waiting", "Requests waiting now.", "waiting"),
+            (
+                CounterMetricFamily,
+                "jitgate_lane_refused",
+                "Requests answered 503 because the lane was full.",
+                "refused",
+            ),
+            (
+                GaugeMetricFamily,
+                "jitgate_lane_mean_hold_seconds",
+                "Recent mean time a slot is held.",
+                "mean_hold_s",
+            ),
+        )
+        for kind, name, text, attribute in families:
+            family = kind(name, text, labels=["lane"])
+            for lane in lanes:
+                family.add_metric([lane.name], float(getattr(lane, attribute)))
+            yield family
 
 
 class Admission:

@@ -23,7 +23,7 @@ from jitgate.server.jobs.api import install_connector_api
 from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.metrics import install_metrics
-from jitgate.server.web.admission import Admission, Lanes
+from jitgate.server.web.admission import Admission, LaneCollector, Lanes
 from jitgate.server.web.headers import SecurityHeaders
 from jitgate.server.web.limits import BodyLimits
 from jitgate.server.web.problems import (
@@ -131,6 +131,7 @@ def create_app(
     )
     install_connector_api(app, sessions, JobsRuntime(handlers=handlers))
     metrics = install_metrics(app, settings=settings, sessions=sessions, clock=clock)
+    metrics.registry.register(LaneCollector(lanes))
     install_auth_throttle(app, settings=settings, clock=clock, registry=metrics.registry)
 
     @app.get("/healthz", include_in_schema=False)
