@@ -12,6 +12,8 @@ from jitgate.server.identities.models import ApiToken, Identity
 from jitgate.server.search import contains
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
@@ -66,12 +68,11 @@ def list_identities(
     return list(rows), total
 
 
-def authenticate_token(*, session: Session, clock: Clock, token: str) -> Identity:
-    """Return the identity behind a bearer token, recording its use; raise if not valid."""
+def _valid_token(*, session: Session, now: datetime, token: str) -> tuple[ApiToken, Identity]:
+    """Return a bearer token's row and identity if the token is valid at ``now``; else raise."""
     row = session.scalars(
         select(ApiToken).where(ApiToken.token_hash == hash_token(token))
     ).one_or_none()
-    now = clock.now()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("the API token is not valid")
     if row.expires_at is not None and row.expires_at <= now:
@@ -79,6 +80,18 @@ def authenticate_token(*, session: Session, clock: Clock, token: str) -> Identit
     identity = session.get(Identity, row.identity_id)
     if identity is None or not identity.account_enabled:
         raise Unauthenticated("the API token's identity is disabled")
+    return row, identity
+
+
+def check_token(*, session: Session, clock: Clock, token: str) -> Identity:
+    """Return the identity behind a bearer token without recording its use; raise if not valid."""
+    return _valid_token(session=session, now=clock.now(), token=token)[1]
+
+
+def authenticate_token(*, session: Session, clock: Clock, token: str) -> Identity:
+    """Return the identity behind a bearer token, recording its use; raise if not valid."""
+    now = clock.now()
+    row, identity = _valid_token(session=session, now=now, token=token)
     row.last_used_at = now
     return identity
 

@@ -22,6 +22,7 @@ from jitgate.server.jobs.api import install_connector_api
 from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.metrics import install_metrics
+from jitgate.server.web.authfirst import AuthFirst
 from jitgate.server.web.headers import SecurityHeaders
 from jitgate.server.web.limits import BodyLimits
 from jitgate.server.web.problems import (
@@ -112,6 +113,8 @@ def create_app(
         default_limit=settings.request_body_limit_bytes,
         connector_limit=settings.connector_body_limit_bytes,
     )
+    # Added after BodyLimits, so it runs first: a token is checked before any body byte is read.
+    app.add_middleware(AuthFirst)
     app.middleware("http")(_request_context)
     app.add_middleware(SecurityHeaders)
     app.include_router(api_router)
