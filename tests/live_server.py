@@ -38,6 +38,36 @@ def serve(app: FastAPI) -> Iterator[int]:
         thread.join(timeout=10)
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """Read one whole response (head and Content-Length body) without waiting for the close.
+
+    The server may close with our unsent or unread body still in flight, and a reset can drop
+    what a later read would return: stop as soon as the response is complete.
+    """
+    data = b""
+    while True:
+        head, sep, body = data.partition(b"\r\n\r\n")
+        if sep:
+            lines = head.decode("latin-1").lower().split("\r\n")
+            length = next(
+                (
+                    int(line.split(":", 1)[1])
+                    for line in lines
+                    if line.startswith("content-length:")
+                ),
+                0,
+            )
+            if len(body) >= length:
+                return data
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
 def status_of(answer: bytes) -> int:
     """The status code of a raw HTTP/1.1 response."""
     return int(answer.split(b" ", 2)[1])

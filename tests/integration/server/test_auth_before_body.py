@@ -20,7 +20,7 @@ from jitgate.core.ids import hash_token
 from jitgate.server.identities.models import ApiToken
 from jitgate.server.identities.service import authenticate_token, check_token
 from jitgate.server.web.app import create_app
-from live_server import serve, status_of
+from live_server import read_response, serve, status_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -54,10 +54,8 @@ def port(settings: Settings, clock: ManualClock, sessions: sessionmaker[Session]
 
 
 def _read_answer(sock: socket.socket) -> tuple[int, dict[str, str], dict[str, Any]]:
-    """Read a response until the server closes the connection (it must: Connection: close)."""
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
+    """Read the response sent while the request's body is still unfinished."""
+    data = read_response(sock)
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")[1:]
     headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}

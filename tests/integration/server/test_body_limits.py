@@ -21,7 +21,7 @@ from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.migrate import upgrade
 from jitgate.core.settings import Settings
 from jitgate.server.web.app import create_app
-from live_server import serve, status_of
+from live_server import read_response, serve, status_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -91,7 +91,7 @@ def _send_until_answered(server: Server, path: str, *, chunked: bool) -> tuple[i
             except OSError:
                 break
             sent += CHUNK
-        answer = sock.recv(65536)
+        answer = read_response(sock)
     return sent, answer
 
 
@@ -128,7 +128,7 @@ def test_connector_limit_applies_to_connector_api(server) -> None:
                 + b"\r\nConnection: close\r\n\r\n"
                 + body
             )
-            status = status_of(sock.recv(65536))
+            status = status_of(read_response(sock))
         assert (status == 413) is too_large, (path, status)
 
 
@@ -143,4 +143,4 @@ def test_nul_split_across_chunks_is_422(server) -> None:
             + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
             b"Connection: close\r\n\r\n" + payload
         )
-        assert status_of(sock.recv(65536)) == 422
+        assert status_of(read_response(sock)) == 422
