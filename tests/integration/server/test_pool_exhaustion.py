@@ -60,3 +60,30 @@ def test_an_exhausted_pool_is_a_503_with_retry_after(
         assert busy.headers["retry-after"] == "1"
         assert busy.json()["type"].endswith("/database-busy")
         assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+def test_an_exhausted_pool_while_a_token_is_checked_before_the_body_is_a_503(
+    one_connection_engine: Engine, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    with Session(one_connection_engine) as session:
+        person = make_identity(session, clock, "alice@contoso.example")
+        headers = bearer(session, clock, person)
+    app = create_app(
+        Settings(data_dir=tmp_path, database_url="sqlite://", log_json=False),
+        clock=clock,
+        sessions=make_session_factory(one_connection_engine),
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        held = one_connection_engine.connect()
+        try:
+            busy = client.post("/api/v1/tokens", json={"name": "laptop"}, headers=headers)
+        finally:
+            held.close()
+        assert busy.status_code == 503, busy.text
+        assert busy.headers["content-type"].startswith("application/problem+json")
+        assert busy.headers["retry-after"] == "1"
+        assert busy.headers["connection"] == "close"
+        assert busy.json()["type"].endswith("/database-busy")
+        created = client.post("/api/v1/tokens", json={"name": "laptop"}, headers=headers)
+        assert created.status_code == 201, created.text

@@ -13,6 +13,8 @@ from jitgate.server.identities.models import ApiToken, Identity
 from jitgate.server.search import contains
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
@@ -70,17 +72,11 @@ def list_identities(
     return list(rows), total
 
 
-def authenticate_token(*, session: Session, clock: Clock, token: str) -> Identity:
-    """Return the identity behind a bearer token; raise if not valid.
-
-    The token's last use is recorded when the recorded one is older than
-    ``LAST_USE_RESOLUTION`` (the change is left in the session for the caller to commit), so
-    most calls only read: a read request writes at most once a minute per token.
-    """
+def _valid_token(*, session: Session, now: datetime, token: str) -> tuple[ApiToken, Identity]:
+    """Return a bearer token's row and identity if the token is valid at ``now``; else raise."""
     row = session.scalars(
         select(ApiToken).where(ApiToken.token_hash == hash_token(token))
     ).one_or_none()
-    now = clock.now()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("the API token is not valid")
     if row.expires_at is not None and row.expires_at <= now:
@@ -88,6 +84,23 @@ def authenticate_token(*, session: Session, clock: Clock, token: str) -> Identit
     identity = session.get(Identity, row.identity_id)
     if identity is None or not identity.account_enabled:
         raise Unauthenticated("the API token's identity is disabled")
+    return row, identity
+
+
+def check_token(*, session: Session, clock: Clock, token: str) -> Identity:
+    """Return the identity behind a bearer token without recording its use; raise if not valid."""
+    return _valid_token(session=session, now=clock.now(), token=token)[1]
+
+
+def authenticate_token(*, session: Session, clock: Clock, token: str) -> Identity:
+    """Return the identity behind a bearer token; raise if not valid.
+
+    The token's last use is recorded when the recorded one is older than
+    ``LAST_USE_RESOLUTION`` (the change is left in the session for the caller to commit), so
+    most calls only read: a read request writes at most once a minute per token.
+    """
+    now = clock.now()
+    row, identity = _valid_token(session=session, now=now, token=token)
     if row.last_used_at is None or now - row.last_used_at >= LAST_USE_RESOLUTION:
         row.last_used_at = now
     return identity

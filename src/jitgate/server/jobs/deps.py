@@ -44,11 +44,8 @@ class ConnectorPrincipal:
         return connector_actor_for(self.connector_id, self.name)
 
 
-def connector_actor(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(connector_bearer)],
-) -> ConnectorPrincipal:
-    """Authenticate a connector token in a short session of its own (long-polls hold none)."""
+def connector_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+    """Return the request's connector token; refuse (and count) a missing or non-connector one."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         refuse(
             request,
@@ -57,6 +54,11 @@ def connector_actor(
     token = credentials.credentials
     if not token.startswith(TOKEN_PREFIX + "_"):
         refuse(request, Unauthenticated("this endpoint accepts connector tokens (jg_ct_…) only"))
+    return token
+
+
+def find_connector(request: Request, token: str) -> ConnectorPrincipal:
+    """Look a connector token up in a short read of its own; refuse (and count) an unknown one."""
     with app_state(request).sessions() as session:
         try:
             connector = authenticate_connector(session=session, token=token)
@@ -65,6 +67,14 @@ def connector_actor(
         principal = ConnectorPrincipal(connector_id=connector.id, name=connector.name)
         session.rollback()
     return principal
+
+
+def connector_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(connector_bearer)],
+) -> ConnectorPrincipal:
+    """Authenticate a connector token in a short session of its own (long-polls hold none)."""
+    return find_connector(request, connector_token(request, credentials))
 
 
 def jobs_runtime(request: Request) -> JobsRuntime:

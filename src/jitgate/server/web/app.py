@@ -24,6 +24,7 @@ from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.metrics import install_metrics
 from jitgate.server.web.admission import Admission, LaneCollector, Lanes
+from jitgate.server.web.authfirst import AuthFirst
 from jitgate.server.web.headers import SecurityHeaders
 from jitgate.server.web.limits import BodyLimits
 from jitgate.server.web.problems import (
@@ -121,6 +122,9 @@ def create_app(
         default_limit=settings.request_body_limit_bytes,
         connector_limit=settings.connector_body_limit_bytes,
     )
+    # Added after BodyLimits, so it runs first: a token is checked before any body byte is read.
+    app.add_middleware(AuthFirst)
+    # Outside both: a request waits for its lane before it uses a thread (the token check too).
     app.add_middleware(Admission, lanes=lanes)
     app.middleware("http")(_request_context)
     app.add_middleware(SecurityHeaders)

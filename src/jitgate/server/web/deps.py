@@ -18,7 +18,8 @@ from jitgate.core.db import READ_ONLY, writing
 from jitgate.core.errors import Forbidden, Unauthenticated
 from jitgate.core.settings import Settings
 from jitgate.server.actor import Actor, Source
-from jitgate.server.identities.service import authenticate_token, record_token_use
+from jitgate.server.identities.models import Identity
+from jitgate.server.identities.service import authenticate_token, check_token, record_token_use
 from jitgate.server.web.state import AppState
 from jitgate.server.web.throttle import refuse
 
@@ -61,6 +62,27 @@ ClockDep = Annotated[Clock, Depends(clock)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 
 
+def api_token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+    """Return the request's bearer token; refuse (and count) a request without one."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        refuse(request, Unauthenticated("an API token is required (Authorization: Bearer …)"))
+    return credentials.credentials
+
+
+def token_identity(
+    request: Request, session: Session, now: Clock, token: str, *, record_use: bool
+) -> Identity:
+    """Return the identity behind an API token; refuse (and count) a token that is not valid.
+
+    ``record_use=False`` only reads (``web.authfirst`` checks a token before the body is read).
+    """
+    lookup = authenticate_token if record_use else check_token
+    try:
+        return lookup(session=session, clock=now, token=token)
+    except Unauthenticated as err:
+        refuse(request, err)
+
+
 def current_actor(
     request: Request,
     session: SessionDep,
@@ -71,18 +93,14 @@ def current_actor(
 
     A refusal counts against the client's address (``web.throttle``): past the limit it is a 429.
     """
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        refuse(request, Unauthenticated("an API token is required (Authorization: Bearer …)"))
-    try:
-        identity = authenticate_token(session=session, clock=now, token=credentials.credentials)
-    except Unauthenticated as err:
-        refuse(request, err)
+    token = api_token(request, credentials)
+    identity = token_identity(request, session, now, token, record_use=True)
     actor = Actor(identity_id=identity.id, name=identity.upn, role=identity.role, source=Source.API)
     if READ_ONLY.get():
         if session.dirty:  # a use to record: leave the read snapshot, write on its own
             session.rollback()
             with writing():
-                record_token_use(session=session, clock=now, token=credentials.credentials)
+                record_token_use(session=session, clock=now, token=token)
                 session.commit()
     else:
         session.commit()  # record the use even if the route then fails

@@ -59,13 +59,18 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-async def _jitgate_error(request: Request, exc: Exception) -> JSONResponse:
-    if not isinstance(exc, JitgateError):  # pragma: no cover - registered for JitgateError only
-        raise exc
-    response = problem_response(exc.status, exc.problem(instance=request.url.path))
+def error_response(exc: JitgateError, instance: str) -> JSONResponse:
+    """Return the problem response for a jitgate error (a 429 with its Retry-After)."""
+    response = problem_response(exc.status, exc.problem(instance=instance))
     if isinstance(exc, TooManyRequests):
         response.headers["Retry-After"] = str(exc.retry_after_s)
     return response
+
+
+async def _jitgate_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, JitgateError):  # pragma: no cover - registered for JitgateError only
+        raise exc
+    return error_response(exc, request.url.path)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -120,10 +125,8 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
 RETRY_AFTER_S = 1
 
 
-async def _busy_error(request: Request, exc: Exception) -> JSONResponse:
-    """A lost lock race or an exhausted connection pool is a 503: retry shortly."""
-    if not is_busy(exc):
-        return await _unexpected(request, exc)
+def busy_response(exc: Exception, instance: str) -> JSONResponse:
+    """Log a lost lock race or an exhausted pool and return its 503 problem with Retry-After."""
     first = str(getattr(exc, "orig", None) or exc).splitlines()
     log.warning("database busy", extra={"error": first[0] if first else type(exc).__name__})
     body = {
@@ -131,7 +134,7 @@ async def _busy_error(request: Request, exc: Exception) -> JSONResponse:
         "title": "Service busy",
         "status": 503,
         "detail": "the database is busy; retry the request shortly",
-        "instance": request.url.path,
+        "instance": instance,
     }
     response = problem_response(503, body)
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
@@ -156,6 +159,13 @@ async def _saturated(request: Request, exc: Exception) -> JSONResponse:
     response = problem_response(503, busy_problem(request.url.path, exc))
     response.headers["Retry-After"] = str(exc.retry_after_s)
     return response
+
+
+async def _busy_error(request: Request, exc: Exception) -> JSONResponse:
+    """A lost lock race or an exhausted connection pool is a 503: retry shortly."""
+    if not is_busy(exc):
+        return await _unexpected(request, exc)
+    return busy_response(exc, request.url.path)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

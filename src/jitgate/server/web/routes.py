@@ -13,7 +13,8 @@ from jitgate.server.identities.api import router as identities_router
 from jitgate.server.integrations.api import router as integrations_router
 from jitgate.server.requests.api import router as requests_router
 
-api_router = APIRouter(prefix="/api/v1")
+API_PREFIX = "/api/v1"
+api_router = APIRouter(prefix=API_PREFIX)
 for router in (
     identities_router,
     audit_router,
