@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import os
 import random
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -96,9 +97,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             where = workdir / f"{database}-{clients}"
             if database == "sqlite":
                 runs[f"{database}_{clients}"] = _one(where, None, clients, args.operations)
-                continue
-            with _fresh_postgres(args.postgres_url) as url:
-                runs[f"{database}_{clients}"] = _one(where, url, clients, args.operations)
+            else:
+                with _fresh_postgres(args.postgres_url) as url:
+                    runs[f"{database}_{clients}"] = _one(where, url, clients, args.operations)
+            print(f"{database}_{clients}: {runs[f'{database}_{clients}']}", file=sys.stderr)
     return {
         "bench": "api_concurrency",
         "operations": args.operations,
