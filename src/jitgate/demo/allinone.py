@@ -172,7 +172,8 @@ async def _main(options: UpOptions, echo: Callable[[str], None]) -> None:
         }
     )
     ensure_private_dir(settings.data_dir)
-    engine = make_engine(settings.resolved_database_url())
+    # the server's lanes, plus the demo's own reads (its clock, the seeding) on this one pool
+    engine = make_engine(settings.resolved_database_url(), pool_size=settings.pool_size() + 4)
     bind_key_ring(engine, load_ring(settings))
     try:
         await asyncio.to_thread(upgrade, engine)
