@@ -1,28 +1,77 @@
 """Property-based API testing from the app's own OpenAPI document (schemathesis).
 
-Every operation is called with generated inputs as an admin: no response may be a 5xx, and every
-response must match the schema and media type the document declares for it. The operations are
-driven with hypothesis directly (schemathesis' pytest plugin does not support pytest 9 yet), with
-a fixed seed so that CI is reproducible; raise ``max_examples`` locally to search further.
+Every operation is called with generated inputs against a populated world (``api_world``): path
+parameters, id-valued query parameters and id fields of bodies are drawn partly from the world's
+real ids, so the calls reach the code behind the routes instead of stopping at a 404. No response
+may be a 5xx, and every response must match the schema and media type the document declares.
+
+Where the world holds well-formed calls for an operation (a valid flow, a request for a group
+nobody asked for yet, a report under a real lease), some cases are those calls instead.
+
+Passes (``PASSES``): the user API as an admin and, with fewer examples, as a plain requester (the
+authorisation paths); the request routes as the approver; the connector protocol with the
+connector's token. Each call runs inside a savepoint that is rolled back afterwards, so every case
+sees the same world (a delete or a token revocation in one case does not empty it for the next).
+Finally every operation with a path parameter must have answered at least once about a real
+object, which is what shows that the world was used.
+
+The operations are driven with hypothesis directly (schemathesis' pytest plugin does not support
+pytest 9 yet), with a fixed seed so that CI is reproducible; raise the example counts locally to
+search further.
 """
 
 from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
 )
 
-from factories import bearer, make_identity
-from jitgate.server.identities.models import UserRole
+from api_world import make_api_world
 from jitgate.server.web.app import create_app
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy.engine import Connection
+
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+USER_API = "/api/v1/"
+CONNECTOR_API = "/api/connector/v1/"
+# Who calls which operations (by path prefix), with how many examples each.
+PASSES = (
+    ("admin", USER_API, 10),
+    ("requester", USER_API, 4),
+    ("approver", "/api/v1/requests", 5),
+    ("connector", CONNECTOR_API, 12),
+)
+# Body fields that name objects of the world (``request_ids`` in connector reports are Graph's).
+BODY_IDS = {
+    "connector_id": "connector_id",
+    "integration_id": "integration_id",
+    "flow_id": "flow_id",
+    "resource_ids": "resource_id",
+    "job_id": "job_id",
+    "lease_token": "lease_token",
+    "instance_key": "instance_key",
+    "grantee": "ref",
+}
+# A claim long-polls for up to ``wait_s`` (25 s unless given) when nothing is due: never wait.
+CLAIM = "/jobs:claim"
+BAD_REQUEST = 400
+NOT_FOUND = 404
+UNPROCESSABLE = 422
 
 
 @pytest.fixture
@@ -32,32 +81,110 @@ def api_schema(settings, clock, sessions):
 
 
 @pytest.fixture
-def admin_headers(session, clock):
-    admin = make_identity(session, clock, "fuzz.admin@contoso.example", role=UserRole.ADMIN)
-    return bearer(session, clock, admin)
+def world(session, sessions, clock):
+    return make_api_world(session, sessions, clock)
 
 
-def _operations(schema):
-    return [result.ok() for result in schema.get_all_operations()]
+@contextmanager
+def _undone(connection: Connection) -> Iterator[None]:
+    """Run a call inside a savepoint and roll it back, whatever the call changed."""
+    savepoint = connection.begin_nested()
+    try:
+        yield
+    finally:
+        savepoint.rollback()
 
 
-def _check_for(operation, headers):
-    @given(case=operation.as_strategy())
+def _real(ids: dict[str, list[str]], name: str, generated: Any) -> st.SearchStrategy[Any]:
+    """A real id for ``name`` or the generated value (about half each)."""
+    return st.one_of(st.sampled_from(ids[name]), st.just(generated))
+
+
+def _body_with_real_ids(draw, body: Any, ids: dict[str, list[str]]) -> Any:
+    if isinstance(body, list):
+        return [_body_with_real_ids(draw, item, ids) for item in body]
+    if not isinstance(body, dict):
+        return body
+    changed = {}
+    for key, value in body.items():
+        name = BODY_IDS.get(key)
+        if name is None:
+            changed[key] = _body_with_real_ids(draw, value, ids)
+        elif isinstance(value, list):
+            real = st.lists(st.sampled_from(ids[name]), min_size=1, max_size=2, unique=True)
+            changed[key] = draw(st.one_of(real, st.just(value)))
+        else:
+            changed[key] = draw(_real(ids, name, value))
+    return changed
+
+
+def _realistic(operation, world) -> st.SearchStrategy[Any]:
+    """The operation's generated cases, aimed partly at the world's real objects.
+
+    About half the cases keep what schemathesis generated, apart from ids swapped for real ones;
+    where the world has well-formed calls for the operation, some cases are one of those.
+    """
+    generated = operation.as_strategy()
+    calls = world.calls.get(operation.label, [])
+    ids = world.ids
+
+    @st.composite
+    def cases(draw):
+        case = draw(generated)
+        for params in (case.path_parameters, case.query):
+            for name, value in list((params or {}).items()):
+                if name in ids:
+                    params[name] = draw(_real(ids, name, value))
+        if isinstance(case.body, dict | list):
+            case.body = _body_with_real_ids(draw, case.body, ids)
+        if calls and draw(st.booleans()):
+            path_parameters, body = draw(st.sampled_from(calls))
+            case.path_parameters = {**(case.path_parameters or {}), **path_parameters}
+            case.body = copy.deepcopy(body)
+        if operation.path.endswith(CLAIM) and isinstance(case.body, dict):
+            case.body = {**case.body, "wait_s": 0}
+        return case
+
+    return cases()
+
+
+def _run(operation, headers, examples: int, *, world, connection, statuses) -> None:
+    @given(case=_realistic(operation, world))
     @hypothesis_settings(
-        max_examples=25,
+        max_examples=examples,
         derandomize=True,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
     )
     def check(case):
-        case.call_and_validate(headers=headers, checks=CHECKS)
+        with _undone(connection):
+            response = case.call_and_validate(headers=headers, checks=CHECKS)
+        statuses[operation.label].append(response.status_code)
 
-    return check
+    check()
 
 
-def test_every_operation_conforms_to_its_openapi(api_schema, admin_headers):
-    operations = _operations(api_schema)
+def _reached(codes: list[int]) -> bool:
+    """An answer about a real object: a 2xx, or a refusal other than "not found" or "malformed".
+
+    A 422 does not count: request validation answers it before any object is looked up.
+    """
+    return any(code < BAD_REQUEST or code not in {NOT_FOUND, UNPROCESSABLE} for code in codes)
+
+
+def test_every_operation_conforms_to_its_openapi(api_schema, world, connection):
+    operations = [result.ok() for result in api_schema.get_all_operations()]
     assert operations, "the OpenAPI document lists no operations"
-    for operation in operations:
-        _check_for(operation, admin_headers)()
+    assert any(op.path.startswith(CONNECTOR_API) for op in operations), "no connector protocol"
+    statuses: dict[str, list[int]] = defaultdict(list)
+    for who, prefix, examples in PASSES:
+        headers = getattr(world, who)
+        for operation in (op for op in operations if op.path.startswith(prefix)):
+            _run(
+                operation, headers, examples, world=world, connection=connection, statuses=statuses
+            )
+
+    with_ids = sorted(op.label for op in operations if "{" in op.path)
+    unreached = [label for label in with_ids if not _reached(statuses[label])]
+    assert not unreached, f"never reached a real object: {unreached}"
