@@ -51,10 +51,10 @@ USER_API = "/api/v1/"
 CONNECTOR_API = "/api/connector/v1/"
 # Who calls which operations (by path prefix), with how many examples each.
 PASSES = (
-    ("admin", USER_API, 10),
-    ("requester", USER_API, 4),
-    ("approver", "/api/v1/requests", 5),
-    ("connector", CONNECTOR_API, 12),
+    ("admin", USER_API, 6),
+    ("requester", USER_API, 3),
+    ("approver", "/api/v1/requests", 4),
+    ("connector", CONNECTOR_API, 8),
 )
 # Body fields that name objects of the world (``request_ids`` in connector reports are Graph's).
 BODY_IDS = {
@@ -95,27 +95,36 @@ def _undone(connection: Connection) -> Iterator[None]:
         savepoint.rollback()
 
 
-def _real(ids: dict[str, list[str]], name: str, generated: Any) -> st.SearchStrategy[Any]:
-    """A real id for ``name`` or the generated value (about half each)."""
-    return st.one_of(st.sampled_from(ids[name]), st.just(generated))
+def _swap(draw, real: st.SearchStrategy[Any], generated: Any) -> Any:
+    """A real value or the generated one (about half each)."""
+    return draw(real) if draw(st.booleans()) else generated
 
 
-def _body_with_real_ids(draw, body: Any, ids: dict[str, list[str]]) -> Any:
+def _body_with_real_ids(draw, body: Any, real: dict[str, st.SearchStrategy[Any]]) -> Any:
     if isinstance(body, list):
-        return [_body_with_real_ids(draw, item, ids) for item in body]
+        return [_body_with_real_ids(draw, item, real) for item in body]
     if not isinstance(body, dict):
         return body
     changed = {}
     for key, value in body.items():
         name = BODY_IDS.get(key)
         if name is None:
-            changed[key] = _body_with_real_ids(draw, value, ids)
+            changed[key] = _body_with_real_ids(draw, value, real)
         elif isinstance(value, list):
-            real = st.lists(st.sampled_from(ids[name]), min_size=1, max_size=2, unique=True)
-            changed[key] = draw(st.one_of(real, st.just(value)))
+            changed[key] = _swap(draw, real[f"{name}s"], value)
         else:
-            changed[key] = draw(_real(ids, name, value))
+            changed[key] = _swap(draw, real[name], value)
     return changed
+
+
+def _real_values(ids: dict[str, list[str]]) -> dict[str, st.SearchStrategy[Any]]:
+    """Per name, a strategy for one real id and (``<name>s``) for a short list of them."""
+    one = {name: st.sampled_from(values) for name, values in ids.items()}
+    some = {
+        f"{name}s": st.lists(strategy, min_size=1, max_size=2, unique=True)
+        for name, strategy in one.items()
+    }
+    return {**one, **some}
 
 
 def _realistic(operation, world) -> st.SearchStrategy[Any]:
@@ -125,20 +134,22 @@ def _realistic(operation, world) -> st.SearchStrategy[Any]:
     where the world has well-formed calls for the operation, some cases are one of those.
     """
     generated = operation.as_strategy()
-    calls = world.calls.get(operation.label, [])
-    ids = world.ids
+    calls = (
+        st.sampled_from(world.calls[operation.label]) if operation.label in world.calls else None
+    )
+    real = _real_values(world.ids)
 
     @st.composite
     def cases(draw):
         case = draw(generated)
         for params in (case.path_parameters, case.query):
             for name, value in list((params or {}).items()):
-                if name in ids:
-                    params[name] = draw(_real(ids, name, value))
+                if name in world.ids:
+                    params[name] = _swap(draw, real[name], value)
         if isinstance(case.body, dict | list):
-            case.body = _body_with_real_ids(draw, case.body, ids)
-        if calls and draw(st.booleans()):
-            path_parameters, body = draw(st.sampled_from(calls))
+            case.body = _body_with_real_ids(draw, case.body, real)
+        if calls is not None and draw(st.booleans()):
+            path_parameters, body = draw(calls)
             case.path_parameters = {**(case.path_parameters or {}), **path_parameters}
             case.body = copy.deepcopy(body)
         if operation.path.endswith(CLAIM) and isinstance(case.body, dict):
