@@ -8,6 +8,7 @@ world's ``ids`` name the real objects by the API parameter names that refer to t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -24,8 +25,9 @@ from factories import (
     make_request,
     make_resource,
 )
-from jitgate.protocol.v1 import GrantPayload
+from jitgate.protocol.v1 import GrantPayload, SelfCheckData
 from jitgate.server.actor import Actor
+from jitgate.server.audit.operations import write_checkpoint
 from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import record_standing
 from jitgate.server.identities.models import ApiToken, UserRole
@@ -34,6 +36,7 @@ from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.instances import connector_actor_for, register_instance
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import claim_jobs, enqueue_job
+from jitgate.server.jobs.selfcheck import record_self_check, self_check_dict
 from jitgate.server.requests.operations import approve_request, reject_request
 from request_world import MANAGER_POLICY
 
@@ -42,9 +45,11 @@ if TYPE_CHECKING:
 
     from jitgate.server.connectors.models import Connector
     from jitgate.server.identities.models import Identity
+    from jitgate.server.requests.models import AccessRequest
 
 INSTANCE = "vm-1"
 STRANGER = "5e5e5e5e-0000-4000-8000-000000005e5e"
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
 # A well-formed call: (path parameters, body).
@@ -95,8 +100,38 @@ def _connector(session: Session, clock) -> tuple[Connector, str]:
     return connector, token
 
 
+def _connector_reports(session: Session, clock, connector: Connector) -> None:
+    """The instance checks in again (now) and reports a self-check with a tenant."""
+    actor = connector_actor_for(connector.id, connector.name)
+    register_instance(
+        session=session,
+        clock=clock,
+        actor=actor,
+        connector_id=connector.id,
+        instance_key=INSTANCE,
+        version="0.2.0",
+        metadata={"cloud": "AzureCloud", "tenant_id": TENANT},
+    )
+    check = SelfCheckData(
+        ok=False,
+        service_principal_id="sp-world",
+        app_permissions=["GroupMember.ReadWrite.All"],
+        missing=["RoleManagement.ReadWrite.Directory"],
+        tenant_id=TENANT,
+    )
+    record_self_check(
+        session=session,
+        clock=clock,
+        actor=actor,
+        connector_id=connector.id,
+        check=self_check_dict(check),
+    )
+    session.commit()
+
+
 def _catalog(session: Session, clock, connector: Connector, people: dict[str, Identity]):
-    """An integration (first discovery settled) with four groups and a role, and two flows."""
+    """An integration (first discovery settled) with five groups and a role, and two flows
+    (groups need the manager's approval; the role needs none and can be extended twice)."""
     integration = make_integration(
         session,
         clock,
@@ -110,30 +145,58 @@ def _catalog(session: Session, clock, connector: Connector, people: dict[str, Id
     session.commit()
     groups = [
         make_resource(session, clock, integration, name=name, owners=[people["approver"].upn])
-        for name in ("Finance", "Payroll", "Sales", "Marketing")
+        for name in ("Finance", "Payroll", "Sales", "Marketing", "Legal")
     ]
     role = make_resource(session, clock, integration, type="entra-role", name="Global Reader")
     flows = [
         make_flow(session, clock, integration, approver_policy=MANAGER_POLICY),
-        make_flow(session, clock, integration, "Reader role", resource_type="entra-role"),
+        make_flow(
+            session,
+            clock,
+            integration,
+            "Reader role",
+            resource_type="entra-role",
+            settings={"max_extensions": 2, "extension_duration_min": 60},
+        ),
     ]
     return integration, groups, role, flows
 
 
 def _requests(session: Session, sessions, clock, *, people, groups, role, connector):
-    """Pending, approved (and granted), rejected, and an active role (no approval needed)."""
+    """Expired (an hour ago), pending, approved (and granted), rejected, and an active role (no
+    approval needed); the connector stands in for Entra."""
     requester, approver = people["requester"], people["approver"]
+    directory = Directory()
+
+    def decided(resource, decide) -> AccessRequest:
+        request = make_request(session, clock, requester, [resource])
+        decide(session=session, clock=clock, actor=actor_for(approver), request_id=request.id)
+        session.commit()
+        return request
+
+    def settle() -> list[Job]:
+        tick(sessions, clock)
+        done = run_connector(sessions, clock, connector.id, directory.respond)
+        tick(sessions, clock)
+        return done
+
+    expired = decided(groups[4], approve_request)
+    done = settle()
+    clock.advance(timedelta(minutes=61))
+    done += settle()
     pending = make_request(session, clock, requester, [groups[0]])
-    approved = make_request(session, clock, requester, [groups[1]])
-    approve_request(session=session, clock=clock, actor=actor_for(approver), request_id=approved.id)
-    rejected = make_request(session, clock, requester, [groups[2]])
-    reject_request(session=session, clock=clock, actor=actor_for(approver), request_id=rejected.id)
-    session.commit()
+    approved = decided(groups[1], approve_request)
+    rejected = decided(groups[2], reject_request)
     active = make_request(session, clock, requester, [role], permissions=["active"])
-    tick(sessions, clock)
-    done = run_connector(sessions, clock, connector.id, Directory().respond)
-    tick(sessions, clock)
-    return {"pending": pending, "approved": approved, "rejected": rejected, "active": active}, done
+    done += settle()
+    requests = {
+        "pending": pending,
+        "approved": approved,
+        "rejected": rejected,
+        "active": active,
+        "expired": expired,
+    }
+    return requests, done
 
 
 def _leased_jobs(session: Session, clock, integration, connector, group) -> dict[str, Job]:
@@ -217,6 +280,7 @@ def make_api_world(session: Session, sessions: sessionmaker[Session], clock) -> 
     requests, done = _requests(
         session, sessions, clock, people=people, groups=groups, role=role, connector=connector
     )
+    _connector_reports(session, clock, connector)
     jobs = _leased_jobs(session, clock, integration, connector, groups[0])
     standing = record_standing(
         session=session,
@@ -225,6 +289,7 @@ def make_api_world(session: Session, sessions: sessionmaker[Session], clock) -> 
         key=MembershipKey(integration.id, groups[0].id, "member", "/", STRANGER),
         source="drift",
     )
+    write_checkpoint(session=session, clock=clock)
     session.commit()
     headers = {name: bearer(session, clock, person) for name, person in people.items()}
     identity_ids = [p.id for p in people.values()]
@@ -243,6 +308,7 @@ def make_api_world(session: Session, sessions: sessionmaker[Session], clock) -> 
         "lease_token": [j.lease_token or "" for j in jobs.values()],
         "instance_key": [INSTANCE],
         "actor_id": identity_ids,
+        "target_id": [connector.id, integration.id, *(r.id for r in requests.values())],
         "principal_id": [STRANGER, *(p.object_id or "" for p in people.values())],
     }
     return ApiWorld(
