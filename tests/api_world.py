@@ -52,8 +52,8 @@ STRANGER = "5e5e5e5e-0000-4000-8000-000000005e5e"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
-# A well-formed call: (path parameters, body).
-Call = tuple[dict[str, str], dict[str, Any]]
+# A well-formed call: (path parameters, body or ``None`` for an operation without one).
+Call = tuple[dict[str, str], dict[str, Any] | None]
 
 
 @dataclass
@@ -248,7 +248,17 @@ def _calls(integration, groups, flows, requests, jobs) -> dict[str, list[Call]]:
         "items": [{"type": "group", "id": groups[0].external_id, "display_name": "Finance"}],
     }
     item = {"job_id": grant.id, "lease_token": grant.lease_token, "result": applied}
+    integration_body = {
+        "name": "Second Entra",
+        "connector_id": integration.connector_id,
+        "resource_types": ["entra-group"],
+    }
+    details = {"custom_access_details": "Open https://myapps.microsoft.com", "invite_guests": True}
     return {
+        "POST /api/v1/integrations": [({}, integration_body)],
+        "PATCH /api/v1/integrations/{integration_id}": [
+            ({"integration_id": integration.id}, details)
+        ],
         "POST /api/v1/flows": [({}, flow)],
         "PUT /api/v1/flows/{flow_id}": [({"flow_id": flows[0].id}, flow)],
         "POST /api/v1/requests": [({}, ask)],
@@ -258,6 +268,12 @@ def _calls(integration, groups, flows, requests, jobs) -> dict[str, list[Call]]:
         ],
         "POST /api/v1/requests/{request_id}/reject": [
             ({"request_id": requests["pending"].id}, decision)
+        ],
+        "POST /api/v1/requests/{request_id}/cancel": [
+            ({"request_id": requests["pending"].id}, None)
+        ],
+        "POST /api/v1/requests/{request_id}/extend": [
+            ({"request_id": requests["active"].id}, None)
         ],
         "POST /api/v1/requests/{request_id}/revoke": [
             ({"request_id": requests["active"].id}, decision)
