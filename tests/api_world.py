@@ -288,8 +288,10 @@ def _calls(integration, groups, flows, requests, jobs) -> dict[str, list[Call]]:
 
 
 def make_api_world(session: Session, sessions: sessionmaker[Session], clock) -> ApiWorld:
-    """People, a connector with a registered instance, an integration with groups and a role,
-    two flows, requests pending, active, rejected; leased jobs, a standing membership, tokens."""
+    """An admin, an auditor, an approver and the requester they manage, each with a token; a
+    connector with a registered instance and a self-check; an integration with groups and a role;
+    two flows; requests pending, active, rejected and expired (with grants, done jobs and audit
+    events); a discovery and a grant leased to the instance; a standing membership; a checkpoint."""
     people = _people(session, clock)
     connector, connector_token = _connector(session, clock)
     integration, groups, role, flows = _catalog(session, clock, connector, people)
