@@ -172,7 +172,7 @@ async def _main(options: UpOptions, echo: Callable[[str], None]) -> None:
         }
     )
     ensure_private_dir(settings.data_dir)
-    engine = make_engine(settings.resolved_database_url())
+    engine = make_engine(settings.resolved_database_url(), slow_tx_s=settings.db_slow_tx_s)
     bind_key_ring(engine, load_ring(settings))
     try:
         await asyncio.to_thread(upgrade, engine)
