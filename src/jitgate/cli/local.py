@@ -28,7 +28,7 @@ def open_engine(settings: Settings, *, require_current: bool = True) -> Engine:
     """Create the engine; refuse to work on a database that needs migrating."""
     if settings.database_url is None:
         ensure_private_dir(settings.data_dir)
-    engine = make_engine(settings.resolved_database_url())
+    engine = make_engine(settings.resolved_database_url(), slow_tx_s=settings.db_slow_tx_s)
     if require_current and pending_revisions(engine):
         engine.dispose()
         raise CliError("the database schema is out of date: run `jitgate db upgrade` first")

@@ -3,20 +3,30 @@
 Graph credentials live here, on the connector's host, and never travel to the server. The kind
 of credential is chosen by what is set: a client secret, a certificate, a workload identity
 token file, or (with none of those) a managed identity.
+
+Each default is written once, on its field; ``docs/configuration.md`` lists them.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    JsonConfigSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
 
 import jitgate
 from jitgate.graph.config import (
@@ -30,6 +40,12 @@ from jitgate.graph.config import (
 )
 from jitgate.graph.limiter import Budget
 
+if TYPE_CHECKING:
+    from pydantic_settings.sources.types import Traversable
+
+#: The prefix of the connector's environment variables.
+ENV_PREFIX = "JITGATE_CONNECTOR_"
+
 
 def default_instance_key() -> str:
     """Host name plus a short random suffix: every process is its own instance."""
@@ -37,10 +53,22 @@ def default_instance_key() -> str:
     return f"{host[:100]}-{uuid.uuid4().hex[:8]}"
 
 
-class AgentConfig(BaseModel):
-    """Where the server is, who this connector is, how it reaches Graph, how hard it works."""
+class AgentConfig(BaseSettings):
+    """Where the server is, who this connector is, how it reaches Graph, how hard it works.
 
-    model_config = ConfigDict(extra="forbid")
+    ``load`` reads, highest precedence first: the explicit overrides (the command line's options;
+    ``None`` means not given), the ``JITGATE_CONNECTOR_*`` variables, the ``--config`` file (a
+    mapping; ``.json`` is JSON, any other name YAML), then the defaults below. A key of the file
+    that names no setting is an error naming it (so is a key whose case differs); a
+    ``JITGATE_CONNECTOR_*`` variable that names no setting is ignored, as the server's own
+    ``JITGATE_CONNECTOR_BODY_LIMIT_BYTES`` shares the prefix. A config built directly
+    (``AgentConfig(url=…, token=…)``: tests, the in-process connector of ``jitgate up``) holds
+    what it is given and reads neither.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", case_sensitive=True, validate_default=False
+    )
 
     url: str = Field(description="The jitgate server's base URL.")
     token: SecretStr = Field(description="The connector token (jg_ct_…).")
@@ -81,20 +109,31 @@ class AgentConfig(BaseModel):
     )
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Built directly, a config holds only what it is given; ``load`` adds the others."""
+        del settings_cls, env_settings, dotenv_settings, file_secret_settings
+        return (init_settings,)
+
+    @classmethod
     def load(cls, config_file: Path | None = None, **overrides: Any) -> AgentConfig:  # noqa: ANN401
-        """Settings from the file (if any), then the environment, then explicit overrides."""
-        values: dict[str, Any] = {}
+        """Settings from the overrides, then the environment, then the file (if any)."""
+        given = {name: value for name, value in overrides.items() if value is not None}
+        sources: list[PydanticBaseSettingsSource] = [
+            InitSettingsSource(cls, init_kwargs=given),
+            EnvSettingsSource(cls, case_sensitive=False),
+        ]
         if config_file is not None:
-            text = config_file.read_text()
-            loaded = json.loads(text) if config_file.suffix == ".json" else yaml.safe_load(text)
-            if not isinstance(loaded, dict):
-                raise ValueError(f"{config_file}: expected a mapping of settings")
-            values.update(loaded)
-        prefix = "JITGATE_CONNECTOR_"
-        env = {k[len(prefix) :].lower(): v for k, v in os.environ.items() if k.startswith(prefix)}
-        values.update({k: v for k, v in env.items() if k in cls.model_fields})
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.model_validate(values)
+            config_file.open("rb").close()  # a missing or unreadable file is an error, not empty
+            source = _JsonFile if config_file.suffix == ".json" else _YamlFile
+            sources.append(source(cls, config_file))
+        return cls(_build_sources=(tuple(sources), given))
 
     def graph_config(self) -> GraphConfig:
         """The ``GraphConfig`` for the graph package's credential factory."""
@@ -156,3 +195,23 @@ class AgentConfig(BaseModel):
             **self.metadata,
             "tenant_id": self.tenant_id,
         }
+
+
+def _mapping(path: Path | Traversable, loaded: object) -> dict[str, Any]:
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: expected a mapping of settings")  # noqa: TRY004
+    return loaded
+
+
+class _YamlFile(YamlConfigSettingsSource):
+    """The ``--config`` file as YAML; it must hold a mapping (an empty file does not)."""
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        return _mapping(file_path, yaml.safe_load(file_path.read_text(encoding="utf-8")))
+
+
+class _JsonFile(JsonConfigSettingsSource):
+    """The ``--config`` file as JSON; it must hold a mapping."""
+
+    def _read_file(self, file_path: Path | Traversable) -> dict[str, Any]:
+        return _mapping(file_path, json.loads(file_path.read_text(encoding="utf-8")))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
-import os
 import time
 import traceback
 from contextvars import ContextVar
@@ -39,9 +38,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Dialect, Engine
 
 log = logging.getLogger(__name__)
-#: Log transactions that stay open longer than this many seconds (unset: off), with where they
-#: began: on SQLite every transaction holds the one write lock, so a long one stalls everyone.
-SLOW_TX_ENV = "JITGATE_DB_SLOW_TX_S"
 
 #: Connections a pool keeps when the caller does not say (the server sizes its own).
 DEFAULT_POOL_SIZE = 10
@@ -166,12 +162,21 @@ class StrEnumType(TypeDecorator[E]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    slow_tx_s: float | None = None,
+) -> Engine:
     """Create an engine with jitgate's per-backend settings.
 
     ``pool_size`` should cover every session that may be open at once (the server sizes it from
     its lanes: ``Settings.pool_size``); a checkout that still finds the pool empty waits at most
-    ``POOL_TIMEOUT_S`` and is then *busy* (503), never a 30 s hang.
+    ``POOL_TIMEOUT_S`` and is then *busy* (503), never a 30 s hang. ``slow_tx_s``
+    (``Settings.db_slow_tx_s``) logs every transaction open longer than that many seconds, with
+    where it began: on SQLite every writing transaction holds the one write lock, so a long one
+    stalls everyone.
     """
     engine: Engine
     pool = {"pool_size": pool_size, "max_overflow": POOL_OVERFLOW, "pool_timeout": POOL_TIMEOUT_S}
@@ -187,9 +192,8 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = DEFAULT_POOL_S
         _configure_sqlite(engine)
     else:
         engine = create_engine(url, echo=echo, pool_pre_ping=True, **pool)
-    slow = os.environ.get(SLOW_TX_ENV)
-    if slow:
-        _log_slow_transactions(engine, float(slow))
+    if slow_tx_s is not None:
+        _log_slow_transactions(engine, slow_tx_s)
     return engine
 
 

@@ -1,10 +1,13 @@
 """Settings, read once at an entry point from ``JITGATE_*`` variables and passed down.
 
 Nothing reads the environment at import time: ``Settings()`` is built by the CLI or by tests.
+Each default is written once, here: code that needs a timing without a ``Settings`` at hand (a
+library caller, a test) takes the field's default through ``default_interval``.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -95,7 +98,7 @@ class Settings(BaseSettings):
         description="API writes served at once. Unset: 1 on SQLite (one writer at a time, "
         "queued without a thread or a connection), 8 on PostgreSQL.",
     )
-    connector_concurrency: int = Field(
+    protocol_concurrency: int = Field(
         default=4,
         ge=1,
         description="Connector protocol calls served at once; a lane of their own, so the "
@@ -160,11 +163,22 @@ class Settings(BaseSettings):
         description="Write a signed audit checkpoint (to the log stream and the database) every "
         "this many events; 0 turns the automatic ones off.",
     )
+    db_slow_tx_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="Diagnostics: log each database transaction held open longer than this many "
+        "seconds, with where it began (unset: off).",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("db_slow_tx_s", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if value == "" else value
 
     def resolved_write_concurrency(self) -> int:
         """API writes at once: ``write_concurrency``, else 1 on SQLite and 8 on PostgreSQL."""
@@ -175,10 +189,16 @@ class Settings(BaseSettings):
     def pool_size(self) -> int:
         """Database connections one server needs: every lane full, plus the reconciler's."""
         lanes = self.read_concurrency + self.resolved_write_concurrency()
-        return lanes + self.connector_concurrency + RESERVED_CONNECTIONS
+        return lanes + self.protocol_concurrency + RESERVED_CONNECTIONS
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite inside the data dir."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'jitgate.db').resolve()}"
+
+
+def default_interval(field: str) -> timedelta:
+    """The default of ``Settings``' seconds field ``field``, as a ``timedelta``."""
+    seconds: float = Settings.model_fields[field].default
+    return timedelta(seconds=seconds)

@@ -173,7 +173,11 @@ async def _main(options: UpOptions, echo: Callable[[str], None]) -> None:
     )
     ensure_private_dir(settings.data_dir)
     # the server's lanes, plus the demo's own reads (its clock, the seeding) on this one pool
-    engine = make_engine(settings.resolved_database_url(), pool_size=settings.pool_size() + 4)
+    engine = make_engine(
+        settings.resolved_database_url(),
+        pool_size=settings.pool_size() + 4,
+        slow_tx_s=settings.db_slow_tx_s,
+    )
     bind_key_ring(engine, load_ring(settings))
     try:
         await asyncio.to_thread(upgrade, engine)

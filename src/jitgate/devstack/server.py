@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 import subprocess
 from typing import TYPE_CHECKING
@@ -68,7 +69,7 @@ class ServerProcess:
         done = subprocess.run(  # noqa: S603 - our own console script
             [*jitgate_command(), *args],
             cwd=self.workdir,
-            env={**_os_environ(), **self.env},
+            env={**os.environ, **self.env},
             capture_output=True,
             text=True,
             check=False,
@@ -120,9 +121,3 @@ class ServerProcess:
         """Stop (if running) and start again on the same port and database."""
         self.process.stop()
         self.start(timeout_s)
-
-
-def _os_environ() -> dict[str, str]:
-    import os  # noqa: PLC0415 - keep the module's imports minimal
-
-    return dict(os.environ)

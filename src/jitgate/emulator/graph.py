@@ -48,6 +48,10 @@ def build_router() -> Router:
     return router
 
 
+#: Every Graph route. Routes are code, not state: every emulator state shares the one table.
+ROUTER = build_router()
+
+
 def _date(state: EmulatorState) -> str:
     return state.tenant.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -162,7 +166,7 @@ def handle_graph(
         with tenant.lock:
             tenant.expire_due()
             segments = req.path[len("/v1.0/") :].split("/")
-            route, params = state.router.match(req.method, segments)
+            route, params = ROUTER.match(req.method, segments)
             units, writes = cost(req.method, route.cost_key, req.query)
             now = tenant.now()
             verdict = None

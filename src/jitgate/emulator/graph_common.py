@@ -22,6 +22,7 @@ from jitgate.emulator.http import (
     bad_request,
     forbidden,
     json_response,
+    not_found,
     unsupported_query,
 )
 from jitgate.emulator.permissions import allowed
@@ -145,6 +146,22 @@ def check_guid(value: str) -> str:
     if not GUID.match(value):
         raise bad_request(INVALID_ID_TEXT.format(value))
     return value.lower()
+
+
+def get_user_obj(call: Call, id_or_upn: str) -> Obj:
+    """Return a visible user by id or UPN, or raise 404."""
+    user = call.tenant.find_user(id_or_upn)
+    if user is None or not call.tenant.visible(user["id"], call.cutoff):
+        raise not_found(id_or_upn)
+    return user
+
+
+def get_object(call: Call, object_id: str) -> tuple[str, Obj]:
+    """Return (kind, object) of any visible directory object, or raise 404."""
+    obj = call.tenant.get(object_id) if call.tenant.visible(object_id, call.cutoff) else None
+    if obj is None:
+        raise not_found(object_id)
+    return call.tenant.kinds[object_id], obj
 
 
 def render(obj: Obj, kind: str, select: list[str] | None, *, typed: bool = False) -> Obj:

@@ -17,13 +17,13 @@ from jitgate.emulator.graph_common import (
     Listing,
     check_guid,
     count_response,
+    get_object,
     list_page,
     object_ref,
     render,
     select_list,
 )
 from jitgate.emulator.graph_expand import EXPAND_PAGE_SIZE, expanded, parse_expand
-from jitgate.emulator.graph_users import get_object
 from jitgate.emulator.http import (
     GraphError,
     Response,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jitgate.emulator import permissions as p
-from jitgate.emulator.graph_common import Call, object_ref, render
+from jitgate.emulator.graph_common import Call, get_user_obj, object_ref, render
 from jitgate.emulator.http import Response, bad_request, empty_response, json_response, not_found
 
 if TYPE_CHECKING:
@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 
 
 def _user(call: Call) -> str:
-    # Imported here: graph_users registers this module.
-    from jitgate.emulator.graph_users import get_user_obj  # noqa: PLC0415
-
     return str(get_user_obj(call, call.params["id"])["id"])
 
 

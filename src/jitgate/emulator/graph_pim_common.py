@@ -13,10 +13,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from jitgate.emulator import permissions as p
-from jitgate.emulator.graph_common import Call, Listing, check_guid, list_page, render
+from jitgate.emulator.graph_common import Call, Listing, check_guid, get_object, list_page, render
 from jitgate.emulator.graph_groups import get_group_obj
 from jitgate.emulator.graph_roles import check_assignment
-from jitgate.emulator.graph_users import get_object
 from jitgate.emulator.http import (
     GraphError,
     Response,

@@ -11,7 +11,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from jitgate.emulator import permissions as p
-from jitgate.emulator.graph_common import Call, check_guid, list_page
+from jitgate.emulator.graph_common import Call, check_guid, get_object, list_page
 from jitgate.emulator.graph_groups import get_group_obj, is_dynamic
 from jitgate.emulator.graph_pim_common import (
     GROUP_BASE,
@@ -23,7 +23,6 @@ from jitgate.emulator.graph_pim_common import (
     policy,
     request_obj,
 )
-from jitgate.emulator.graph_users import get_object
 from jitgate.emulator.http import Response, bad_request
 from jitgate.emulator.schedule import Window, check_policy, window
 from jitgate.emulator.store import iso

@@ -14,8 +14,15 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from jitgate.emulator import permissions as p
-from jitgate.emulator.graph_common import Call, Listing, check_guid, list_page, object_ref, render
-from jitgate.emulator.graph_users import get_object
+from jitgate.emulator.graph_common import (
+    Call,
+    Listing,
+    check_guid,
+    get_object,
+    list_page,
+    object_ref,
+    render,
+)
 from jitgate.emulator.http import (
     Response,
     bad_request,

@@ -17,6 +17,8 @@ from jitgate.emulator.graph_common import (
     Listing,
     check_guid,
     count_response,
+    get_object,
+    get_user_obj,
     list_page,
     render,
     select_list,
@@ -91,22 +93,6 @@ def visible_users(call: Call) -> Iterable[Obj]:
     created = call.tenant.created_at
     cutoff = call.cutoff
     return [u for u in call.tenant.users.values() if created.get(u["id"], 0.0) <= cutoff]
-
-
-def get_user_obj(call: Call, id_or_upn: str) -> Obj:
-    """Return a visible user by id or UPN, or raise 404."""
-    user = call.tenant.find_user(id_or_upn)
-    if user is None or not call.tenant.visible(user["id"], call.cutoff):
-        raise not_found(id_or_upn)
-    return user
-
-
-def get_object(call: Call, object_id: str) -> tuple[str, Obj]:
-    """Return (kind, object) of any visible directory object, or raise 404."""
-    obj = call.tenant.get(object_id) if call.tenant.visible(object_id, call.cutoff) else None
-    if obj is None:
-        raise not_found(object_id)
-    return call.tenant.kinds[object_id], obj
 
 
 def list_users(call: Call) -> Response:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from jitgate.core.clock import OffsetClock
 from jitgate.emulator import fixtures, graph_pim
 from jitgate.emulator.faults import Faults
-from jitgate.emulator.graph import build_router
 from jitgate.emulator.settings import EmulatorSettings
 from jitgate.emulator.store import Tenant
 from jitgate.emulator.throttle import Throttler
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from jitgate.core.clock import Clock
-    from jitgate.emulator.router import Router
 
 DEMO = "demo"
 
@@ -33,7 +31,6 @@ class EmulatorState:
     tenant: Tenant
     settings: EmulatorSettings
     tokens: TokenService
-    router: Router = field(default_factory=build_router)
     throttler: Throttler = field(default_factory=Throttler)
     faults: Faults = field(default_factory=Faults)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from jitgate.core.errors import Forbidden
 from jitgate.server.identities.models import UserRole
 
 if TYPE_CHECKING:
@@ -46,3 +47,13 @@ class Actor:
     def system(cls, name: str = "system") -> Actor:
         """The broker itself (reconciler, scheduler)."""
         return cls(identity_id=None, name=name, role=None, source=Source.SYSTEM)
+
+
+def require_admin(actor: Actor, may: str) -> None:
+    """Refuse (``Forbidden``: "only admins may <may>") unless ``actor`` holds the admin role.
+
+    Operations that change what only admins may change call this first, whatever the route
+    checked: the CLI and the reconciler reach operations without a route.
+    """
+    if not actor.is_admin:
+        raise Forbidden(f"only admins may {may}")

@@ -108,7 +108,7 @@ def test_healthz_answers_with_every_lane_full(settings, clock, sessions, session
         admission_queue=0,
         read_concurrency=1,
         write_concurrency=1,
-        connector_concurrency=1,
+        protocol_concurrency=1,
     )
 
     async def scenario(client: httpx.AsyncClient, lanes: Lanes) -> None:
@@ -173,7 +173,7 @@ def test_connector_writes_go_before_queued_api_writes(settings, clock, sessions,
 
 def test_a_claim_long_poll_holds_no_lane_while_it_waits(settings, clock, sessions, session):
     _, connector = _people(session, clock)
-    app = _app(settings, clock, sessions, admission_queue=0, connector_concurrency=1)
+    app = _app(settings, clock, sessions, admission_queue=0, protocol_concurrency=1)
 
     async def scenario(client: httpx.AsyncClient, lanes: Lanes) -> None:
         registered = await client.post(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jitgate.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from jitgate.core.errors import Conflict, ValidationFailed
 from jitgate.core.ids import hash_token, new_token
+from jitgate.server.actor import require_admin
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
 from jitgate.server.connectors.service import find_connector_by_name, live_integration_count
+from jitgate.server.locking import locked
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -25,16 +27,11 @@ def connector_summary(connector: Connector) -> dict[str, object]:
     return {"name": connector.name, "token_prefix": connector.token_prefix}
 
 
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("only admins may change connectors")
-
-
 def create_connector(
     *, session: Session, clock: Clock, actor: Actor, name: str
 ) -> tuple[Connector, str]:
     """Register a connector; return it and its token (shown once)."""
-    _require_admin(actor)
+    require_admin(actor, "change connectors")
     if find_connector_by_name(session=session, name=name) is not None:
         raise ValidationFailed.field("name", f"a connector named {name!r} exists")
     secret = new_token(TOKEN_PREFIX)
@@ -58,19 +55,12 @@ def create_connector(
     return connector, secret
 
 
-def _locked(session: Session, connector_id: str) -> Connector:
-    connector = session.get(Connector, connector_id, with_for_update=True)
-    if connector is None:
-        raise NotFound(f"no connector {connector_id!r}")
-    return connector
-
-
 def rotate_connector_token(
     *, session: Session, clock: Clock, actor: Actor, connector_id: str
 ) -> tuple[Connector, str]:
     """Issue a new token; the old one stops working at once. Return the new secret."""
-    _require_admin(actor)
-    connector = _locked(session, connector_id)
+    require_admin(actor, "change connectors")
+    connector = locked(session, Connector, connector_id, what="connector")
     before = connector_summary(connector)
     secret = new_token(TOKEN_PREFIX)
     connector.token_hash = hash_token(secret)
@@ -92,8 +82,8 @@ def rotate_connector_token(
 
 def delete_connector(*, session: Session, clock: Clock, actor: Actor, connector_id: str) -> None:
     """Remove a connector that no live integration uses (its instances and jobs go with it)."""
-    _require_admin(actor)
-    connector = _locked(session, connector_id)
+    require_admin(actor, "change connectors")
+    connector = locked(session, Connector, connector_id, what="connector")
     in_use = live_integration_count(session=session, connector_id=connector.id)
     if in_use:
         raise Conflict(f"the connector is used by {in_use} integration(s); move or delete them")

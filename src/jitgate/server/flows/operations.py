@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from jitgate.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from jitgate.core.errors import Conflict, ValidationFailed
+from jitgate.server.actor import require_admin
 from jitgate.server.audit.operations import record_event
 from jitgate.server.catalog.registry import ENTRA_ROLE, get_integration_type
 from jitgate.server.flows.models import AccessFlow
 from jitgate.server.flows.schemas import flow_document
 from jitgate.server.integrations.models import Integration
+from jitgate.server.locking import locked
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -39,11 +41,6 @@ FLOW_FIELDS = (
     "timeframe",
     "settings",
 )
-
-
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("only admins may change access flows")
 
 
 def _target_errors(session: Session, index: int, target: Target) -> list[dict[str, Any]]:
@@ -99,7 +96,7 @@ def create_flow(
     *, session: Session, clock: Clock, actor: Actor, data: AccessFlowCreate
 ) -> AccessFlow:
     """Add an access flow. An automatic flow grants nothing by being created."""
-    _require_admin(actor)
+    require_admin(actor, "change access flows")
     _validate(session, data, None)
     now = clock.now()
     flow = AccessFlow(**flow_document(data), created_at=now, updated_at=now)
@@ -117,19 +114,12 @@ def create_flow(
     return flow
 
 
-def _locked(session: Session, flow_id: str) -> AccessFlow:
-    flow = session.get(AccessFlow, flow_id, with_for_update=True, populate_existing=True)
-    if flow is None:
-        raise NotFound(f"no access flow {flow_id!r}")
-    return flow
-
-
 def update_flow(
     *, session: Session, clock: Clock, actor: Actor, flow_id: str, data: AccessFlowCreate
 ) -> AccessFlow:
     """Replace a flow's policy. Requests already submitted keep the snapshot they were judged by."""
-    _require_admin(actor)
-    flow = _locked(session, flow_id)
+    require_admin(actor, "change access flows")
+    flow = locked(session, AccessFlow, flow_id, what="access flow")
     _validate(session, data, flow.id)
     before = flow_summary(flow)
     for name, value in flow_document(data).items():
@@ -151,8 +141,8 @@ def update_flow(
 
 def delete_flow(*, session: Session, clock: Clock, actor: Actor, flow_id: str) -> None:
     """Delete a flow. Its requests keep their snapshot and flow name; their grants run on."""
-    _require_admin(actor)
-    flow = _locked(session, flow_id)
+    require_admin(actor, "change access flows")
+    flow = locked(session, AccessFlow, flow_id, what="access flow")
     before = flow_summary(flow)
     session.delete(flow)
     session.flush()

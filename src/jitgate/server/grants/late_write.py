@@ -20,9 +20,9 @@ possible (``late_write_until`` = now + ``late_write_window_s``). Then:
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from jitgate.core.settings import default_interval
 from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.apply import ENGINE, enqueue_read, enqueue_revoke
 from jitgate.server.grants.state import key_of
@@ -30,6 +30,7 @@ from jitgate.server.integrations.models import Resource
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from datetime import timedelta
 
     from sqlalchemy.orm import Session
 
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
     from jitgate.server.jobs.models import Job
 
 log = logging.getLogger(__name__)
-DEFAULT_LATE_WRITE_WINDOW = timedelta(minutes=5)
+#: How long a lost write may still land, unless the caller says (``late_write_window_s``).
+DEFAULT_LATE_WRITE_WINDOW = default_interval("late_write_window_s")
 
 
 def note_ambiguous_write(

@@ -34,15 +34,16 @@ costs a read of its rows and no writes.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select
 
+from jitgate.core.settings import default_interval
 from jitgate.server.integrations.sync_models import ObservedMember
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from datetime import timedelta
 
     from sqlalchemy.orm import Session
 
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from jitgate.server.integrations.sync_models import ResourceSync
 
 #: A snapshot older than this is replaced by a full round (``drift_full_read_interval_s``).
-DEFAULT_FULL_EVERY = timedelta(hours=24)
+DEFAULT_FULL_EVERY = default_interval("drift_full_read_interval_s")
 _CHUNK = 500  # principals per DELETE ... IN (...)
 
 

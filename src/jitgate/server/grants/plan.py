@@ -36,14 +36,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from jitgate.core.settings import default_interval
 from jitgate.server.requests.states import EndReason, GrantStatus
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
+    from datetime import datetime, timedelta
 
 
 class JobSort(StrEnum):
@@ -131,12 +132,16 @@ class Action:
         )
 
 
+#: PIM mode's grace after ends_at unless the caller says (``pim_grace_s``).
+DEFAULT_PIM_GRACE = default_interval("pim_grace_s")
+
+
 @dataclass(frozen=True, slots=True)
 class PlanOptions:
     """Per-integration modes the plan needs."""
 
     pim_integrations: frozenset[str] = frozenset()
-    pim_grace: timedelta = timedelta(minutes=5)
+    pim_grace: timedelta = DEFAULT_PIM_GRACE
     inflight: Mapping[MembershipKey, JobSort] = field(default_factory=dict)
     #: ``pim`` mode: the expiry Entra holds for each applied key (where it is known).
     applied_ends: Mapping[MembershipKey, datetime] = field(default_factory=dict)

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from jitgate.core.db import is_postgres
+from jitgate.core.settings import default_interval
 from jitgate.server.grants.apply import ENGINE, Applied, apply
 from jitgate.server.grants.drift import schedule_drift_reads
 from jitgate.server.grants.guest_cleanup import schedule_guest_cleanup
 from jitgate.server.grants.guests import invite_or_fail
 from jitgate.server.grants.operations import expire_grants
-from jitgate.server.grants.plan import PlanOptions, plan
+from jitgate.server.grants.plan import DEFAULT_PIM_GRACE, PlanOptions, plan
 from jitgate.server.grants.state import Focus, load_world
 from jitgate.server.integrations.sync import schedule_discovery
 
@@ -38,15 +39,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: The advisory lock key of the reconciler tick ("jitgate" in ASCII, as a bigint).
 TICK_LOCK_KEY = 0x6A69746761746501
+#: ``Settings``' defaults, for a config built without settings (tests, library callers).
+DEFAULT_DISCOVERY_INTERVAL = default_interval("discovery_interval_s")
+DEFAULT_DRIFT_INTERVAL = default_interval("drift_interval_s")
 
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    """The reconciler's timings (from ``Settings``)."""
+    """The reconciler's timings (from ``Settings``; unset ones are ``Settings``' defaults)."""
 
-    pim_grace: timedelta = timedelta(minutes=5)
-    discovery_interval: timedelta = timedelta(hours=1)
-    drift_interval: timedelta = timedelta(minutes=15)
+    pim_grace: timedelta = DEFAULT_PIM_GRACE
+    discovery_interval: timedelta = DEFAULT_DISCOVERY_INTERVAL
+    drift_interval: timedelta = DEFAULT_DRIFT_INTERVAL
     periodic: bool = True
 
     @classmethod

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from jitgate.core.errors import Forbidden, NotFound
+from jitgate.server.actor import require_admin
 from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.models import StandingMembership
+from jitgate.server.locking import locked
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -116,11 +117,8 @@ def set_standing_allowed(
     *, session: Session, clock: Clock, actor: Actor, standing_id: str, allowed: bool
 ) -> StandingMembership:
     """Put a standing membership on (or take it off) the authoritative allow-list (admins)."""
-    if not actor.is_admin:
-        raise Forbidden("only admins may change the allow-list")
-    row = session.get(StandingMembership, standing_id, with_for_update=True)
-    if row is None:
-        raise NotFound(f"no standing membership {standing_id!r}")
+    require_admin(actor, "change the allow-list")
+    row = locked(session, StandingMembership, standing_id, what="standing membership")
     before = _summary(row)
     row.allowed = allowed
     session.flush()

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 from jitgate.core.errors import Conflict, Forbidden, NotFound
 from jitgate.core.ids import hash_token, new_token
+from jitgate.server.actor import require_admin
 from jitgate.server.audit.operations import record_event
 from jitgate.server.identities.models import ApiToken, Identity, UserRole
 from jitgate.server.identities.schemas import IdentityCreate
 from jitgate.server.identities.service import find_identity, get_identity
+from jitgate.server.locking import locked
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -30,8 +32,7 @@ def create_identity(
     *, session: Session, clock: Clock, actor: Actor, data: IdentityCreate
 ) -> Identity:
     """Add a local identity (admins only)."""
-    if not actor.is_admin:
-        raise Forbidden("only admins may add identities")
+    require_admin(actor, "add identities")
     if find_identity(session=session, ref=data.upn) is not None:
         raise Conflict(f"an identity with UPN {data.upn!r} exists")
     if data.object_id and find_identity(session=session, ref=data.object_id) is not None:
@@ -71,11 +72,8 @@ def set_identity_role(
     *, session: Session, clock: Clock, actor: Actor, identity_id: str, role: UserRole
 ) -> Identity:
     """Change a person's jitgate role (admins only; an admin cannot demote themself)."""
-    if not actor.is_admin:
-        raise Forbidden("only admins may change roles")
-    identity = session.get(Identity, identity_id, with_for_update=True)
-    if identity is None:
-        raise NotFound(f"no identity {identity_id!r}")
+    require_admin(actor, "change roles")
+    identity = locked(session, Identity, identity_id, what="identity")
     if identity.id == actor.identity_id and role is not UserRole.ADMIN:
         raise Conflict("an admin cannot remove their own admin role")
     before = identity_summary(identity)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from jitgate.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from jitgate.core.errors import Conflict, NotFound, ValidationFailed
+from jitgate.server.actor import require_admin
 from jitgate.server.audit.operations import record_event
 from jitgate.server.catalog.registry import get_integration_type
 from jitgate.server.catalog.validation import validate_config
@@ -27,6 +28,7 @@ from jitgate.server.integrations.models import (
 from jitgate.server.integrations.service import config_values, find_live_integration_by_name
 from jitgate.server.integrations.sync_groups import groups_of_interest
 from jitgate.server.jobs.models import Job, JobKind, JobPriority, JobStatus
+from jitgate.server.locking import locked
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
 from jitgate.server.requests.states import TERMINAL, GrantStatus
 
@@ -39,11 +41,6 @@ if TYPE_CHECKING:
     from jitgate.server.integrations.schemas import IntegrationCreate, IntegrationUpdate
 
 LIVE_GRANT_STATUSES = (GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.REVOKING)
-
-
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("only admins may change integrations")
 
 
 def _check(
@@ -124,7 +121,7 @@ def create_integration(
     *, session: Session, clock: Clock, actor: Actor, data: IntegrationCreate
 ) -> Integration:
     """Add an integration and queue its first discovery."""
-    _require_admin(actor)
+    require_admin(actor, "change integrations")
     try:
         itype = get_integration_type(data.type)
     except NotFound as err:
@@ -165,13 +162,6 @@ def _check_guest_permissions(
         queue_guest_self_check(session, clock, integration.connector_id)
 
 
-def _locked(session: Session, integration_id: str) -> Integration:
-    integration = session.get(Integration, integration_id, with_for_update=True)
-    if integration is None or integration.deleted_at is not None:
-        raise NotFound(f"no integration {integration_id!r}")
-    return integration
-
-
 def update_integration(
     *,
     session: Session,
@@ -181,8 +171,8 @@ def update_integration(
     data: IntegrationUpdate,
 ) -> Integration:
     """Change the fields present in ``data``; the merged settings must pass every rule."""
-    _require_admin(actor)
-    integration = _locked(session, integration_id)
+    require_admin(actor, "change integrations")
+    integration = locked(session, Integration, integration_id, what="integration")
     before = config_values(integration)
     values = {**before, **data.model_dump(mode="json", exclude_unset=True)}
     _check(
@@ -231,8 +221,8 @@ def delete_integration(
     *, session: Session, clock: Clock, actor: Actor, integration_id: str
 ) -> Integration:
     """Soft-delete an integration that has no live requests or grants; its name becomes free."""
-    _require_admin(actor)
-    integration = _locked(session, integration_id)
+    require_admin(actor, "change integrations")
+    integration = locked(session, Integration, integration_id, what="integration")
     requests, grants = _live_use(session, integration.id)
     if requests or grants:
         raise Conflict(
@@ -261,8 +251,8 @@ def refresh_integration(
     *, session: Session, clock: Clock, actor: Actor, integration_id: str
 ) -> tuple[Integration, Job]:
     """Queue a discovery job for the integration's connector and mark it refreshing."""
-    _require_admin(actor)
-    integration = _locked(session, integration_id)
+    require_admin(actor, "change integrations")
+    integration = locked(session, Integration, integration_id, what="integration")
     if integration.connector_id is None:
         raise Conflict("the integration has no connector")
     before_status = str(integration.status)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jitgate.core.errors import Conflict, NotFound
+from jitgate.core.errors import Conflict
 from jitgate.protocol.v1 import SelfCheckData
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
 from jitgate.server.connectors.tenancy import pin_tenant
 from jitgate.server.jobs.instances import connector_actor_for
+from jitgate.server.locking import locked
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -36,9 +37,7 @@ def record_self_check(
     *, session: Session, clock: Clock, actor: Actor, connector_id: str, check: dict[str, Any]
 ) -> Connector:
     """Store a self-check result on the connector's record."""
-    connector = session.get(Connector, connector_id, with_for_update=True)
-    if connector is None:
-        raise NotFound(f"no connector {connector_id!r}")
+    connector = locked(session, Connector, connector_id, what="connector")
     reported = check.get("tenant_id")
     pin_tenant(
         session=session,

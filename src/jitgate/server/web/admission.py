@@ -5,7 +5,7 @@ Three lanes (``jitgate.core.lanes.Lane``), sized from the settings:
 * ``read``: GET/HEAD of the public API (``read_concurrency``, default 8);
 * ``write``: every other method of the public API (``write_concurrency``: 1 on SQLite, whose one
   write lock would otherwise be queued for by threads holding connections; 8 on PostgreSQL);
-* ``connector``: ``/api/connector/v1`` (``connector_concurrency``, default 4), a lane of its own so
+* ``connector``: ``/api/connector/v1`` (``protocol_concurrency``, default 4), a lane of its own so
   that no amount of public traffic starves the connector. Its writes also take the ``write`` lane,
   with priority (on SQLite they share the one write lock), as does the reconciler's tick.
 
@@ -69,7 +69,7 @@ class Lanes:
                 wait_s=wait_s,
             ),
             connector=Lane(
-                "connector", capacity=settings.connector_concurrency, queue=queue, wait_s=wait_s
+                "connector", capacity=settings.protocol_concurrency, queue=queue, wait_s=wait_s
             ),
         )
 

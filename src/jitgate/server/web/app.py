@@ -72,7 +72,11 @@ def create_app(
     ``settings.reconciler_enabled``; tests leave it off and tick by hand).
     """
     if sessions is None:
-        engine = make_engine(settings.resolved_database_url(), pool_size=settings.pool_size())
+        engine = make_engine(
+            settings.resolved_database_url(),
+            pool_size=settings.pool_size(),
+            slow_tx_s=settings.db_slow_tx_s,
+        )
         bind_key_ring(engine, load_ring(settings))
         sessions = make_session_factory(engine)
     clock = clock or SystemClock()
