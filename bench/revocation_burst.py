@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import create_engine, func, select, update
 
 from jitgate.server.grants.models import Grant
-from jitgate.server.requests.states import GrantStatus
+from jitgate.server.grants.states import GrantStatus
 from stackbench import emit, free_pairs, make_flow, percentile, settle, start_stack, wait
 
 if TYPE_CHECKING:

@@ -18,6 +18,7 @@ from jitgate.server.catalog.validation import validate_config
 from jitgate.server.connectors.models import Connector
 from jitgate.server.grants.guests import queue_guest_self_check
 from jitgate.server.grants.models import Grant
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.integrations.models import (
     GrantMode,
     Integration,
@@ -28,7 +29,7 @@ from jitgate.server.integrations.service import config_values, find_live_integra
 from jitgate.server.integrations.sync_groups import groups_of_interest
 from jitgate.server.jobs.models import Job, JobKind, JobPriority, JobStatus
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
-from jitgate.server.requests.states import TERMINAL, GrantStatus
+from jitgate.server.requests.states import TERMINAL
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

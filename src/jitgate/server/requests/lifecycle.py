@@ -9,9 +9,10 @@ from jitgate.core.errors import Conflict, Forbidden
 from jitgate.server.audit.operations import record_event
 from jitgate.server.flows.schemas import AccessFlowRead
 from jitgate.server.grants.due import mark_due
-from jitgate.server.grants.operations import NOT_ENDED, end_grants, request_grants
+from jitgate.server.grants.operations import end_grants, request_grants
+from jitgate.server.grants.states import NOT_ENDED, EndReason, GrantStatus
 from jitgate.server.requests.service import ensure_visible, load_context
-from jitgate.server.requests.states import EndReason, GrantStatus, RequestStatus
+from jitgate.server.requests.states import RequestStatus
 from jitgate.server.requests.transitions import lock_request, move, request_summary
 
 if TYPE_CHECKING:
