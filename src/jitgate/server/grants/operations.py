@@ -198,7 +198,7 @@ def mark_grant_failed(
         raise Conflict(f"grant is {grant.status}; it cannot fail now")
     now = clock.now()
     move(request, RequestStatus.FAILED, now)
-    request.end_reason = str(EndReason.FAILED)
+    request.end_reason = EndReason.FAILED
     by = (actor or Actor.system()).name
     move_grant(grant, GrantStatus.FAILED, now=now)
     grant.last_error = error[:2000]
@@ -231,7 +231,7 @@ def mark_grant_removed(
     session.flush()
     remaining = _count_grants(session, request.id, Grant.status.in_(NOT_ENDED))
     if not remaining and request.status is RequestStatus.REVOKING:
-        expired = request.end_reason == str(EndReason.EXPIRED)
+        expired = request.end_reason is EndReason.EXPIRED
         move(request, RequestStatus.EXPIRED if expired else RequestStatus.REVOKED, now)
     _audit(session, clock, actor or Actor.system(), "grant.remove", request, grant_id=grant.id)
     return grant
@@ -250,7 +250,7 @@ def expire_request(
         raise Conflict("the request's access has not reached its end")
     actor = actor or Actor.system()
     move(request, RequestStatus.REVOKING, now)
-    request.end_reason = str(EndReason.EXPIRED)
+    request.end_reason = EndReason.EXPIRED
     end_grants(grants, now=now, by=actor.name, reason=EndReason.EXPIRED)
     _audit(session, clock, actor, "request.expire", request)
     return request

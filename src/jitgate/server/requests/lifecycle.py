@@ -73,7 +73,7 @@ def cancel_request(
     now = clock.now()
     before = request_summary(request)
     move(request, RequestStatus.CANCELLED, now)
-    request.end_reason = str(EndReason.CANCELLED)
+    request.end_reason = EndReason.CANCELLED
     end_grants(grants, now=now, by=actor.name, reason=EndReason.CANCELLED)
     _record(session, clock, actor, "request.cancel", request, before=before)
     return request
@@ -150,7 +150,7 @@ def revoke_request(
     before = request_summary(request)
     grants = [g for g in request_grants(session, request.id, lock=True) if g.status in NOT_ENDED]
     move(request, RequestStatus.REVOKING, now)
-    request.end_reason = str(EndReason.REVOKED)
+    request.end_reason = EndReason.REVOKED
     end_grants(grants, now=now, by=actor.name, reason=EndReason.REVOKED)
     mark_due(session, grants)  # the engine removes the access as soon as this commits
     _record(session, clock, actor, "request.revoke", request, before=before, reason=reason)
