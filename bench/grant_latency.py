@@ -20,16 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from stackbench import (
-    APPROVER,
-    emit,
-    free_pairs,
-    make_flow,
-    percentile,
-    settle,
-    start_stack,
-    wait,
-)
+from jitgate.devstack.load import free_pairs, percentile
+from stackbench import APPROVER, emit, make_flow, settle, start_stack, wait
 
 
 def _args() -> argparse.Namespace:

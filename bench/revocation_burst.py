@@ -46,9 +46,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, func, select, update
 
+from jitgate.devstack.load import free_pairs, percentile
 from jitgate.server.grants.models import Grant
-from jitgate.server.requests.states import GrantStatus
-from stackbench import emit, free_pairs, make_flow, percentile, settle, start_stack, wait
+from jitgate.server.grants.states import GrantStatus
+from stackbench import emit, make_flow, settle, start_stack, wait
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -38,10 +38,10 @@ from sqlalchemy import func, or_, select
 
 from jitgate.core.errors import Unauthenticated
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
+from jitgate.server.grants.states import EndReason, GrantStatus
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.service import count_dead_jobs, queue_depth_by_kind
 from jitgate.server.requests.models import AccessRequest
-from jitgate.server.requests.states import EndReason, GrantStatus
 from jitgate.server.web.throttle import refuse
 
 if TYPE_CHECKING:

@@ -20,10 +20,11 @@ from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.operations import rotate_connector_token
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.operations import begin_granting, mark_grant_active, mark_grant_removed
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.requests.lifecycle import revoke_request
 from jitgate.server.requests.models import AccessRequest
-from jitgate.server.requests.states import GrantStatus, RequestStatus
+from jitgate.server.requests.states import RequestStatus
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient

@@ -28,13 +28,14 @@ from jitgate.protocol.v1 import (
 )
 from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.operations import update_integration
 from jitgate.server.integrations.schemas import IntegrationUpdate
 from jitgate.server.jobs.models import Job, JobKind, JobPriority
 from jitgate.server.jobs.service import parse_payload
 from jitgate.server.requests.models import AccessRequest
-from jitgate.server.requests.states import GrantStatus, RequestStatus
+from jitgate.server.requests.states import RequestStatus
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

@@ -19,10 +19,11 @@ from engine_world import (
 )
 from factories import actor_for
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.jobs.models import JobKind, JobPriority
 from jitgate.server.requests.lifecycle import revoke_request
 from jitgate.server.requests.models import AccessRequest
-from jitgate.server.requests.states import GrantStatus, RequestStatus
+from jitgate.server.requests.states import RequestStatus
 
 HOUR = timedelta(hours=1)
 

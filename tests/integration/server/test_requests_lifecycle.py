@@ -15,9 +15,10 @@ from jitgate.server.grants.operations import (
     mark_grant_failed,
     mark_grant_removed,
 )
+from jitgate.server.grants.states import EndReason, GrantStatus
 from jitgate.server.requests.lifecycle import cancel_request, extend_request, revoke_request
 from jitgate.server.requests.operations import approve_request
-from jitgate.server.requests.states import EndReason, GrantStatus, RequestStatus
+from jitgate.server.requests.states import RequestStatus
 from request_world import MANAGER_POLICY, audit_count, make_world, snapshot
 
 EXTENSIONS = {"max_extensions": 2, "extension_duration_min": 60}

@@ -10,11 +10,12 @@ from jitgate.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jitgate.server.actor import Actor
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.grants.models import Grant
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.operations import submit_request
 from jitgate.server.requests.read import dry_run_request
 from jitgate.server.requests.schemas import RequestCreate
-from jitgate.server.requests.states import GrantStatus, RequestStatus
+from jitgate.server.requests.states import RequestStatus
 from request_world import MANAGER_POLICY, audit_count, make_world
 
 

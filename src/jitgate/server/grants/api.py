@@ -14,8 +14,8 @@ from fastapi import APIRouter, Query
 from jitgate.server.grants import service
 from jitgate.server.grants.schemas import GrantRead, StandingRead, StandingUpdate
 from jitgate.server.grants.standing import set_standing_allowed
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.pagination import LimitQuery, OffsetQuery, Page
-from jitgate.server.requests.states import GrantStatus
 from jitgate.server.web.deps import ActorDep, AdminActor, ClockDep, ReaderActor, SessionDep
 from jitgate.server.web.params import AwareDateTime
 

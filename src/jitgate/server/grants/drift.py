@@ -40,6 +40,7 @@ from jitgate.server.grants.operations import lock_requests_of, mark_grant_remove
 from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import mark_standing_gone, record_standing
 from jitgate.server.grants.state import key_of, live_grant_clause
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import (
     Integration,
@@ -50,7 +51,6 @@ from jitgate.server.integrations.models import (
 from jitgate.server.integrations.sync_models import ResourceSync
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
-from jitgate.server.requests.states import GrantStatus
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -40,10 +40,10 @@ from jitgate.server.grants.due import mark_due
 from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.operations import lock_requests_of, mark_grant_failed
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.identities.models import Identity
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
-from jitgate.server.requests.states import GrantStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

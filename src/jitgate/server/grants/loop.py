@@ -30,7 +30,7 @@ from jitgate.server.grants.due import take_due
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.reconciler import EngineConfig, TickReport, run_tick
 from jitgate.server.grants.state import Focus
-from jitgate.server.requests.states import GrantStatus
+from jitgate.server.grants.states import GrantStatus
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from jitgate.core.db import Base, StrEnumType, UTCDateTime
 from jitgate.core.ids import new_id
-from jitgate.server.requests.states import EndReason, GrantStatus
+from jitgate.server.grants.states import EndReason, GrantStatus
 
 
 class Grant(Base):

@@ -3,7 +3,8 @@
 Grants are created by the request operations (``create_grants``, in their transaction); the
 engine (a later part) calls ``begin_granting``, ``mark_grant_active``, ``mark_grant_failed``,
 ``mark_grant_removed`` and ``expire_grants``. Every operation locks the request row first, then
-its grants.
+its grants, and checks the grant's status itself (a lost race is a ``Conflict``) before moving it
+through the table (``jitgate.server.grants.states.move_grant``).
 
 The canonical lock order (PostgreSQL row locks) of every transaction, so that two writers
 queue instead of deadlocking:
@@ -37,8 +38,9 @@ from jitgate.server.actor import Actor
 from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.due import mark_due
 from jitgate.server.grants.models import Grant
+from jitgate.server.grants.states import NOT_ENDED, EndReason, GrantStatus, move_grant
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
-from jitgate.server.requests.states import LIVE, EndReason, GrantStatus, RequestStatus
+from jitgate.server.requests.states import LIVE, RequestStatus
 from jitgate.server.requests.transitions import (
     lock_request,
     lock_requests,
@@ -55,7 +57,6 @@ if TYPE_CHECKING:
 
     from jitgate.core.clock import Clock
 
-NOT_ENDED = frozenset({GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.REVOKING})
 #: Ids per ``IN (...)`` list when locking many rows.
 LOCK_CHUNK = 500
 
@@ -126,9 +127,9 @@ def end_grants(grants: list[Grant], *, now: datetime, by: str, reason: EndReason
         grant.end_reason = reason
         grant.updated_at = now
         if reason is EndReason.CANCELLED:
-            grant.status = GrantStatus.ENDED
+            move_grant(grant, GrantStatus.ENDED, now=now)
         elif grant.status is not GrantStatus.REVOKING:
-            grant.status = GrantStatus.REVOKING
+            move_grant(grant, GrantStatus.REVOKING, now=now)
 
 
 def _audit(
@@ -179,8 +180,7 @@ def mark_grant_active(
     if grant.status is not GrantStatus.PENDING or request.status is not RequestStatus.GRANTING:
         raise Conflict(f"grant is {grant.status} and its request {request.status}; not granting")
     now = clock.now()
-    grant.status = GrantStatus.ACTIVE
-    grant.updated_at = now
+    move_grant(grant, GrantStatus.ACTIVE, now=now)
     grant.applied_at = now
     session.flush()
     if _count_grants(session, request.id, Grant.status != GrantStatus.ACTIVE) == 0:
@@ -198,12 +198,11 @@ def mark_grant_failed(
         raise Conflict(f"grant is {grant.status}; it cannot fail now")
     now = clock.now()
     move(request, RequestStatus.FAILED, now)
-    request.end_reason = str(EndReason.FAILED)
+    request.end_reason = EndReason.FAILED
     by = (actor or Actor.system()).name
-    grant.status = GrantStatus.FAILED
+    move_grant(grant, GrantStatus.FAILED, now=now)
     grant.last_error = error[:2000]
     grant.ended_at, grant.ended_by, grant.end_reason = now, by, EndReason.FAILED
-    grant.updated_at = now
     end_grants(
         request_grants(session, request.id, lock=True), now=now, by=by, reason=EndReason.FAILED
     )
@@ -227,13 +226,12 @@ def mark_grant_removed(
     if grant.status is not GrantStatus.REVOKING:
         raise Conflict(f"grant is {grant.status}, not revoking")
     now = clock.now()
-    grant.status = GrantStatus.ENDED
-    grant.updated_at = now
+    move_grant(grant, GrantStatus.ENDED, now=now)
     grant.removed_at = now
     session.flush()
     remaining = _count_grants(session, request.id, Grant.status.in_(NOT_ENDED))
     if not remaining and request.status is RequestStatus.REVOKING:
-        expired = request.end_reason == str(EndReason.EXPIRED)
+        expired = request.end_reason is EndReason.EXPIRED
         move(request, RequestStatus.EXPIRED if expired else RequestStatus.REVOKED, now)
     _audit(session, clock, actor or Actor.system(), "grant.remove", request, grant_id=grant.id)
     return grant
@@ -252,7 +250,7 @@ def expire_request(
         raise Conflict("the request's access has not reached its end")
     actor = actor or Actor.system()
     move(request, RequestStatus.REVOKING, now)
-    request.end_reason = str(EndReason.EXPIRED)
+    request.end_reason = EndReason.EXPIRED
     end_grants(grants, now=now, by=actor.name, reason=EndReason.EXPIRED)
     _audit(session, clock, actor, "request.expire", request)
     return request

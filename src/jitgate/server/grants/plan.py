@@ -40,7 +40,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from jitgate.core.settings import default_interval
-from jitgate.server.requests.states import EndReason, GrantStatus
+from jitgate.server.grants.states import EndReason, GrantStatus
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence

@@ -55,10 +55,11 @@ from jitgate.server.grants.operations import (
 )
 from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import record_standing
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
 from jitgate.server.requests.models import AccessRequest
-from jitgate.server.requests.states import GrantStatus, RequestStatus
+from jitgate.server.requests.states import RequestStatus
 
 if TYPE_CHECKING:
     from datetime import datetime, timedelta

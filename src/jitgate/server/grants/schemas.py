@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from jitgate.server.requests.states import EndReason, GrantStatus
+from jitgate.server.grants.states import EndReason, GrantStatus
 
 
 class GrantRead(BaseModel):

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-    from jitgate.server.requests.states import GrantStatus
+    from jitgate.server.grants.states import GrantStatus
 
 
 def list_grants(

@@ -19,6 +19,7 @@ from jitgate.server.catalog.validation import validate_config
 from jitgate.server.connectors.models import Connector
 from jitgate.server.grants.guests import queue_guest_self_check
 from jitgate.server.grants.models import Grant
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.integrations.models import (
     GrantMode,
     Integration,
@@ -26,11 +27,11 @@ from jitgate.server.integrations.models import (
     MembershipMode,
 )
 from jitgate.server.integrations.service import config_values, find_live_integration_by_name
-from jitgate.server.integrations.sync_groups import groups_of_interest
-from jitgate.server.jobs.models import Job, JobKind, JobPriority, JobStatus
+from jitgate.server.integrations.sync import discovery_job
+from jitgate.server.jobs.models import Job
 from jitgate.server.locking import locked
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
-from jitgate.server.requests.states import TERMINAL, GrantStatus
+from jitgate.server.requests.states import TERMINAL
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from jitgate.server.actor import Actor
     from jitgate.server.catalog.registry import IntegrationType
     from jitgate.server.integrations.schemas import IntegrationCreate, IntegrationUpdate
+    from jitgate.server.jobs.models import Job
 
 LIVE_GRANT_STATUSES = (GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.REVOKING)
 
@@ -84,39 +86,6 @@ def _apply(integration: Integration, values: dict[str, Any]) -> None:
     integration.membership_mode = MembershipMode(values["membership_mode"])
 
 
-def _queue_discovery(*, session: Session, clock: Clock, integration: Integration) -> Job:
-    """Queue a discovery job unless one is already waiting or running for this integration."""
-    existing = session.scalars(
-        select(Job).where(
-            Job.integration_id == integration.id,
-            Job.kind == JobKind.DISCOVER,
-            Job.status.in_((JobStatus.QUEUED, JobStatus.LEASED)),
-        )
-    ).first()
-    if existing is not None:
-        return existing
-    now = clock.now()
-    job = Job(
-        connector_id=integration.connector_id,
-        integration_id=integration.id,
-        kind=JobKind.DISCOVER,
-        priority=int(JobPriority.DISCOVER),
-        payload={
-            "integration_id": integration.id,
-            "type": integration.type,
-            "resource_types": list(integration.resource_types),
-            "member_groups": groups_of_interest(session),
-        },
-        status=JobStatus.QUEUED,
-        run_after=now,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(job)
-    session.flush()
-    return job
-
-
 def create_integration(
     *, session: Session, clock: Clock, actor: Actor, data: IntegrationCreate
 ) -> Integration:
@@ -135,7 +104,7 @@ def create_integration(
     _apply(integration, values)
     session.add(integration)
     session.flush()
-    job = _queue_discovery(session=session, clock=clock, integration=integration)
+    job = discovery_job(session=session, clock=clock, integration=integration)
     _check_guest_permissions(session, clock, integration, before=None)
     record_event(
         session=session,
@@ -256,7 +225,7 @@ def refresh_integration(
     if integration.connector_id is None:
         raise Conflict("the integration has no connector")
     before_status = str(integration.status)
-    job = _queue_discovery(session=session, clock=clock, integration=integration)
+    job = discovery_job(session=session, clock=clock, integration=integration, full=True)
     integration.status = IntegrationStatus.REFRESHING
     integration.updated_at = clock.now()
     session.flush()

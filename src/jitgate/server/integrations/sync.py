@@ -22,7 +22,10 @@ user -> manager pairs and the memberships of interest are kept, to resolve at th
   (``integration.sync``) per run, with the counts.
 
 The first run is full; later runs are delta runs with the stored delta links (``integration_sync``),
-every ``discovery_interval`` and on demand (``refresh_integration``).
+every ``discovery_interval``; a refresh (``refresh_integration``) asks for a full run. Every
+discover job is queued here (``enqueue_discovery``, ``discovery_job``): with a protocol payload,
+waking the connector's waiting claims on commit, and recorded as the integration's
+(``IntegrationSync.job_id``).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import or_, select, update
 
 from jitgate.core.errors import Conflict
@@ -92,6 +95,25 @@ class _Run:
     links: PeopleLinks = field(default_factory=PeopleLinks)
 
 
+def _finished_run(job: Job, result: JobResult) -> tuple[DiscoverPayload, DiscoverData] | str:
+    """What the run asked for and found, or why there is nothing to apply (the failure shown).
+
+    A stored payload that is not a protocol one (a job dead-lettered at its claim for it) is a
+    failed run like any other: the integration shows why.
+    """
+    data = result.data
+    if job.status is not JobStatus.SUCCEEDED or not isinstance(data, DiscoverData):
+        error = result.error.message if result.error else "the connector reported no data"
+        return f"discovery failed: {error}"[:2000]
+    try:
+        payload = parse_payload(job.kind, job.payload)
+    except ValidationError as err:
+        return f"discovery failed: the job's payload is not valid: {err.errors()[:3]}"[:2000]
+    if not isinstance(payload, DiscoverPayload):
+        return f"discovery failed: a discover job holds a {payload.kind} payload"
+    return payload, data
+
+
 def handle_discover_result(*, session: Session, clock: Clock, job: Job, result: JobResult) -> None:
     """Apply a finished discover job to resources, identities and the integration's status."""
     integration = (
@@ -101,18 +123,14 @@ def handle_discover_result(*, session: Session, clock: Clock, job: Job, result: 
     )
     if integration is None or integration.deleted_at is not None:
         return
-    payload = parse_payload(job.kind, job.payload)
-    if not isinstance(payload, DiscoverPayload):
-        return
     state = _state(session, integration.id)
     if state.job_id == job.id:
         state.job_id = None
-    data = result.data
-    if job.status is not JobStatus.SUCCEEDED or not isinstance(data, DiscoverData):
-        error = result.error.message if result.error else "the connector reported no data"
-        failure = f"discovery failed: {error}"[:2000]
-        _finish(session, clock, integration, status=IntegrationStatus.ERROR, message=failure)
+    finished = _finished_run(job, result)
+    if isinstance(finished, str):
+        _finish(session, clock, integration, status=IntegrationStatus.ERROR, message=finished)
         return
+    payload, data = finished
     try:
         scope = _scope(session, clock, integration, job, data)
     except Conflict as err:
@@ -240,21 +258,21 @@ def _finish(
     )
 
 
-def enqueue_discovery(
-    *, session: Session, clock: Clock, integration: Integration, full: bool = False
-) -> Job | None:
-    """Queue a discover job (delta when links are stored) unless one is open."""
-    if integration.connector_id is None:
-        return None
-    open_job = session.scalars(
-        select(Job.id).where(
-            Job.integration_id == integration.id,
+def _open_discovery(session: Session, integration_id: str) -> Job | None:
+    """The integration's queued or running discover job, if any (there is at most one)."""
+    return session.scalars(
+        select(Job).where(
+            Job.integration_id == integration_id,
             Job.kind == JobKind.DISCOVER,
             Job.status.in_((JobStatus.QUEUED, JobStatus.LEASED)),
         )
     ).first()
-    if open_job is not None:
-        return None
+
+
+def _enqueue(
+    *, session: Session, clock: Clock, integration: Integration, connector_id: str, full: bool
+) -> Job:
+    """Queue one discover job and record it as the integration's (the one write of them)."""
     state = _state(session, integration.id)
     delta = not full and state.users_delta_link is not None
     payload = DiscoverPayload(
@@ -271,12 +289,45 @@ def enqueue_discovery(
     job = enqueue_job(
         session=session,
         clock=clock,
-        connector_id=integration.connector_id,
+        connector_id=connector_id,
         payload=payload,
         integration_id=integration.id,
     )
     state.job_id = job.id
     return job
+
+
+def enqueue_discovery(
+    *, session: Session, clock: Clock, integration: Integration, full: bool = False
+) -> Job | None:
+    """Queue a discover job (delta when links are stored) unless one is open."""
+    if integration.connector_id is None or _open_discovery(session, integration.id) is not None:
+        return None
+    return _enqueue(
+        session=session,
+        clock=clock,
+        integration=integration,
+        connector_id=integration.connector_id,
+        full=full,
+    )
+
+
+def discovery_job(
+    *, session: Session, clock: Clock, integration: Integration, full: bool = False
+) -> Job:
+    """The integration's open discover job, else a new one (``Conflict`` without a connector)."""
+    if integration.connector_id is None:
+        raise Conflict("the integration has no connector")
+    open_job = _open_discovery(session, integration.id)
+    if open_job is not None:
+        return open_job
+    return _enqueue(
+        session=session,
+        clock=clock,
+        integration=integration,
+        connector_id=integration.connector_id,
+        full=full,
+    )
 
 
 def schedule_discovery(*, session: Session, clock: Clock, interval: timedelta) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
 from jitgate.core.errors import NotFound
@@ -66,15 +66,12 @@ def iter_job_items(*, session: Session, job: Job) -> Iterator[dict[str, Any]]:
 
 
 def parse_payload(kind: JobKind, payload: dict[str, Any]) -> JobPayload:
-    """Read a stored payload; fields the protocol does not know are dropped, not fatal."""
-    data = {**payload, "kind": str(kind)}
-    try:
-        return PAYLOAD.validate_python(data)
-    except ValidationError as err:
-        unknown = {str(e["loc"][1]) for e in err.errors() if e["type"] == "extra_forbidden"}
-        if not unknown:
-            raise
-        return PAYLOAD.validate_python({k: v for k, v in data.items() if k not in unknown})
+    """Read a stored payload: exactly a protocol payload, or ``ValidationError``.
+
+    Every payload is written by ``enqueue_job`` from a protocol model, so an unknown field is a
+    bug to surface, not to drop: a claim dead-letters such a job with the reason (``jobs.api``).
+    """
+    return PAYLOAD.validate_python({**payload, "kind": str(kind)})
 
 
 def job_spec(*, session: Session, job: Job) -> JobSpec:

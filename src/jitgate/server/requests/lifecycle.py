@@ -9,9 +9,10 @@ from jitgate.core.errors import Conflict, Forbidden
 from jitgate.server.audit.operations import record_event
 from jitgate.server.flows.schemas import AccessFlowRead
 from jitgate.server.grants.due import mark_due
-from jitgate.server.grants.operations import NOT_ENDED, end_grants, request_grants
+from jitgate.server.grants.operations import end_grants, request_grants
+from jitgate.server.grants.states import NOT_ENDED, EndReason, GrantStatus
 from jitgate.server.requests.service import ensure_visible, load_context
-from jitgate.server.requests.states import EndReason, GrantStatus, RequestStatus
+from jitgate.server.requests.states import RequestStatus
 from jitgate.server.requests.transitions import lock_request, move, request_summary
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def cancel_request(
     now = clock.now()
     before = request_summary(request)
     move(request, RequestStatus.CANCELLED, now)
-    request.end_reason = str(EndReason.CANCELLED)
+    request.end_reason = EndReason.CANCELLED
     end_grants(grants, now=now, by=actor.name, reason=EndReason.CANCELLED)
     _record(session, clock, actor, "request.cancel", request, before=before)
     return request
@@ -149,7 +150,7 @@ def revoke_request(
     before = request_summary(request)
     grants = [g for g in request_grants(session, request.id, lock=True) if g.status in NOT_ENDED]
     move(request, RequestStatus.REVOKING, now)
-    request.end_reason = str(EndReason.REVOKED)
+    request.end_reason = EndReason.REVOKED
     end_grants(grants, now=now, by=actor.name, reason=EndReason.REVOKED)
     mark_due(session, grants)  # the engine removes the access as soon as this commits
     _record(session, clock, actor, "request.revoke", request, before=before, reason=reason)

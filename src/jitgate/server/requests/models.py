@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from jitgate.core.db import Base, JSONType, StrEnumType, UTCDateTime
 from jitgate.core.ids import new_id
+from jitgate.server.grants.states import EndReason
 from jitgate.server.requests.states import Decision, RequestStatus
 
 
@@ -31,7 +32,7 @@ class AccessRequest(Base):
     duration_min: Mapped[int | None]
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     extension_count: Mapped[int] = mapped_column(default=0)
-    end_reason: Mapped[str | None] = mapped_column(Text)
+    end_reason: Mapped[EndReason | None] = mapped_column(StrEnumType(EndReason))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

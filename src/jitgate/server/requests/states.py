@@ -47,25 +47,6 @@ def check_transition(current: RequestStatus, target: RequestStatus) -> None:
         raise Conflict(f"an access request cannot go from {current} to {target}")
 
 
-class GrantStatus(StrEnum):
-    """Where one grant (one resource x permission for one identity) stands."""
-
-    PENDING = "pending"
-    ACTIVE = "active"
-    REVOKING = "revoking"
-    ENDED = "ended"
-    FAILED = "failed"
-
-
-class EndReason(StrEnum):
-    """Why a grant ended."""
-
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-
 class Decision(StrEnum):
     """An approver's answer."""
 

@@ -16,7 +16,7 @@ from jitgate.server.grants.plan import (
     PlanOptions,
     plan,
 )
-from jitgate.server.requests.states import EndReason, GrantStatus
+from jitgate.server.grants.states import EndReason, GrantStatus
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
