@@ -50,6 +50,7 @@ def server(
         port=bind_port,
         log_level="warning",
         proxy_headers=True,
+        timeout_keep_alive=settings.http_keep_alive_s,
         ssl_certfile=str(cert_file) if cert_file else None,
         ssl_keyfile=str(key_file) if key_file else None,
     )

@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest wait for a lane before the API answers 503 with Retry-After.",
     )
+    http_keep_alive_s: int = Field(
+        default=65,
+        ge=1,
+        description="Seconds an idle HTTP connection stays open. Longer than the idle timeout of "
+        "the clients and proxies in front (httpx 5 s, nginx and cloud load balancers 60 s), so "
+        "a client never sends on a connection the server is closing.",
+    )
     tls_cert_file: Path | None = Field(
         default=None,
         description="Serve HTTPS with this PEM certificate (chain); needs tls_key_file.",

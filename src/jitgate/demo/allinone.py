@@ -97,7 +97,7 @@ def demo_clock(sessions: sessionmaker[Session]) -> OffsetClock:
 class ServerThread:
     """The server app under uvicorn in its own thread and event loop."""
 
-    def __init__(self, app: object, host: str, port: int) -> None:
+    def __init__(self, app: object, host: str, port: int, *, keep_alive_s: int) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -112,6 +112,7 @@ class ServerThread:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=keep_alive_s,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
@@ -217,7 +218,9 @@ async def _run(
         )
         session.commit()
     app = create_app(parts.settings, clock=parts.clock, sessions=parts.sessions, run_engine=True)
-    parts.server = ServerThread(app, parts.settings.host, parts.settings.port)
+    parts.server = ServerThread(
+        app, parts.settings.host, parts.settings.port, keep_alive_s=parts.settings.http_keep_alive_s
+    )
     await asyncio.to_thread(parts.server.start)
     config = _agent_config(parts, token)
     parts.agent = asyncio.create_task(
