@@ -29,12 +29,12 @@ from jitgate.protocol.v1 import (
 )
 from jitgate.server.actor import Actor, Source
 from jitgate.server.audit.models import AuditEvent
-from jitgate.server.grants.reconciler import EngineConfig, run_tick
-from jitgate.server.jobs.handlers import default_registry
+from jitgate.server.handlers import default_registry
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import claim_jobs
 from jitgate.server.jobs.results import report_job_result
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.tick import EngineConfig, run_tick
 from jitgate.server.requests.operations import approve_request
 from request_world import MANAGER_POLICY, make_world
 

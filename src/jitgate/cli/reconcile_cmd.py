@@ -17,10 +17,10 @@ from jitgate.cli.local import load_settings, open_engine
 from jitgate.cli.output import Output, OutputOption, emit_message
 from jitgate.core.clock import SystemClock
 from jitgate.core.db import make_session_factory
-from jitgate.server.grants.drift import schedule_drift_reads
-from jitgate.server.grants.reconciler import EngineConfig, run_tick
 from jitgate.server.integrations.models import Integration
 from jitgate.server.integrations.sync import enqueue_discovery
+from jitgate.server.reconciler.drift import schedule_drift_reads
+from jitgate.server.reconciler.tick import EngineConfig, run_tick
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Plan and print; change nothing.")]
 

@@ -15,7 +15,7 @@ from jitgate.core.db import make_session_factory
 from jitgate.core.errors import JitgateError
 from jitgate.core.logging import configure_logging
 from jitgate.demo.allinone import UpError, UpOptions, run_up
-from jitgate.server.web.app import create_app
+from jitgate.server.app import create_app
 
 
 def server(

@@ -47,6 +47,7 @@ from jitgate.demo.info import DemoInfo, DemoPerson, EmulatorInfo, save_info
 from jitgate.emulator.server import start_in_thread
 from jitgate.emulator.state import build_state
 from jitgate.emulator.tokens import SigningKey
+from jitgate.server.app import create_app
 from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.models import Connector
@@ -54,7 +55,6 @@ from jitgate.server.connectors.schemas import ConnectorStatus
 from jitgate.server.connectors.service import connector_read
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
-from jitgate.server.web.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import Callable

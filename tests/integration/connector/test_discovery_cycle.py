@@ -20,13 +20,13 @@ from jitgate.core.settings import Settings
 from jitgate.emulator.app import create_app as create_emulator
 from jitgate.emulator.state import build_state
 from jitgate.graph.client import GraphClient
+from jitgate.server.app import create_app
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Resource
 from jitgate.server.integrations.sync import enqueue_discovery
 from jitgate.server.integrations.sync_models import IntegrationSync
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
-from jitgate.server.web.app import create_app
 from request_world import MANAGER_POLICY
 
 if TYPE_CHECKING:

@@ -28,13 +28,13 @@ from jitgate.core.settings import Settings
 from jitgate.emulator.app import create_app as create_emulator
 from jitgate.emulator.state import build_state
 from jitgate.graph.client import GraphClient
+from jitgate.server.app import create_app
 from jitgate.server.grants.models import Grant, Membership
-from jitgate.server.grants.reconciler import EngineConfig, run_tick
+from jitgate.server.reconciler.tick import EngineConfig, run_tick
 from jitgate.server.requests.lifecycle import extend_request
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
-from jitgate.server.web.app import create_app
 from request_world import MANAGER_POLICY
 
 if TYPE_CHECKING:

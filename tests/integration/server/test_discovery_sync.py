@@ -20,11 +20,11 @@ from jitgate.protocol.v1 import (
     RemovedObject,
 )
 from jitgate.server.connectors.models import Connector
+from jitgate.server.handlers import default_registry
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import IntegrationStatus, Resource
 from jitgate.server.integrations.sync import enqueue_discovery, schedule_discovery
 from jitgate.server.integrations.sync_models import IntegrationSync
-from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import claim_jobs
 from jitgate.server.jobs.results import report_job_result, store_job_page

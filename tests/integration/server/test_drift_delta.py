@@ -22,12 +22,12 @@ from jitgate.protocol.v1 import (
     ReadMembershipPayload,
 )
 from jitgate.server.grants.models import Membership, StandingMembership
-from jitgate.server.grants.observed import observe, snapshot
-from jitgate.server.grants.reconciler import EngineConfig
 from jitgate.server.integrations.models import IntegrationStatus, MembershipMode
 from jitgate.server.integrations.sync_models import ObservedMember, ResourceSync
 from jitgate.server.jobs.models import Job, JobKind
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.observed import observe, snapshot
+from jitgate.server.reconciler.tick import EngineConfig
 
 DRIFT = EngineConfig(
     periodic=True,

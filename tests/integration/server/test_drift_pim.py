@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from engine_world import Directory, approved, engine_world, events, open_jobs, run_connector, tick
 from jitgate.server.grants.models import Membership, StandingMembership
-from jitgate.server.grants.reconciler import EngineConfig
 from jitgate.server.integrations.models import GrantMode, IntegrationStatus, MembershipMode
 from jitgate.server.jobs.models import JobKind
+from jitgate.server.reconciler.tick import EngineConfig
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
 

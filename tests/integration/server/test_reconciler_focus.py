@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 
 from engine_world import QUIET, Directory, approved, engine_world, open_jobs, run_connector
 from factories import actor_for
-from jitgate.server.grants.reconciler import run_tick
-from jitgate.server.grants.state import Focus
+from jitgate.server.app import create_app
 from jitgate.server.jobs.models import JobKind
 from jitgate.server.jobs.notify import JobNotifier
+from jitgate.server.reconciler.state import Focus
+from jitgate.server.reconciler.tick import run_tick
 from jitgate.server.requests.lifecycle import revoke_request
-from jitgate.server.web.app import create_app
 
 
 def _until(check, what: str) -> None:

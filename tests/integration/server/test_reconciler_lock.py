@@ -9,7 +9,7 @@ import pytest
 from jitgate.core.clock import ManualClock
 from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.migrate import upgrade
-from jitgate.server.grants.reconciler import EngineConfig, acquire_tick_lock, run_tick
+from jitgate.server.reconciler.tick import EngineConfig, acquire_tick_lock, run_tick
 
 
 @pytest.fixture

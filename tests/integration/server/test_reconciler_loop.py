@@ -7,8 +7,8 @@ import time
 from fastapi.testclient import TestClient
 
 from engine_world import approved, engine_world, open_jobs
+from jitgate.server.app import create_app
 from jitgate.server.jobs.models import JobKind
-from jitgate.server.web.app import create_app
 
 
 def test_loop_runs_ticks_only_when_enabled(session, sessions, clock, settings):

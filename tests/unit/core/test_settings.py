@@ -12,10 +12,10 @@ from sqlalchemy import text
 from config_docs import documented, matches
 from jitgate.core.db import make_engine
 from jitgate.core.settings import Settings
-from jitgate.server.grants.late_write import DEFAULT_LATE_WRITE_WINDOW
-from jitgate.server.grants.observed import DEFAULT_FULL_EVERY
-from jitgate.server.grants.plan import PlanOptions
-from jitgate.server.grants.reconciler import EngineConfig
+from jitgate.server.reconciler.late_write import DEFAULT_LATE_WRITE_WINDOW
+from jitgate.server.reconciler.observed import DEFAULT_FULL_EVERY
+from jitgate.server.reconciler.plan import PlanOptions
+from jitgate.server.reconciler.tick import EngineConfig
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -17,9 +17,9 @@ from jitgate.server.audit.operations import record_event
 from jitgate.server.catalog.registry import get_integration_type
 from jitgate.server.catalog.validation import validate_config
 from jitgate.server.connectors.models import Connector
-from jitgate.server.grants.guests import queue_guest_self_check
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.states import GrantStatus
+from jitgate.server.guests.invite import queue_guest_self_check
 from jitgate.server.integrations.models import (
     GrantMode,
     Integration,

@@ -41,6 +41,7 @@ from jitgate.protocol.v1 import DiscoverData, DiscoveredItem, DiscoverPayload, R
 from jitgate.server.actor import Actor
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
+from jitgate.server.connectors.protocol.instances import connector_actor_for
 from jitgate.server.connectors.tenancy import TenantScope, pin_tenant, tenant_scope
 from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
 from jitgate.server.integrations.sync_groups import apply_memberships, groups_of_interest
@@ -51,7 +52,6 @@ from jitgate.server.integrations.sync_items import (
     resolve_managers,
 )
 from jitgate.server.integrations.sync_models import IntegrationSync
-from jitgate.server.jobs.instances import connector_actor_for
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
 from jitgate.server.jobs.service import iter_job_items, parse_payload

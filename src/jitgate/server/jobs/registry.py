@@ -7,7 +7,7 @@ whole report back: the connector's report fails and it reports again (or the lea
 the job runs again), so a handler must be idempotent and must not commit.
 
 The grant engine registers its ``grant`` / ``revoke`` / ``discover`` / ``read_membership``
-handlers in ``jitgate.server.jobs.handlers.default_registry``; this package owns ``self_check``.
+handlers in ``jitgate.server.handlers.default_registry``; this package owns ``self_check``.
 """
 
 from __future__ import annotations

@@ -32,10 +32,14 @@ from starlette.requests import Request
 from jitgate.core.db import is_busy, read_only
 from jitgate.core.errors import JitgateError
 from jitgate.protocol.v1 import PREFIX as CONNECTOR_PREFIX
-from jitgate.server.jobs.deps import connector_bearer, connector_token, find_connector
+from jitgate.server.connectors.protocol.deps import (
+    connector_bearer,
+    connector_token,
+    find_connector,
+)
+from jitgate.server.routes import API_PREFIX
 from jitgate.server.web.deps import api_token, app_state, bearer, token_identity
 from jitgate.server.web.problems import busy_response, error_response
-from jitgate.server.web.routes import API_PREFIX
 
 if TYPE_CHECKING:
     from starlette.responses import Response

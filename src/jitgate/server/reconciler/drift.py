@@ -32,14 +32,9 @@ from sqlalchemy import or_, select
 
 from jitgate.protocol.v1 import ReadMembershipData, ReadMembershipPayload
 from jitgate.server.audit.operations import record_event
-from jitgate.server.grants.apply import ENGINE, enqueue_read, enqueue_revoke
-from jitgate.server.grants.late_write import judge_late_writes
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
-from jitgate.server.grants.observed import DEFAULT_FULL_EVERY, observe
 from jitgate.server.grants.operations import lock_requests_of, mark_grant_removed
-from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import mark_standing_gone, record_standing
-from jitgate.server.grants.state import key_of, live_grant_clause
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import (
@@ -51,6 +46,11 @@ from jitgate.server.integrations.models import (
 from jitgate.server.integrations.sync_models import ResourceSync
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.apply import ENGINE, enqueue_read, enqueue_revoke
+from jitgate.server.reconciler.late_write import judge_late_writes
+from jitgate.server.reconciler.observed import DEFAULT_FULL_EVERY, observe
+from jitgate.server.reconciler.plan import MembershipKey
+from jitgate.server.reconciler.state import key_of, live_grant_clause
 
 if TYPE_CHECKING:
     from datetime import datetime

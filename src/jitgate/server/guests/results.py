@@ -1,4 +1,4 @@
-"""Result handlers of ``invite_guest`` and ``delete_user`` jobs (``jobs.handlers`` registers them).
+"""Result handlers of ``invite_guest`` and ``delete_user`` jobs (``handlers`` registers them).
 
 Called in the transaction that finishes the job, after the job row is updated; idempotent.
 
@@ -35,15 +35,15 @@ from jitgate.protocol.v1 import (
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
 from jitgate.server.connectors.tenancy import scope_of
-from jitgate.server.grants.apply import ENGINE
 from jitgate.server.grants.due import mark_due
-from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.operations import lock_requests_of, mark_grant_failed
 from jitgate.server.grants.states import GrantStatus
+from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.identities.models import Identity
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.apply import ENGINE
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

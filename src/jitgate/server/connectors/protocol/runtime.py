@@ -1,6 +1,6 @@
 """What the connector endpoints hold for the app's lifetime: handlers, notifier, timings.
 
-``jitgate.server.jobs.api.install_connector_api(app, sessions)`` mounts the
+``jitgate.server.connectors.protocol.api.install_connector_api(app, sessions)`` mounts the
 ``/api/connector/v1`` router and puts a ``JobsRuntime`` on ``app.state.jobs``; an in-process
 reconciler reaches the same registry and notifier there.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from jitgate.server.handlers import default_registry
 from jitgate.server.jobs.backoff import Backoff
-from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.notify import JobNotifier
 from jitgate.server.jobs.operations import DEFAULT_LEASE
 from jitgate.server.jobs.registry import HandlerRegistry  # noqa: TC001 - a dataclass field type

@@ -1,4 +1,4 @@
-"""Result handlers of grant and revoke jobs (registered in ``jitgate.server.jobs.handlers``).
+"""Result handlers of grant and revoke jobs (registered in ``jitgate.server.handlers``).
 
 Called inside the transaction that finishes the job (``jitgate.server.jobs.results``, which
 also writes the ``job.succeeded`` / ``job.failed`` audit event with Graph's request ids). They
@@ -40,12 +40,6 @@ from jitgate.protocol.v1 import (
     WriteOutcome,
 )
 from jitgate.server.audit.operations import record_event
-from jitgate.server.grants.apply import ENGINE
-from jitgate.server.grants.late_write import (
-    DEFAULT_LATE_WRITE_WINDOW,
-    note_ambiguous_write,
-    verify_after_removal,
-)
 from jitgate.server.grants.models import Grant, Membership
 from jitgate.server.grants.operations import (
     lock_requests_of,
@@ -53,11 +47,17 @@ from jitgate.server.grants.operations import (
     mark_grant_failed,
     mark_grant_removed,
 )
-from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import record_standing
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.apply import ENGINE
+from jitgate.server.reconciler.late_write import (
+    DEFAULT_LATE_WRITE_WINDOW,
+    note_ambiguous_write,
+    verify_after_removal,
+)
+from jitgate.server.reconciler.plan import MembershipKey
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
 

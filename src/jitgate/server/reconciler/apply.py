@@ -41,12 +41,12 @@ from jitgate.server.grants.operations import (
     mark_grant_active,
     mark_grant_removed,
 )
-from jitgate.server.grants.plan import Action, ActionKind, MembershipKey
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import GrantMode, Integration, Resource
 from jitgate.server.integrations.sync_models import ResourceSync
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
+from jitgate.server.reconciler.plan import Action, ActionKind, MembershipKey
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
 

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 
 from jitgate.core.settings import default_interval
 from jitgate.server.audit.operations import record_event
-from jitgate.server.grants.apply import ENGINE, enqueue_read, enqueue_revoke
-from jitgate.server.grants.state import key_of
 from jitgate.server.integrations.models import Resource
+from jitgate.server.reconciler.apply import ENGINE, enqueue_read, enqueue_revoke
+from jitgate.server.reconciler.state import key_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -17,12 +17,13 @@ from jitgate.core.clock import Clock, SystemClock
 from jitgate.core.db import READ_ONLY, make_engine, make_session_factory
 from jitgate.core.logging import request_id_var
 from jitgate.server.audit.keys import bind_key_ring, load_ring
-from jitgate.server.grants.loop import ReconcilerLoop
-from jitgate.server.grants.reconciler import EngineConfig
-from jitgate.server.jobs.api import install_connector_api
-from jitgate.server.jobs.handlers import default_registry
-from jitgate.server.jobs.runtime import JobsRuntime
+from jitgate.server.connectors.protocol.api import install_connector_api
+from jitgate.server.connectors.protocol.runtime import JobsRuntime
+from jitgate.server.handlers import default_registry
 from jitgate.server.metrics import install_metrics
+from jitgate.server.reconciler.loop import ReconcilerLoop
+from jitgate.server.reconciler.tick import EngineConfig
+from jitgate.server.routes import api_router
 from jitgate.server.web.admission import Admission, LaneCollector, Lanes
 from jitgate.server.web.authfirst import AuthFirst
 from jitgate.server.web.headers import SecurityHeaders
@@ -32,7 +33,6 @@ from jitgate.server.web.problems import (
     PROBLEM_SCHEMA,
     install_problem_handlers,
 )
-from jitgate.server.web.routes import api_router
 from jitgate.server.web.state import AppState
 from jitgate.server.web.throttle import install_auth_throttle
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jitgate.server.grants.plan import (
+from jitgate.server.grants.states import EndReason, GrantStatus
+from jitgate.server.reconciler.plan import (
     ActionKind,
     GrantView,
     JobSort,
@@ -16,7 +17,6 @@ from jitgate.server.grants.plan import (
     PlanOptions,
     plan,
 )
-from jitgate.server.grants.states import EndReason, GrantStatus
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)

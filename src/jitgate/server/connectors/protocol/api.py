@@ -35,11 +35,12 @@ from jitgate.protocol.v1 import (
     ReportResultsAck,
     ResultItemAck,
 )
-from jitgate.server.grants.guests import queue_guest_self_check
-from jitgate.server.jobs import instances, operations, results
-from jitgate.server.jobs.deps import ConnectorDep, ConnectorPrincipal, RuntimeDep
-from jitgate.server.jobs.runtime import JobsRuntime
-from jitgate.server.jobs.selfcheck import record_self_check, self_check_dict
+from jitgate.server.connectors.protocol import instances
+from jitgate.server.connectors.protocol.deps import ConnectorDep, ConnectorPrincipal, RuntimeDep
+from jitgate.server.connectors.protocol.runtime import JobsRuntime
+from jitgate.server.connectors.protocol.selfcheck import record_self_check, self_check_dict
+from jitgate.server.guests.invite import queue_guest_self_check
+from jitgate.server.jobs import operations, results
 from jitgate.server.jobs.service import job_spec
 from jitgate.server.web.admission import pause
 from jitgate.server.web.deps import ClockDep, SessionDep, app_state

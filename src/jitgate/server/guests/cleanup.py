@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from jitgate.protocol.v1 import DeleteUserPayload
-from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.states import GrantStatus
+from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.integrations.models import Integration
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.operations import enqueue_job

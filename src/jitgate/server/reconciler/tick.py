@@ -21,14 +21,14 @@ from sqlalchemy import text
 
 from jitgate.core.db import is_postgres
 from jitgate.core.settings import default_interval
-from jitgate.server.grants.apply import ENGINE, Applied, apply
-from jitgate.server.grants.drift import schedule_drift_reads
-from jitgate.server.grants.guest_cleanup import schedule_guest_cleanup
-from jitgate.server.grants.guests import invite_or_fail
 from jitgate.server.grants.operations import expire_grants
-from jitgate.server.grants.plan import DEFAULT_PIM_GRACE, PlanOptions, plan
-from jitgate.server.grants.state import Focus, load_world
+from jitgate.server.guests.cleanup import schedule_guest_cleanup
+from jitgate.server.guests.invite import invite_or_fail
 from jitgate.server.integrations.sync import schedule_discovery
+from jitgate.server.reconciler.apply import ENGINE, Applied, apply
+from jitgate.server.reconciler.drift import schedule_drift_reads
+from jitgate.server.reconciler.plan import DEFAULT_PIM_GRACE, PlanOptions, plan
+from jitgate.server.reconciler.state import Focus, load_world
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker

@@ -15,9 +15,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from jitgate.core.errors import Unauthenticated
 from jitgate.server.connectors.operations import TOKEN_PREFIX
+from jitgate.server.connectors.protocol.instances import connector_actor_for
+from jitgate.server.connectors.protocol.runtime import JobsRuntime
 from jitgate.server.connectors.service import authenticate_connector
-from jitgate.server.jobs.instances import connector_actor_for
-from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.web.deps import app_state
 from jitgate.server.web.throttle import refuse
 

@@ -22,7 +22,6 @@ from jitgate.core.errors import Conflict
 from jitgate.protocol.v1 import GrantMode as WireGrantMode
 from jitgate.protocol.v1 import InviteGuestPayload, ResourceType, SelfCheckPayload
 from jitgate.server.catalog.registry import DEFAULT_INVITE_REDIRECT_URL
-from jitgate.server.grants.apply import ENGINE
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.operations import mark_grant_failed
 from jitgate.server.grants.states import GrantStatus
@@ -31,6 +30,7 @@ from jitgate.server.integrations.models import GrantMode, Integration
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.apply import ENGINE
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
