@@ -26,17 +26,17 @@ from factories import (
     make_resource,
 )
 from jitgate.protocol.v1 import GrantPayload, SelfCheckData
-from jitgate.server.actor import Actor
+from jitgate.server.actor import Actor, UserRole
 from jitgate.server.audit.operations import write_checkpoint
 from jitgate.server.connectors.protocol.instances import connector_actor_for, register_instance
 from jitgate.server.connectors.protocol.selfcheck import record_self_check, self_check_dict
+from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.standing import record_standing
 from jitgate.server.handlers import default_registry
-from jitgate.server.identities.models import ApiToken, UserRole
+from jitgate.server.identities.models import ApiToken
 from jitgate.server.integrations.operations import refresh_integration
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import claim_jobs, enqueue_job
-from jitgate.server.reconciler.plan import MembershipKey
 from jitgate.server.requests.operations import approve_request, reject_request
 from request_world import MANAGER_POLICY
 

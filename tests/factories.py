@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from jitgate.core.db import make_engine
 from jitgate.core.settings import Settings
-from jitgate.server.actor import Actor, Source
+from jitgate.server.actor import Actor, Source, UserRole
 from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.operations import create_connector
 from jitgate.server.flows.operations import create_flow
 from jitgate.server.flows.schemas import AccessFlowCreate
-from jitgate.server.identities.models import Identity, UserRole
 from jitgate.server.identities.operations import create_api_token, create_identity
 from jitgate.server.identities.schemas import IdentityCreate
 from jitgate.server.integrations.discovery import upsert_resource
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from jitgate.core.clock import Clock
     from jitgate.server.connectors.models import Connector
     from jitgate.server.flows.models import AccessFlow
+    from jitgate.server.identities.models import Identity
     from jitgate.server.integrations.models import Integration, Resource
     from jitgate.server.requests.models import AccessRequest
 

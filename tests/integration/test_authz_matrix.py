@@ -28,11 +28,11 @@ from factories import (
     make_resource,
 )
 from factories import make_request as submit
-from jitgate.server.actor import Actor
+from jitgate.server.actor import Actor, UserRole
 from jitgate.server.app import create_app
+from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.standing import record_standing
-from jitgate.server.identities.models import ApiToken, UserRole
-from jitgate.server.reconciler.plan import MembershipKey
+from jitgate.server.identities.models import ApiToken
 from jitgate.server.requests.operations import approve_request
 from request_world import make_world
 

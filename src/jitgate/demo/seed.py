@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jitgate.core.errors import JitgateError
-from jitgate.server.actor import Actor, Source
+from jitgate.server.actor import Actor, Source, UserRole
 from jitgate.server.connectors.operations import create_connector, rotate_connector_token
 from jitgate.server.connectors.service import find_connector_by_name
 from jitgate.server.flows.operations import create_flow
 from jitgate.server.flows.schemas import AccessFlowCreate
 from jitgate.server.flows.service import list_flows
-from jitgate.server.identities.models import UserRole
 from jitgate.server.identities.operations import (
     create_api_token,
     revoke_api_token,

@@ -18,8 +18,11 @@ from jitgate.core.db import READ_ONLY, make_engine, make_session_factory
 from jitgate.core.logging import request_id_var
 from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.connectors.protocol.api import install_connector_api
+from jitgate.server.connectors.protocol.deps import check_connector_request
 from jitgate.server.connectors.protocol.runtime import JobsRuntime
+from jitgate.server.guests.invite import queue_guest_self_check
 from jitgate.server.handlers import default_registry
+from jitgate.server.identities.tokens import API_TOKENS
 from jitgate.server.metrics import install_metrics
 from jitgate.server.reconciler.loop import ReconcilerLoop
 from jitgate.server.reconciler.tick import EngineConfig
@@ -117,7 +120,9 @@ def create_app(
             }
         },
     )
-    app.state.jitgate = AppState(settings=settings, clock=clock, sessions=sessions)
+    app.state.jitgate = AppState(
+        settings=settings, clock=clock, sessions=sessions, tokens=API_TOKENS
+    )
     app.state.reconciler = loop
     app.state.lanes = lanes
     install_problem_handlers(app)
@@ -127,7 +132,7 @@ def create_app(
         connector_limit=settings.connector_body_limit_bytes,
     )
     # Added after BodyLimits, so it runs first: a token is checked before any body byte is read.
-    app.add_middleware(AuthFirst)
+    app.add_middleware(AuthFirst, check_connector=check_connector_request)
     # Outside both: a request waits for its lane before it uses a thread (the token check too).
     app.add_middleware(Admission, lanes=lanes)
     app.middleware("http")(_request_context)
@@ -137,7 +142,11 @@ def create_app(
         late_write_window=timedelta(seconds=settings.late_write_window_s),
         full_read_every=timedelta(seconds=settings.drift_full_read_interval_s),
     )
-    install_connector_api(app, sessions, JobsRuntime(handlers=handlers))
+    install_connector_api(
+        app,
+        sessions,
+        JobsRuntime(handlers=handlers, after_start_check=queue_guest_self_check),
+    )
     metrics = install_metrics(app, settings=settings, sessions=sessions, clock=clock)
     metrics.registry.register(LaneCollector(lanes))
     install_auth_throttle(app, settings=settings, clock=clock, registry=metrics.registry)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from factories import BOOTSTRAP, actor_for, make_connector, make_identity, make_integration
 from jitgate.core.errors import Forbidden, NotFound
+from jitgate.server.actor import UserRole
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.models import Connector
 from jitgate.server.connectors.operations import (
@@ -21,7 +22,6 @@ from jitgate.server.connectors.operations import (
 )
 from jitgate.server.flows.operations import delete_flow
 from jitgate.server.grants.standing import set_standing_allowed
-from jitgate.server.identities.models import UserRole
 from jitgate.server.identities.operations import set_identity_role
 from jitgate.server.integrations.models import Integration
 from jitgate.server.integrations.operations import delete_integration, refresh_integration

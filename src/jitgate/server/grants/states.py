@@ -20,12 +20,10 @@ The moves, as the operations in ``jitgate.server.grants.operations`` make them:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-    from jitgate.server.grants.models import Grant
 
 
 class GrantStatus(StrEnum):
@@ -72,7 +70,14 @@ def check_grant_transition(current: GrantStatus, target: GrantStatus) -> None:
         raise GrantTransitionError(msg)
 
 
-def move_grant(grant: Grant, to: GrantStatus, *, now: datetime) -> None:
+class _Moves(Protocol):
+    """What ``move_grant`` changes: a ``grants.models.Grant`` (the model imports this module)."""
+
+    status: GrantStatus
+    updated_at: datetime
+
+
+def move_grant(grant: _Moves, to: GrantStatus, *, now: datetime) -> None:
     """Change the grant's status through the table and stamp ``updated_at``."""
     check_grant_transition(grant.status, to)
     grant.status = to

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from jitgate.core.errors import Conflict
 from jitgate.protocol.v1 import GrantMode as WireGrantMode
 from jitgate.protocol.v1 import InviteGuestPayload, ResourceType, SelfCheckPayload
+from jitgate.server.actor import RECONCILER
 from jitgate.server.catalog.registry import DEFAULT_INVITE_REDIRECT_URL
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.operations import mark_grant_failed
@@ -30,7 +31,6 @@ from jitgate.server.integrations.models import GrantMode, Integration
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
 from jitgate.server.jobs.service import parse_payload
-from jitgate.server.reconciler.apply import ENGINE
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -96,7 +96,7 @@ def _fail(session: Session, clock: Clock, grant_id: str, error: str) -> bool:
     try:
         with session.begin_nested():
             mark_grant_failed(
-                session=session, clock=clock, grant_id=grant_id, error=error, actor=ENGINE
+                session=session, clock=clock, grant_id=grant_id, error=error, actor=RECONCILER
             )
     except Conflict:
         return False

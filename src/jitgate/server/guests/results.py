@@ -32,6 +32,7 @@ from jitgate.protocol.v1 import (
     InviteGuestData,
     InviteGuestPayload,
 )
+from jitgate.server.actor import RECONCILER
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
 from jitgate.server.connectors.tenancy import scope_of
@@ -43,7 +44,6 @@ from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.identities.models import Identity
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
-from jitgate.server.reconciler.apply import ENGINE
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -70,7 +70,7 @@ def _fail_all(session: Session, clock: Clock, grants: list[Grant], error: str) -
         try:
             with session.begin_nested():
                 mark_grant_failed(
-                    session=session, clock=clock, grant_id=grant.id, error=error, actor=ENGINE
+                    session=session, clock=clock, grant_id=grant.id, error=error, actor=RECONCILER
                 )
         except Conflict:
             continue
@@ -131,7 +131,7 @@ def handle_invite_guest_result(
     record_event(
         session=session,
         clock=clock,
-        actor=ENGINE,
+        actor=RECONCILER,
         action="guest.invite",
         target_type="identity",
         target_id=identity.id,
@@ -173,7 +173,7 @@ def handle_delete_user_result(
     record_event(
         session=session,
         clock=clock,
-        actor=ENGINE,
+        actor=RECONCILER,
         action="guest.delete",
         target_type="identity",
         target_id=guest.identity_id,

@@ -31,7 +31,7 @@ from jitgate.protocol.v1 import (
     ResourceType,
     RevokePayload,
 )
-from jitgate.server.actor import Actor
+from jitgate.server.actor import RECONCILER
 from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.models import Grant, Membership
 from jitgate.server.grants.operations import (
@@ -46,7 +46,7 @@ from jitgate.server.integrations.models import GrantMode, Integration, Resource
 from jitgate.server.integrations.sync_models import ResourceSync
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
-from jitgate.server.reconciler.plan import Action, ActionKind, MembershipKey
+from jitgate.server.reconciler.plan import Action, ActionKind
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
 
@@ -57,9 +57,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
+    from jitgate.server.grants.keys import MembershipKey
 
 log = logging.getLogger(__name__)
-ENGINE = Actor.system("reconciler")
+
 OPEN_JOB = (JobStatus.QUEUED, JobStatus.LEASED)
 
 
@@ -138,7 +139,7 @@ def _start_requests(session: Session, clock: Clock, grant_ids: Sequence[str]) ->
         .distinct()
     ).all()
     for request_id in sorted(request_ids):
-        begin_granting(session=session, clock=clock, request_id=request_id, actor=ENGINE)
+        begin_granting(session=session, clock=clock, request_id=request_id, actor=RECONCILER)
 
 
 def _grant(session: Session, clock: Clock, action: Action) -> str:
@@ -229,7 +230,7 @@ def _revoke(session: Session, clock: Clock, action: Action) -> str:
         record_event(
             session=session,
             clock=clock,
-            actor=ENGINE,
+            actor=RECONCILER,
             action="membership.pim_overdue",
             target_type="membership",
             target_id=row.id,
@@ -298,14 +299,14 @@ def _verify(session: Session, clock: Clock, action: Action) -> str:
 
 def _mark_ended(session: Session, clock: Clock, action: Action) -> str:
     for grant_id in action.grant_ids:
-        mark_grant_removed(session=session, clock=clock, grant_id=grant_id, actor=ENGINE)
+        mark_grant_removed(session=session, clock=clock, grant_id=grant_id, actor=RECONCILER)
     return "done"
 
 
 def _activate(session: Session, clock: Clock, action: Action) -> str:
     _start_requests(session, clock, action.grant_ids)
     for grant_id in action.grant_ids:
-        mark_grant_active(session=session, clock=clock, grant_id=grant_id, actor=ENGINE)
+        mark_grant_active(session=session, clock=clock, grant_id=grant_id, actor=RECONCILER)
     return "done"
 
 

@@ -21,11 +21,12 @@ from sqlalchemy import text
 
 from jitgate.core.db import is_postgres
 from jitgate.core.settings import default_interval
+from jitgate.server.actor import RECONCILER
 from jitgate.server.grants.operations import expire_grants
 from jitgate.server.guests.cleanup import schedule_guest_cleanup
 from jitgate.server.guests.invite import invite_or_fail
 from jitgate.server.integrations.sync import schedule_discovery
-from jitgate.server.reconciler.apply import ENGINE, Applied, apply
+from jitgate.server.reconciler.apply import Applied, apply
 from jitgate.server.reconciler.drift import schedule_drift_reads
 from jitgate.server.reconciler.plan import DEFAULT_PIM_GRACE, PlanOptions, plan
 from jitgate.server.reconciler.state import Focus, load_world
@@ -123,7 +124,7 @@ def tick(
     if not acquire_tick_lock(session):
         report.skipped = True
         return report
-    report.expired_requests = expire_grants(session=session, clock=clock, actor=ENGINE)
+    report.expired_requests = expire_grants(session=session, clock=clock, actor=RECONCILER)
     if report.expired_requests:
         focus = None
     now = clock.now()

@@ -39,7 +39,6 @@ from jitgate.server.connectors.protocol import instances
 from jitgate.server.connectors.protocol.deps import ConnectorDep, ConnectorPrincipal, RuntimeDep
 from jitgate.server.connectors.protocol.runtime import JobsRuntime
 from jitgate.server.connectors.protocol.selfcheck import record_self_check, self_check_dict
-from jitgate.server.guests.invite import queue_guest_self_check
 from jitgate.server.jobs import operations, results
 from jitgate.server.jobs.service import job_spec
 from jitgate.server.web.admission import pause
@@ -287,7 +286,11 @@ def heartbeat(
     summary="Store a self-check run outside a job",
 )
 def post_self_check(
-    session: SessionDep, clock: ClockDep, connector: ConnectorDep, body: ConnectorSelfCheck
+    session: SessionDep,
+    clock: ClockDep,
+    connector: ConnectorDep,
+    runtime: RuntimeDep,
+    body: ConnectorSelfCheck,
 ) -> Response:
     """Store the self-check the agent ran on start on the connector's record."""
     record_self_check(
@@ -298,15 +301,14 @@ def post_self_check(
         check=self_check_dict(body.result),
     )
     # The start check knows no integration settings: check the guest permissions as a job.
-    queue_guest_self_check(session, clock, connector.connector_id)
+    runtime.after_start_check(session, clock, connector.connector_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def install_connector_api(
-    app: FastAPI, sessions: sessionmaker[Session], runtime: JobsRuntime | None = None
+    app: FastAPI, sessions: sessionmaker[Session], runtime: JobsRuntime
 ) -> JobsRuntime:
     """Mount the connector endpoints and wire commits to long-poll wake-ups."""
-    runtime = runtime or JobsRuntime()
     runtime.notifier.attach(sessions)
     app.state.jobs = runtime
     app.include_router(router)

@@ -1,27 +1,48 @@
 """What the connector endpoints hold for the app's lifetime: handlers, notifier, timings.
 
-``jitgate.server.connectors.protocol.api.install_connector_api(app, sessions)`` mounts the
-``/api/connector/v1`` router and puts a ``JobsRuntime`` on ``app.state.jobs``; an in-process
-reconciler reaches the same registry and notifier there.
+``jitgate.server.connectors.protocol.api.install_connector_api(app, sessions, runtime)`` mounts
+the ``/api/connector/v1`` router and puts the ``JobsRuntime`` on ``app.state.jobs``; an in-process
+reconciler reaches the same registry and notifier there. The composition root
+(``jitgate.server.app``) builds it with every area's result handlers
+(``jitgate.server.handlers``) and what an agent's start check queues (guest permissions): this
+package sits below those areas and only calls what it is given.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
 
-from jitgate.server.handlers import default_registry
 from jitgate.server.jobs.backoff import Backoff
 from jitgate.server.jobs.notify import JobNotifier
 from jitgate.server.jobs.operations import DEFAULT_LEASE
 from jitgate.server.jobs.registry import HandlerRegistry  # noqa: TC001 - a dataclass field type
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from jitgate.core.clock import Clock
+
+
+class StartCheckFollowUp(Protocol):
+    """What to queue after an agent's start self-check is stored (in the same transaction)."""
+
+    def __call__(self, session: Session, clock: Clock, connector_id: str) -> object:
+        """Queue the follow-up work of ``connector_id``'s start check, if any."""
+        ...
+
+
+def _nothing(session: Session, clock: Clock, connector_id: str) -> None:
+    del session, clock, connector_id
+
 
 @dataclass(slots=True)
 class JobsRuntime:
-    """Result handlers, the long-poll notifier, and lease / poll timings."""
+    """Result handlers, the start-check follow-up, the long-poll notifier, lease / poll timings."""
 
-    handlers: HandlerRegistry = field(default_factory=default_registry)
+    handlers: HandlerRegistry
+    after_start_check: StartCheckFollowUp = _nothing
     notifier: JobNotifier = field(default_factory=JobNotifier)
     backoff: Backoff = field(default_factory=Backoff)
     lease: timedelta = DEFAULT_LEASE
