@@ -55,6 +55,7 @@ from jitgate.server.connectors.schemas import ConnectorStatus
 from jitgate.server.connectors.service import connector_read
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
+from jitgate.server.integrations.service import INTEGRATION_FACTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -274,7 +275,9 @@ def _readiness(
         connector = session.get(Connector, connector_id)
         if integration is None or connector is None:
             raise UpError("the demo integration or connector vanished")
-        read = connector_read(session=session, clock=clock, connector=connector)
+        read = connector_read(
+            session=session, clock=clock, connector=connector, integrations=INTEGRATION_FACTS
+        )
         connected = read.status is ConnectorStatus.CONNECTED
         return integration.status, integration.status_message, connected
 

@@ -23,6 +23,7 @@ from jitgate.server.connectors.protocol.runtime import JobsRuntime
 from jitgate.server.guests.invite import queue_guest_self_check
 from jitgate.server.handlers import default_registry
 from jitgate.server.identities.tokens import API_TOKENS
+from jitgate.server.integrations.service import INTEGRATION_FACTS
 from jitgate.server.metrics import install_metrics
 from jitgate.server.reconciler.loop import ReconcilerLoop
 from jitgate.server.reconciler.tick import EngineConfig
@@ -145,7 +146,11 @@ def create_app(
     install_connector_api(
         app,
         sessions,
-        JobsRuntime(handlers=handlers, after_start_check=queue_guest_self_check),
+        JobsRuntime(
+            handlers=handlers,
+            integrations=INTEGRATION_FACTS,
+            after_start_check=queue_guest_self_check,
+        ),
     )
     metrics = install_metrics(app, settings=settings, sessions=sessions, clock=clock)
     metrics.registry.register(LaneCollector(lanes))

@@ -25,6 +25,7 @@ from jitgate.server.grants.standing import set_standing_allowed
 from jitgate.server.identities.operations import set_identity_role
 from jitgate.server.integrations.models import Integration
 from jitgate.server.integrations.operations import delete_integration, refresh_integration
+from jitgate.server.integrations.service import INTEGRATION_FACTS
 from jitgate.server.locking import locked
 
 GUARDED = [
@@ -33,7 +34,11 @@ GUARDED = [
     (delete_integration, {"integration_id": "i-1"}, "only admins may change integrations"),
     (create_connector, {"name": "x"}, "only admins may change connectors"),
     (rotate_connector_token, {"connector_id": "c-1"}, "only admins may change connectors"),
-    (delete_connector, {"connector_id": "c-1"}, "only admins may change connectors"),
+    (
+        delete_connector,
+        {"connector_id": "c-1", "integrations": INTEGRATION_FACTS},
+        "only admins may change connectors",
+    ),
     (
         set_identity_role,
         {"identity_id": "p-1", "role": UserRole.ADMIN},

@@ -42,8 +42,9 @@ from jitgate.server.actor import Actor
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
 from jitgate.server.connectors.protocol.instances import connector_actor_for
-from jitgate.server.connectors.tenancy import TenantScope, pin_tenant, tenant_scope
+from jitgate.server.connectors.tenancy import TenantScope, pin_tenant
 from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
+from jitgate.server.integrations.service import tenant_scope
 from jitgate.server.integrations.sync_groups import apply_memberships, groups_of_interest
 from jitgate.server.integrations.sync_items import (
     PeopleLinks,

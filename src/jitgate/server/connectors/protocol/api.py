@@ -94,7 +94,10 @@ def _specs(session: Session, clock: Clock, runtime: JobsRuntime, jobs: list[Job]
     specs = []
     for job in jobs:
         try:
-            specs.append(job_spec(session=session, job=job))
+            types = runtime.integrations.resource_types(
+                session=session, integration_id=job.integration_id
+            )
+            specs.append(job_spec(job=job, resource_types=types))
         except ValidationError as err:
             reason = f"the job's payload is not valid: {err.errors()[:3]}"
             results.dead_letter(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
+    from jitgate.server.connectors.service import IntegrationFacts
 
 
 class StartCheckFollowUp(Protocol):
@@ -39,9 +40,11 @@ def _nothing(session: Session, clock: Clock, connector_id: str) -> None:
 
 @dataclass(slots=True)
 class JobsRuntime:
-    """Result handlers, the start-check follow-up, the long-poll notifier, lease / poll timings."""
+    """What the connectors area is given (handlers, integration facts, start-check follow-up)."""
 
     handlers: HandlerRegistry
+    #: What the connectors area asks of integrations (resource types, integrations in use).
+    integrations: IntegrationFacts
     after_start_check: StartCheckFollowUp = _nothing
     notifier: JobNotifier = field(default_factory=JobNotifier)
     backoff: Backoff = field(default_factory=Backoff)
