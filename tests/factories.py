@@ -18,6 +18,7 @@ from jitgate.server.identities.schemas import IdentityCreate
 from jitgate.server.integrations.discovery import upsert_resource
 from jitgate.server.integrations.operations import create_integration
 from jitgate.server.integrations.schemas import IntegrationCreate
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 from jitgate.server.requests.operations import submit_request
 from jitgate.server.requests.schemas import RequestCreate
 
@@ -117,7 +118,9 @@ def make_integration(
             **settings,
         }
     )
-    integration = create_integration(session=session, clock=clock, actor=BOOTSTRAP, data=data)
+    integration = create_integration(
+        uses=INTEGRATION_USES, session=session, clock=clock, actor=BOOTSTRAP, data=data
+    )
     session.commit()
     return integration
 

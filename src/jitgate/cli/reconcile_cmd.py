@@ -21,6 +21,7 @@ from jitgate.server.integrations.models import Integration
 from jitgate.server.integrations.sync import enqueue_discovery
 from jitgate.server.reconciler.drift import schedule_drift_reads
 from jitgate.server.reconciler.tick import EngineConfig, run_tick
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Plan and print; change nothing.")]
 
@@ -69,7 +70,11 @@ def sync(
             raise CliError(f"no integration {integration!r}", code=1)
         for row in rows:
             job = enqueue_discovery(
-                session=session, clock=SystemClock(), integration=row, full=full
+                uses=INTEGRATION_USES,
+                session=session,
+                clock=SystemClock(),
+                integration=row,
+                full=full,
             )
             state = (
                 f"discover job {job.id} ({job.payload.get('mode')})" if job else "already queued"

@@ -27,6 +27,7 @@ from jitgate.server.identities.service import find_identity, list_tokens
 from jitgate.server.integrations.operations import create_integration, update_integration
 from jitgate.server.integrations.schemas import IntegrationCreate, IntegrationUpdate
 from jitgate.server.integrations.service import find_live_integration_by_name
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -153,7 +154,9 @@ def ensure_integration(*, session: Session, clock: Clock, connector: Connector) 
                 "owners": [{"attribute": "user", "values": [PEOPLE[0].upn]}],
             }
         )
-        return create_integration(session=session, clock=clock, actor=ACTOR, data=data)
+        return create_integration(
+            uses=INTEGRATION_USES, session=session, clock=clock, actor=ACTOR, data=data
+        )
     if integration.connector_id != connector.id:
         change = IntegrationUpdate.model_validate({"connector_id": connector.id})
         integration = update_integration(

@@ -20,13 +20,14 @@ from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.connectors.protocol.api import install_connector_api
 from jitgate.server.connectors.protocol.deps import check_connector_request
 from jitgate.server.connectors.protocol.runtime import JobsRuntime
-from jitgate.server.guests.invite import queue_guest_self_check
 from jitgate.server.handlers import default_registry
 from jitgate.server.identities.tokens import API_TOKENS
+from jitgate.server.integrations.guest_check import queue_guest_self_check
 from jitgate.server.integrations.service import INTEGRATION_FACTS
 from jitgate.server.metrics import install_metrics
 from jitgate.server.reconciler.loop import ReconcilerLoop
 from jitgate.server.reconciler.tick import EngineConfig
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 from jitgate.server.routes import api_router
 from jitgate.server.web.admission import Admission, LaneCollector, Lanes
 from jitgate.server.web.authfirst import AuthFirst
@@ -125,6 +126,7 @@ def create_app(
         settings=settings, clock=clock, sessions=sessions, tokens=API_TOKENS
     )
     app.state.reconciler = loop
+    app.state.integration_uses = INTEGRATION_USES
     app.state.lanes = lanes
     install_problem_handlers(app)
     app.add_middleware(

@@ -27,11 +27,20 @@ from jitgate.server.integrations.models import Integration
 from jitgate.server.integrations.operations import delete_integration, refresh_integration
 from jitgate.server.integrations.service import INTEGRATION_FACTS
 from jitgate.server.locking import locked
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 GUARDED = [
     (delete_flow, {"flow_id": "f-1"}, "only admins may change access flows"),
-    (refresh_integration, {"integration_id": "i-1"}, "only admins may change integrations"),
-    (delete_integration, {"integration_id": "i-1"}, "only admins may change integrations"),
+    (
+        refresh_integration,
+        {"integration_id": "i-1", "uses": INTEGRATION_USES},
+        "only admins may change integrations",
+    ),
+    (
+        delete_integration,
+        {"integration_id": "i-1", "uses": INTEGRATION_USES},
+        "only admins may change integrations",
+    ),
     (create_connector, {"name": "x"}, "only admins may change connectors"),
     (rotate_connector_token, {"connector_id": "c-1"}, "only admins may change connectors"),
     (
@@ -74,11 +83,21 @@ def test_a_missing_row_is_not_found_by_name(session, clock):
 
 def test_a_soft_deleted_row_is_not_found(session, clock):
     integration = make_integration(session, clock)
-    delete_integration(session=session, clock=clock, actor=BOOTSTRAP, integration_id=integration.id)
+    delete_integration(
+        uses=INTEGRATION_USES,
+        session=session,
+        clock=clock,
+        actor=BOOTSTRAP,
+        integration_id=integration.id,
+    )
     session.commit()
     with pytest.raises(NotFound) as caught:
         refresh_integration(
-            session=session, clock=clock, actor=BOOTSTRAP, integration_id=integration.id
+            uses=INTEGRATION_USES,
+            session=session,
+            clock=clock,
+            actor=BOOTSTRAP,
+            integration_id=integration.id,
         )
     assert caught.value.detail == f"no integration {integration.id!r}"
 

@@ -30,6 +30,7 @@ from jitgate.server.reconciler.apply import Applied, apply
 from jitgate.server.reconciler.drift import schedule_drift_reads
 from jitgate.server.reconciler.plan import DEFAULT_PIM_GRACE, PlanOptions, plan
 from jitgate.server.reconciler.state import Focus, load_world
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -147,7 +148,7 @@ def tick(
         report.delete_user_jobs = schedule_guest_cleanup(session=session, clock=clock)
     if config.periodic and not dry_run and focus is None:
         report.discovery_jobs = schedule_discovery(
-            session=session, clock=clock, interval=config.discovery_interval
+            uses=INTEGRATION_USES, session=session, clock=clock, interval=config.discovery_interval
         )
         report.read_jobs = schedule_drift_reads(
             session=session, clock=clock, interval=config.drift_interval
