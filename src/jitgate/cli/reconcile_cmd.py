@@ -1,4 +1,4 @@
-"""``jitgate reconcile``, ``jitgate sync`` and ``jitgate drift``: the periodic engine jobs, by hand.
+"""``jitgate reconcile``, ``jitgate sync`` and ``jitgate drift``: the reconciler jobs, by hand.
 
 They work on the database directly, like the server's loop, and take the same locks; each has
 ``--dry-run`` (plan and print, then roll back).
@@ -20,7 +20,7 @@ from jitgate.core.db import make_session_factory
 from jitgate.server.integrations.models import Integration
 from jitgate.server.integrations.sync import enqueue_discovery
 from jitgate.server.reconciler.drift import schedule_drift_reads
-from jitgate.server.reconciler.tick import EngineConfig, run_tick
+from jitgate.server.reconciler.tick import ReconcilerConfig, run_tick
 from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Plan and print; change nothing.")]
@@ -31,7 +31,7 @@ def reconcile(dry_run: DryRun = False, output: Output = OutputOption) -> None:
     settings = load_settings()
     engine = open_engine(settings)
     try:
-        config = EngineConfig.from_settings(settings)
+        config = ReconcilerConfig.from_settings(settings)
         report = run_tick(
             sessions=make_session_factory(engine),
             clock=SystemClock(),

@@ -38,7 +38,7 @@ def server(
     configure_logging(settings.log_level, json_lines=settings.log_json)
     engine = open_engine(settings)
     app = create_app(
-        settings, sessions=make_session_factory(engine), run_engine=settings.reconciler_enabled
+        settings, sessions=make_session_factory(engine), run_reconciler=settings.reconciler_enabled
     )
     bind_host, bind_port = host or settings.host, port or settings.port
     scheme = "https" if cert_file else "http"

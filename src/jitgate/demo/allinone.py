@@ -217,7 +217,9 @@ async def _run(
             session=session, clock=parts.clock, connector=connector
         )
         session.commit()
-    app = create_app(parts.settings, clock=parts.clock, sessions=parts.sessions, run_engine=True)
+    app = create_app(
+        parts.settings, clock=parts.clock, sessions=parts.sessions, run_reconciler=True
+    )
     parts.server = ServerThread(app, parts.settings.host, parts.settings.port)
     await asyncio.to_thread(parts.server.start)
     config = _agent_config(parts, token)

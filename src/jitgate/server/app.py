@@ -26,7 +26,7 @@ from jitgate.server.integrations.guest_check import queue_guest_self_check
 from jitgate.server.integrations.service import INTEGRATION_FACTS
 from jitgate.server.metrics import install_metrics
 from jitgate.server.reconciler.loop import ReconcilerLoop
-from jitgate.server.reconciler.tick import EngineConfig
+from jitgate.server.reconciler.tick import ReconcilerConfig
 from jitgate.server.requests.integration_uses import INTEGRATION_USES
 from jitgate.server.routes import api_router
 from jitgate.server.web.admission import Admission, LaneCollector, Lanes
@@ -69,11 +69,11 @@ def create_app(
     *,
     clock: Clock | None = None,
     sessions: sessionmaker[Session] | None = None,
-    run_engine: bool = False,
+    run_reconciler: bool = False,
 ) -> FastAPI:
     """Build the server app; tests pass their own clock and session factory.
 
-    ``run_engine`` starts the reconciler loop in the lifespan (``jitgate server`` passes
+    ``run_reconciler`` starts the reconciler loop in the lifespan (``jitgate server`` passes
     ``settings.reconciler_enabled``; tests leave it off and tick by hand).
     """
     if sessions is None:
@@ -89,18 +89,18 @@ def create_app(
     loop = ReconcilerLoop(
         sessions=sessions,
         clock=clock,
-        config=EngineConfig.from_settings(settings),
+        config=ReconcilerConfig.from_settings(settings),
         interval_s=settings.reconcile_interval_s,
         gate=lambda: lanes.write.hold(priority=True),  # never behind the API's queue
     )
-    if run_engine:
+    if run_reconciler:
         loop.attach(sessions)  # approvals and revocations are planned as soon as they commit
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         threads = anyio.to_thread.current_default_thread_limiter()
         threads.total_tokens = max(threads.total_tokens, lanes.threads_needed + SPARE_THREADS)
-        if run_engine:
+        if run_reconciler:
             loop.start()
         try:
             yield

@@ -1,6 +1,7 @@
 """The registry the server runs with: every result handler, in one place.
 
-The grant engine adds its handlers here (``registry.register(JobKind.GRANT, handle_grant)``…).
+The composition root wires them (``jitgate.server.app``): the reconciler's, the guests' and
+discovery's handlers live in their areas, which the connector protocol (below them) never imports.
 """
 
 from __future__ import annotations

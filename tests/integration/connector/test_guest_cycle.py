@@ -33,7 +33,7 @@ from jitgate.server.app import create_app
 from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.identities.models import Identity
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
-from jitgate.server.reconciler.tick import EngineConfig, run_tick
+from jitgate.server.reconciler.tick import ReconcilerConfig, run_tick
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
@@ -90,7 +90,7 @@ class Cycle:
             return session.scalars(select(InvitedGuest)).one().deleted_at is not None
 
     async def tick(self) -> None:
-        quiet = EngineConfig(periodic=False)
+        quiet = ReconcilerConfig(periodic=False)
         await asyncio.to_thread(run_tick, sessions=self.sessions, clock=self.clock, config=quiet)
 
 

@@ -27,9 +27,9 @@ from jitgate.server.integrations.sync_models import ObservedMember, ResourceSync
 from jitgate.server.jobs.models import Job, JobKind
 from jitgate.server.jobs.service import parse_payload
 from jitgate.server.reconciler.observed import observe, snapshot
-from jitgate.server.reconciler.tick import EngineConfig
+from jitgate.server.reconciler.tick import ReconcilerConfig
 
-DRIFT = EngineConfig(
+DRIFT = ReconcilerConfig(
     periodic=True,
     drift_interval=timedelta(minutes=15),
     discovery_interval=timedelta(days=365),  # not what these tests are about

@@ -46,7 +46,7 @@ def test_approval_queues_the_grant_job_without_waiting_for_a_tick(
 ):
     w = engine_world(session, clock)
     slow = settings.model_copy(update={"reconcile_interval_s": 3600})
-    app = create_app(slow, clock=clock, sessions=sessions, run_engine=True)
+    app = create_app(slow, clock=clock, sessions=sessions, run_reconciler=True)
     loop = app.state.reconciler
     with TestClient(app):
         _until(lambda: loop.ticks >= 1, "the first full tick")
@@ -65,7 +65,7 @@ def test_revocation_queues_the_revoke_job_without_waiting_for_a_tick(
     run_tick(sessions=sessions, clock=clock, config=QUIET)
     run_connector(sessions, clock, w.integration.connector_id, Directory().respond)
     slow = settings.model_copy(update={"reconcile_interval_s": 3600})
-    app = create_app(slow, clock=clock, sessions=sessions, run_engine=True)
+    app = create_app(slow, clock=clock, sessions=sessions, run_reconciler=True)
     loop = app.state.reconciler
     with TestClient(app):
         _until(lambda: loop.ticks >= 1, "the first full tick")

@@ -23,13 +23,13 @@ from jitgate.protocol.v1 import InviteGuestPayload
 from jitgate.server.actor import RECONCILER
 from jitgate.server.catalog.registry import DEFAULT_INVITE_REDIRECT_URL
 from jitgate.server.grants.models import Grant
-from jitgate.server.grants.operations import mark_grant_failed
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Integration
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.requests.granting import fail_grant
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -94,7 +94,7 @@ def _fail(session: Session, clock: Clock, grant_id: str, error: str) -> bool:
         return False  # e.g. failed with another grant of its request a moment ago
     try:
         with session.begin_nested():
-            mark_grant_failed(
+            fail_grant(
                 session=session, clock=clock, grant_id=grant_id, error=error, actor=RECONCILER
             )
     except Conflict:

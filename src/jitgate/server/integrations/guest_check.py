@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from jitgate.protocol.v1 import GrantMode as WireGrantMode
-from jitgate.protocol.v1 import ResourceType, SelfCheckPayload
-from jitgate.server.integrations.models import GrantMode, Integration
+from jitgate.protocol.v1 import GrantMode, ResourceType, SelfCheckPayload
+from jitgate.server.integrations.models import Integration
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
 
@@ -43,7 +42,7 @@ def guest_self_check(session: Session, connector_id: str) -> SelfCheckPayload | 
     pim = any(i.grant_mode is GrantMode.PIM for i in integrations)
     return SelfCheckPayload(
         resource_types=[ResourceType(t) for t in types if t in {r.value for r in ResourceType}],
-        grant_mode=WireGrantMode.PIM if pim else WireGrantMode.DIRECT,
+        grant_mode=GrantMode.PIM if pim else GrantMode.DIRECT,
         invite_guests=invite,
         delete_users=delete,
     )

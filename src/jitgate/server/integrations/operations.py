@@ -10,18 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from jitgate.core.errors import Conflict, NotFound, ValidationFailed
+from jitgate.protocol.v1 import GrantMode
 from jitgate.server.actor import require_admin
 from jitgate.server.audit.operations import record_event
 from jitgate.server.catalog.registry import get_integration_type
 from jitgate.server.catalog.validation import validate_config
 from jitgate.server.connectors.models import Connector
 from jitgate.server.integrations.guest_check import queue_guest_self_check
-from jitgate.server.integrations.models import (
-    GrantMode,
-    Integration,
-    IntegrationStatus,
-    MembershipMode,
-)
+from jitgate.server.integrations.models import Integration, IntegrationStatus, MembershipMode
 from jitgate.server.integrations.service import config_values, find_live_integration_by_name
 from jitgate.server.integrations.sync import discovery_job
 from jitgate.server.jobs.models import Job

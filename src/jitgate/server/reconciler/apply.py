@@ -7,7 +7,7 @@ change only through the grant operations, each with its one audit event. Each ac
 savepoint: a lost race (``Conflict``) skips that action, not the tick.
 
 Before the first action, ``lock_rows`` takes every request and membership row the actions will
-change, in the canonical lock order (``jitgate.server.grants.operations``): requests by id, then
+change, in the canonical lock order (``jitgate.server.requests.granting``): requests by id, then
 memberships by id. Taken action by action they would interleave (request R1, membership M2, ...)
 and deadlock with a result handler that holds M2 and waits for R1.
 """
@@ -22,9 +22,7 @@ from sqlalchemy import select
 
 from jitgate.core.errors import JitgateError
 from jitgate.protocol.v1 import (
-    GrantMode as WireGrantMode,
-)
-from jitgate.protocol.v1 import (
+    GrantMode,
     GrantPayload,
     Permission,
     ReadMembershipPayload,
@@ -34,19 +32,19 @@ from jitgate.protocol.v1 import (
 from jitgate.server.actor import RECONCILER
 from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.models import Grant, Membership
-from jitgate.server.grants.operations import (
-    LOCK_CHUNK,
-    begin_granting,
-    lock_requests_of,
-    mark_grant_active,
-    mark_grant_removed,
-)
+from jitgate.server.grants.operations import LOCK_CHUNK
 from jitgate.server.identities.models import Identity
-from jitgate.server.integrations.models import GrantMode, Integration, Resource
+from jitgate.server.integrations.models import Integration, Resource
 from jitgate.server.integrations.sync_models import ResourceSync
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
 from jitgate.server.reconciler.plan import Action, ActionKind
+from jitgate.server.requests.granting import (
+    activate_grant,
+    begin_granting,
+    lock_requests_of,
+    revoke_grant,
+)
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
 
@@ -151,7 +149,7 @@ def _grant(session: Session, clock: Clock, action: Action) -> str:
     pim = integration.grant_mode is GrantMode.PIM
     payload = GrantPayload(
         **_target_fields(session, action.key, resource),
-        grant_mode=WireGrantMode.PIM if pim else WireGrantMode.DIRECT,
+        grant_mode=GrantMode.PIM if pim else GrantMode.DIRECT,
         ends_at=action.ends_at if pim else None,
         grant_ids=list(action.grant_ids),
     )
@@ -178,7 +176,7 @@ def _extend(session: Session, clock: Clock, action: Action) -> str:
         return "skipped: the integration is not in pim mode"
     payload = GrantPayload(
         **_target_fields(session, action.key, resource),
-        grant_mode=WireGrantMode.PIM,
+        grant_mode=GrantMode.PIM,
         ends_at=action.ends_at,
         grant_ids=list(action.grant_ids),
         extend=True,
@@ -205,7 +203,7 @@ def enqueue_revoke(
     pim = integration.grant_mode is GrantMode.PIM and not direct
     payload = RevokePayload(
         **_target_fields(session, key, resource),
-        grant_mode=WireGrantMode.PIM if pim else WireGrantMode.DIRECT,
+        grant_mode=GrantMode.PIM if pim else GrantMode.DIRECT,
         grant_ids=list(grant_ids),
         assignment_id=row.assignment_id,
     )
@@ -299,14 +297,14 @@ def _verify(session: Session, clock: Clock, action: Action) -> str:
 
 def _mark_ended(session: Session, clock: Clock, action: Action) -> str:
     for grant_id in action.grant_ids:
-        mark_grant_removed(session=session, clock=clock, grant_id=grant_id, actor=RECONCILER)
+        revoke_grant(session=session, clock=clock, grant_id=grant_id, actor=RECONCILER)
     return "done"
 
 
 def _activate(session: Session, clock: Clock, action: Action) -> str:
     _start_requests(session, clock, action.grant_ids)
     for grant_id in action.grant_ids:
-        mark_grant_active(session=session, clock=clock, grant_id=grant_id, actor=RECONCILER)
+        activate_grant(session=session, clock=clock, grant_id=grant_id, actor=RECONCILER)
     return "done"
 
 

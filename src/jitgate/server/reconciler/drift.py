@@ -35,7 +35,6 @@ from jitgate.server.actor import RECONCILER
 from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
-from jitgate.server.grants.operations import lock_requests_of, mark_grant_removed
 from jitgate.server.grants.standing import mark_standing_gone, record_standing
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.identities.models import Identity
@@ -52,6 +51,7 @@ from jitgate.server.reconciler.apply import enqueue_read, enqueue_revoke
 from jitgate.server.reconciler.late_write import judge_late_writes
 from jitgate.server.reconciler.observed import DEFAULT_FULL_EVERY, observe
 from jitgate.server.reconciler.state import key_of, live_grant_clause
+from jitgate.server.requests.granting import lock_requests_of, revoke_grant
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -270,9 +270,7 @@ def _check_applied(
         )
         if row.principal_id not in wanted and ending:
             for grant in ending:
-                mark_grant_removed(
-                    session=session, clock=clock, grant_id=grant.id, actor=RECONCILER
-                )
+                revoke_grant(session=session, clock=clock, grant_id=grant.id, actor=RECONCILER)
             continue
         action = "drift.missing" if row.principal_id in wanted else "membership.gone"
         _audit(session, clock, action, key_of(row), context)

@@ -19,7 +19,7 @@ success the row records the new ``applied_ends_at`` (``membership.extend``); ``a
 means Entra no longer held the assignment, so the row is no longer applied and the next tick
 grants it again, to the new end. A failed extend changes nothing: the next tick queues it again.
 
-Lock order (``jitgate.server.grants.operations``): the caller holds the job row; a handler locks
+Lock order (``jitgate.server.requests.granting``): the caller holds the job row; a handler locks
 the requests of the job's grants, then the key's membership row, then ``resource_sync`` and
 standing rows.
 """
@@ -43,12 +43,6 @@ from jitgate.server.actor import RECONCILER
 from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.models import Grant, Membership
-from jitgate.server.grants.operations import (
-    lock_requests_of,
-    mark_grant_active,
-    mark_grant_failed,
-    mark_grant_removed,
-)
 from jitgate.server.grants.standing import record_standing
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.jobs.models import JobStatus
@@ -57,6 +51,12 @@ from jitgate.server.reconciler.late_write import (
     DEFAULT_LATE_WRITE_WINDOW,
     note_ambiguous_write,
     verify_after_removal,
+)
+from jitgate.server.requests.granting import (
+    activate_grant,
+    fail_grant,
+    lock_requests_of,
+    revoke_grant,
 )
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
@@ -108,7 +108,7 @@ def _grant_failed(
         verify_after_removal(session=session, clock=clock, row=row)  # it may land anyway
     for grant in grants:
         if grant.status is GrantStatus.PENDING:
-            mark_grant_failed(
+            fail_grant(
                 session=session,
                 clock=clock,
                 grant_id=grant.id,
@@ -180,7 +180,7 @@ def handle_grant_result(
             and request is not None
             and request.status is RequestStatus.GRANTING
         ):
-            mark_grant_active(session=session, clock=clock, grant_id=grant.id, actor=RECONCILER)
+            activate_grant(session=session, clock=clock, grant_id=grant.id, actor=RECONCILER)
 
 
 def handle_extend_result(*, session: Session, clock: Clock, job: Job, result: JobResult) -> None:
@@ -249,4 +249,4 @@ def handle_revoke_result(*, session: Session, clock: Clock, job: Job, result: Jo
         verify_after_removal(session=session, clock=clock, row=row)
     for grant in _grants(session, payload.grant_ids):
         if grant.status is GrantStatus.REVOKING:
-            mark_grant_removed(session=session, clock=clock, grant_id=grant.id, actor=RECONCILER)
+            revoke_grant(session=session, clock=clock, grant_id=grant.id, actor=RECONCILER)

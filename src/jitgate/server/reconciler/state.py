@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists, or_, select
 
+from jitgate.protocol.v1 import GrantMode
 from jitgate.server.grants.keys import InFlightJob, MembershipKey
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.identities.models import Identity
-from jitgate.server.integrations.models import GrantMode, Integration, MembershipMode
+from jitgate.server.integrations.models import Integration, MembershipMode
 from jitgate.server.integrations.sync_models import ResourceSync
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.reconciler.plan import GrantView

@@ -22,7 +22,6 @@ from sqlalchemy import text
 from jitgate.core.db import is_postgres
 from jitgate.core.settings import default_interval
 from jitgate.server.actor import RECONCILER
-from jitgate.server.grants.operations import expire_grants
 from jitgate.server.guests.cleanup import schedule_guest_cleanup
 from jitgate.server.guests.invite import invite_or_fail
 from jitgate.server.integrations.sync import schedule_discovery
@@ -30,6 +29,7 @@ from jitgate.server.reconciler.apply import Applied, apply
 from jitgate.server.reconciler.drift import schedule_drift_reads
 from jitgate.server.reconciler.plan import DEFAULT_PIM_GRACE, PlanOptions, plan
 from jitgate.server.reconciler.state import Focus, load_world
+from jitgate.server.requests.granting import expire_grants
 from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ DEFAULT_DRIFT_INTERVAL = default_interval("drift_interval_s")
 
 
 @dataclass(frozen=True, slots=True)
-class EngineConfig:
+class ReconcilerConfig:
     """The reconciler's timings (from ``Settings``; unset ones are ``Settings``' defaults)."""
 
     pim_grace: timedelta = DEFAULT_PIM_GRACE
@@ -56,7 +56,7 @@ class EngineConfig:
     periodic: bool = True
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EngineConfig:
+    def from_settings(cls, settings: Settings) -> ReconcilerConfig:
         """Read the timings from the settings."""
         return cls(
             pim_grace=timedelta(seconds=settings.pim_grace_s),
@@ -111,7 +111,7 @@ def tick(
     *,
     session: Session,
     clock: Clock,
-    config: EngineConfig,
+    config: ReconcilerConfig,
     dry_run: bool = False,
     focus: Focus | None = None,
 ) -> TickReport:
@@ -160,7 +160,7 @@ def run_tick(
     *,
     sessions: sessionmaker[Session],
     clock: Clock,
-    config: EngineConfig | None = None,
+    config: ReconcilerConfig | None = None,
     dry_run: bool = False,
     focus: Focus | None = None,
 ) -> TickReport:
@@ -170,7 +170,7 @@ def run_tick(
             report = tick(
                 session=session,
                 clock=clock,
-                config=config or EngineConfig(),
+                config=config or ReconcilerConfig(),
                 dry_run=dry_run,
                 focus=focus,
             )

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from jitgate.core.errors import Conflict, Forbidden, ValidationFailed
 from jitgate.server.audit.operations import record_event
 from jitgate.server.flows.approvers import policy_satisfied
-from jitgate.server.grants.operations import create_grants
 from jitgate.server.identities.models import Identity
 from jitgate.server.identities.service import find_identity
+from jitgate.server.requests.granting import create_grants
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit, Approval
 from jitgate.server.requests.planning import plan_request
 from jitgate.server.requests.service import actor_identity, ensure_visible, load_context
