@@ -1,4 +1,4 @@
-"""Which keys an operation just made due, so the reconciler can plan them at once (no tick wait).
+"""Which keys an operation just made due, so the reconciler plans them at once (no tick wait).
 
 An approval (``create_grants``) or a revocation marks the session with the (resource, identity)
 pairs it changed; after that session commits, the in-process reconciler loop runs a *focused*

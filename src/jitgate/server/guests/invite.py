@@ -4,7 +4,7 @@ A grant is made to a principal's object id. An identity jitgate knows only by ma
 identity, someone ``request_for`` named from outside the tenant) has none. When the grant's
 integration has ``invite_guests`` on, the tick queues one ``invite_guest`` job for the identity
 (at grant priority) and leaves the grant pending; the job's result stores the guest's object id on
-the identity (``guest_results``) and marks the grant due, so the next (focused) tick grants it.
+the identity (``guests.results``) and marks the grant due, so the next (focused) tick grants it.
 Without ``invite_guests`` the grant fails with a message that says so.
 
 The self-check job with the guest permissions a connector's integrations need is the

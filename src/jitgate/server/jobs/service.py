@@ -68,7 +68,8 @@ def parse_payload(kind: JobKind, payload: dict[str, Any]) -> JobPayload:
     """Read a stored payload: exactly a protocol payload, or ``ValidationError``.
 
     Every payload is written by ``enqueue_job`` from a protocol model, so an unknown field is a
-    bug to surface, not to drop: a claim dead-letters such a job with the reason (``jobs.api``).
+    bug to surface, not to drop: a claim dead-letters such a job with the reason
+    (``connectors.protocol.api``).
     """
     return PAYLOAD.validate_python({**payload, "kind": str(kind)})
 
