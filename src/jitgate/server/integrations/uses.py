@@ -34,4 +34,4 @@ def integration_uses(request: Request) -> IntegrationUses:
     return uses
 
 
-UsesDep = Annotated["IntegrationUses", Depends(integration_uses)]
+UsesDep = Annotated[IntegrationUses, Depends(integration_uses)]
