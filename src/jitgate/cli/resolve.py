@@ -1,7 +1,8 @@
 """Turning what a person types into an object id: a full id, a unique id prefix, or a name.
 
 Tables show ids as their shortest unique prefix (``jitgate.cli.output``); every command that
-takes an id accepts such a prefix, or the object's name (integrations, connectors, flows,
+takes an id accepts such a prefix (``MIN_PREFIX`` characters at least, so a slip of the keyboard
+does not pick some object), or the object's name (integrations, connectors, flows,
 resources), or a person's UPN or mail. A reference that fits several objects is refused with
 the candidates listed; nothing is sent to the server until the reference is unambiguous.
 """
@@ -12,12 +13,14 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from jitgate.cli.errors import CliError
+from jitgate.cli.output import MIN_PREFIX
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from jitgate.cli.client import ApiClient
 
+HEXISH = re.compile(r"^[0-9a-fA-F-]+$")
 FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PAGE = 500
 MAX_CANDIDATES = 5
@@ -34,9 +37,14 @@ def pick(ref: str, objects: Iterable[dict[str, Any]], kind: str, names: tuple[st
         return str(exact[0]["id"])
     folded = wanted.casefold()
     named = [r for r in rows if any(str(r.get(n) or "").casefold() == folded for n in names)]
-    found = named or [r for r in rows if str(r.get("id", "")).startswith(wanted.lower())]
+    found = named
+    if not found and len(wanted) >= MIN_PREFIX:
+        found = [r for r in rows if str(r.get("id", "")).startswith(wanted.lower())]
     if not found:
-        raise CliError(f"no {kind} with the id, id prefix or name {ref!r}")
+        short = ""
+        if len(wanted) < MIN_PREFIX and HEXISH.match(wanted):
+            short = f" (an id prefix has at least {MIN_PREFIX} characters)"
+        raise CliError(f"no {kind} with the id, id prefix or name {ref!r}{short}")
     if len(found) > 1:
         listed = ", ".join(_label(r, names) for r in found[:MAX_CANDIDATES])
         more = f" and {len(found) - MAX_CANDIDATES} more" if len(found) > MAX_CANDIDATES else ""
@@ -49,7 +57,8 @@ def _label(row: dict[str, Any], names: tuple[str, ...]) -> str:
     return f"{row['id']} ({name})" if name else str(row["id"])
 
 
-def _pages(client: ApiClient, path: str, **params: str | bool) -> Iterator[dict[str, Any]]:
+def pages(client: ApiClient, path: str, **params: str | bool) -> Iterator[dict[str, Any]]:
+    """Every item of a paged list route, page by page."""
     offset = 0
     while True:
         page = client.get(path, limit=PAGE, offset=offset, **params)
@@ -87,7 +96,7 @@ def resource(client: ApiClient, ref: str) -> str:
         return ref
     rows: list[dict[str, Any]] = []
     for item in client.get("/integrations"):
-        rows.extend(_pages(client, f"/integrations/{item['id']}/resources"))
+        rows.extend(pages(client, f"/integrations/{item['id']}/resources"))
     by_external = [r for r in rows if r.get("external_id") == ref]
     if len(by_external) == 1:
         return str(by_external[0]["id"])
@@ -103,10 +112,10 @@ def request(client: ApiClient, ref: str) -> str:
     """An access request by id or id prefix (mine, awaiting me, then every one I may see)."""
     if FULL_ID.match(ref):
         return ref
-    rows = {r["id"]: r for r in _pages(client, "/requests", scope="mine")}
-    rows.update({r["id"]: r for r in _pages(client, "/requests", scope="approvals")})
+    rows = {r["id"]: r for r in pages(client, "/requests", scope="mine")}
+    rows.update({r["id"]: r for r in pages(client, "/requests", scope="approvals")})
     if client.get("/me").get("role") in {"admin", "auditor"}:
-        rows.update({r["id"]: r for r in _pages(client, "/requests", scope="all")})
+        rows.update({r["id"]: r for r in pages(client, "/requests", scope="all")})
     return pick(ref, rows.values(), "request", ())
 
 
@@ -116,7 +125,7 @@ def standing(client: ApiClient, ref: str) -> str:
         return ref
     return pick(
         ref,
-        _pages(client, "/standing-memberships", include_removed=True),
+        pages(client, "/standing-memberships", include_removed=True),
         "standing membership",
         (),
     )

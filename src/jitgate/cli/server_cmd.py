@@ -78,6 +78,7 @@ def up(
         )
     except (UpError, JitgateError) as err:
         raise CliError(str(err)) from err
+    emit_message("jitgate up stopped", output)
 
 
 def register(app: typer.Typer) -> None:
