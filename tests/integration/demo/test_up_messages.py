@@ -1,0 +1,34 @@
+"""What ``jitgate up`` tells a person: a busy port names the option to pick another."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from fastapi import FastAPI
+
+from jitgate.demo import allinone
+from jitgate.demo.allinone import ServerThread, UpError
+
+
+def test_a_busy_port_names_the_port_option():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UpError) as info:
+            ServerThread(FastAPI(), "127.0.0.1", port, keep_alive_s=2)
+    message = str(info.value)
+    assert f"cannot listen on 127.0.0.1:{port}" in message
+    assert "--port" in message
+    assert 'make up ARGS="--port 9090"' in message
+    assert "\n" not in message
+
+
+def test_the_banner_says_how_to_put_jitgate_on_path_when_it_is_not(monkeypatch):
+    monkeypatch.setattr(allinone.shutil, "which", lambda _name: None)
+    hint = allinone._path_hint()
+    assert len(hint) == 1
+    assert 'export PATH="' in hint[0]
+    monkeypatch.setattr(allinone.shutil, "which", lambda name: f"/usr/local/bin/{name}")
+    assert allinone._path_hint() == []
