@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 MIN_PREFIX = 8
-SHORT = 20  # a column whose cells are all this short stays on one line
+SHORT = 12  # a column whose cells are all this short stays on one line (and times)
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -115,6 +115,11 @@ def emit(
     console.print(_table(rows, keys, title))
 
 
+def _header(key: str) -> str:
+    """A column's heading: the field's name in words (``grantee.upn`` as ``grantee upn``)."""
+    return key.replace(".", " ").replace("_", " ")
+
+
 def _table(rows: list[Any], keys: list[str], title: str | None = None) -> Table:
     cells = [
         [_cell(_get(row, k)) for k in keys] if isinstance(row, dict) else [_cell(row)]
@@ -130,11 +135,15 @@ def _table(rows: list[Any], keys: list[str], title: str | None = None) -> Table:
                     line[index] = short[line[index]]
             width = max((len(c) for c in column if c), default=0)
             width = min(width, max((len(v) for v in short.values()), default=0))
-            table.add_column(key, no_wrap=True, min_width=max(width, len(key)))
-        elif all(len(line[index]) <= SHORT for line in cells if index < len(line)):
-            table.add_column(key, no_wrap=True)
+            table.add_column(_header(key), no_wrap=True, min_width=width)
+        elif all(
+            len(line[index]) <= SHORT or TIMESTAMP.match(str(_get(row, key)))
+            for row, line in zip(rows, cells, strict=True)
+            if index < len(line) and isinstance(row, dict)
+        ):
+            table.add_column(_header(key), no_wrap=True)
         else:
-            table.add_column(key, overflow="fold")
+            table.add_column(_header(key), overflow="fold")
     for line in cells:
         table.add_row(*line)
     return table

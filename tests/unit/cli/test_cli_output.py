@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -120,3 +121,21 @@ def test_a_group_without_its_command_prints_its_help_and_no_empty_error(capsys):
     captured = capsys.readouterr()
     assert "approve" in captured.out
     assert captured.err == ""
+
+
+def test_times_show_in_utc_to_the_minute_and_short_values_stay_whole(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "80")
+    rows = [
+        {
+            "status": "revoking",
+            "until": "2026-12-03T17:21:05.123456+01:00",
+            "why": "INC-4711: the payroll database is on fire and needs a look " * 2,
+        }
+    ]
+    emit(rows, Output.TABLE, ["status", "until", "why"])
+    out = capsys.readouterr().out
+    assert "2026-12-03 16:21" in out
+    assert "revoking" in out
+    assert "…" not in out
+    emit(rows, Output.JSON)
+    assert json.loads(capsys.readouterr().out)[0]["until"] == rows[0]["until"]
