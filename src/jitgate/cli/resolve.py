@@ -91,13 +91,19 @@ def flow(client: ApiClient, ref: str, *, mine: bool = False) -> str:
 
 
 def resource(client: ApiClient, ref: str) -> str:
-    """A resource by id, prefix, name or Entra object id, across every integration."""
-    if FULL_ID.match(ref):
-        return ref
+    """A resource by id, prefix, name or Entra object id, across every integration.
+
+    A name is looked for with the server's name search; an id, prefix or object id (which is a
+    GUID like a resource id) among every resource.
+    """
+    wanted = ref.strip()
+    search = {} if HEXISH.match(wanted) else {"search": wanted}
     rows: list[dict[str, Any]] = []
     for item in client.get("/integrations"):
-        rows.extend(pages(client, f"/integrations/{item['id']}/resources"))
-    by_external = [r for r in rows if r.get("external_id") == ref]
+        rows.extend(pages(client, f"/integrations/{item['id']}/resources", **search))
+    if any(r.get("id") == wanted for r in rows):
+        return wanted
+    by_external = [r for r in rows if r.get("external_id") == wanted]
     if len(by_external) == 1:
         return str(by_external[0]["id"])
     return pick(ref, rows, "resource", ("name",))

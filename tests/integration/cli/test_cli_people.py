@@ -81,6 +81,7 @@ def world(live_server, cli_env):
         "url": live_server,
         "tokens": tokens,
         "group": group.id,
+        "group_object_id": group.external_id,
         "flow": flow.id,
         "integration": integration.id,
         "standing": standing.id,
@@ -154,8 +155,9 @@ def test_standing_list_names_resource_and_member(world, capsys, monkeypatch):
     assert "Contoso Entra" in out
     prefix = re.search(r"│ ([0-9a-f-]{8,}) +│", out).group(1)
     assert _json(capsys, ["standing", "allow", prefix])["allowed"] is True
-    listed = _json(capsys, ["standing", "list", "--resource", "Production Access"])
-    assert [r["id"] for r in listed["items"]] == [world["standing"]]
+    for ref in ("Production Access", world["group"][:8], world["group_object_id"]):
+        listed = _json(capsys, ["standing", "list", "--resource", ref])
+        assert [r["id"] for r in listed["items"]] == [world["standing"]], ref
 
 
 def test_flows_show_json_feeds_flows_create(world, capsys, monkeypatch):
