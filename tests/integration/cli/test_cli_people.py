@@ -20,6 +20,7 @@ from factories import (
 )
 from jitgate.cli.main import run
 from jitgate.core.clock import SystemClock
+from jitgate.demo import script
 from jitgate.server.actor import Actor
 from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import record_standing
@@ -227,3 +228,17 @@ def test_a_revoked_saved_token_says_how_to_log_in_again(world, capsys, monkeypat
     assert "401" in err
     assert "no longer valid" in err
     assert "jitgate login --url" in err
+
+
+def test_the_demo_names_the_request_that_keeps_its_requester_a_member(world, capsys, monkeypatch):
+    _as(monkeypatch, world["url"], world["tokens"]["alice"])
+    created = _json(capsys, ["request", "create", "-r", world["group"], "-d", "60", "-j", "x"])
+    _as(monkeypatch, world["url"], world["tokens"]["carol"])
+    _json(capsys, ["request", "approve", created["id"]])
+    token = world["tokens"]["alice"]["Authorization"].removeprefix("Bearer ")
+    api = script._Api(world["url"], token)
+    me = api.call("GET", "/me")
+    group = {"id": world["group"]}
+    message = script._already_member(api, me, group, "Production Access")
+    assert f"through request {created['id']}" in message
+    assert f"`jitgate request revoke {created['id']}`" in message
