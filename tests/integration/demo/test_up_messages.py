@@ -1,4 +1,4 @@
-"""What ``jitgate up`` tells a person: a busy port names the option to pick another."""
+"""What ``jitgate up`` and ``jitgate server`` tell a person: a busy port names ``--port``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import socket
 import pytest
 from fastapi import FastAPI
 
+from jitgate.cli.main import run
 from jitgate.demo import allinone
 from jitgate.demo.allinone import ServerThread, UpError
 
@@ -32,3 +33,18 @@ def test_the_banner_says_how_to_put_jitgate_on_path_when_it_is_not(monkeypatch):
     assert 'export PATH="' in hint[0]
     monkeypatch.setattr(allinone.shutil, "which", lambda name: f"/usr/local/bin/{name}")
     assert allinone._path_hint() == []
+
+
+def test_jitgate_server_refuses_a_busy_port_in_one_line(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("JITGATE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("JITGATE_DATABASE_URL", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert run(["server", "--host", "127.0.0.1", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert "--port" in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "jitgate.db").exists()  # refused before any database is opened
