@@ -53,7 +53,9 @@ ScopeOpt = Annotated[
 ]
 DurationOpt = Annotated[int | None, typer.Option("--duration", "-d", help="Minutes", min=1)]
 JustOpt = Annotated[str | None, typer.Option("--justification", "-j")]
-ForOpt = Annotated[str | None, typer.Option("--for", help="Grantee UPN (request for others)")]
+ForOpt = Annotated[
+    str | None, typer.Option("--for", help="Grantee: UPN, mail or id (request for others)")
+]
 FlowOpt = Annotated[str | None, typer.Option("--flow", help="Access flow id, id prefix or name")]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from jitgate.cli.errors import CliError
+from jitgate.cli.errors import ApiError, CliError
 from jitgate.cli.output import MIN_PREFIX
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 HEXISH = re.compile(r"^[0-9a-fA-F-]+$")
 FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PAGE = 500
+NOT_FOUND = 404
 MAX_CANDIDATES = 5
 
 
@@ -110,8 +111,17 @@ def resource(client: ApiClient, ref: str) -> str:
 
 
 def person(client: ApiClient, ref: str) -> str:
-    """A person by id, UPN, mail or Entra object id (the server resolves each of them)."""
-    return str(client.get(f"/identities/{ref}")["id"])
+    """A person by id, id prefix, UPN, mail or Entra object id.
+
+    The server resolves all but a prefix; a prefix is looked for among everyone listed.
+    """
+    wanted = ref.strip()
+    try:
+        return str(client.get(f"/identities/{wanted}")["id"])
+    except ApiError as err:
+        if err.status != NOT_FOUND or not HEXISH.match(wanted) or len(wanted) < MIN_PREFIX:
+            raise
+    return pick(wanted, pages(client, "/identities"), "person", ("upn", "mail"))
 
 
 def request(client: ApiClient, ref: str) -> str:

@@ -129,6 +129,8 @@ def test_names_and_ambiguous_names(world, capsys, monkeypatch):
     assert (
         _json(capsys, ["people", "show", "carol@contoso.example"])["upn"] == "carol@contoso.example"
     )
+    carol = _json(capsys, ["people", "show", "carol@contoso.example"])
+    assert _json(capsys, ["people", "show", carol["id"][:8]])["upn"] == "carol@contoso.example"
     err = _one_line_error(capsys, ["integrations", "resources", "nothing-like-it"])
     assert "no integration" in err
     err = _one_line_error(capsys, ["request", "show", world["group"][:4]])
