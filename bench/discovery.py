@@ -22,7 +22,8 @@ from jitgate.graph.client import GraphClient
 from jitgate.graph.config import ClientSecretAuth, GraphConfig
 from jitgate.graph.limiter import Budget
 from jitgate.graph.operations import discovery, groups
-from jitgate.graph.operations.models import Group, Permission
+from jitgate.graph.operations.models import Group
+from jitgate.protocol.v1 import Permission
 
 CHILD = """
 import json, sys, time, tempfile, pathlib

@@ -27,7 +27,8 @@ from jitgate.graph.config import ClientSecretAuth, GraphConfig
 from jitgate.graph.limiter import Budget
 from jitgate.graph.operations import bulk, groups
 from jitgate.graph.operations.groups import parse_group
-from jitgate.graph.operations.models import AccessChange, Action, Outcome, Permission
+from jitgate.graph.operations.models import AccessChange, Action, Outcome
+from jitgate.protocol.v1 import Permission
 
 if TYPE_CHECKING:
     from jitgate.emulator.state import EmulatorState

@@ -26,17 +26,18 @@ from factories import (
     make_resource,
 )
 from jitgate.protocol.v1 import GrantPayload, SelfCheckData
-from jitgate.server.actor import Actor
+from jitgate.server.actor import Actor, UserRole
 from jitgate.server.audit.operations import write_checkpoint
-from jitgate.server.grants.plan import MembershipKey
+from jitgate.server.connectors.protocol.instances import connector_actor_for, register_instance
+from jitgate.server.connectors.protocol.selfcheck import record_self_check, self_check_dict
+from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.standing import record_standing
-from jitgate.server.identities.models import ApiToken, UserRole
+from jitgate.server.handlers import default_registry
+from jitgate.server.identities.models import ApiToken
 from jitgate.server.integrations.operations import refresh_integration
-from jitgate.server.jobs.handlers import default_registry
-from jitgate.server.jobs.instances import connector_actor_for, register_instance
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import claim_jobs, enqueue_job
-from jitgate.server.jobs.selfcheck import record_self_check, self_check_dict
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 from jitgate.server.requests.operations import approve_request, reject_request
 from request_world import MANAGER_POLICY
 
@@ -202,7 +203,11 @@ def _requests(session: Session, sessions, clock, *, people, groups, role, connec
 def _leased_jobs(session: Session, clock, integration, connector, group) -> dict[str, Job]:
     """A discovery and a grant, both leased to the registered instance."""
     _, discovery = refresh_integration(
-        session=session, clock=clock, actor=BOOTSTRAP, integration_id=integration.id
+        uses=INTEGRATION_USES,
+        session=session,
+        clock=clock,
+        actor=BOOTSTRAP,
+        integration_id=integration.id,
     )
     payload = GrantPayload(
         principal_id=STRANGER,

@@ -29,12 +29,12 @@ from jitgate.protocol.v1 import (
 )
 from jitgate.server.actor import Actor, Source
 from jitgate.server.audit.models import AuditEvent
-from jitgate.server.grants.reconciler import EngineConfig, run_tick
-from jitgate.server.jobs.handlers import default_registry
+from jitgate.server.handlers import default_registry
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import claim_jobs
 from jitgate.server.jobs.results import report_job_result
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.tick import ReconcilerConfig, run_tick
 from jitgate.server.requests.operations import approve_request
 from request_world import MANAGER_POLICY, make_world
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from request_world import World
 
 CONNECTOR = Actor(identity_id=None, name="connector", role=None, source=Source.CONNECTOR)
-QUIET = EngineConfig(periodic=False, pim_grace=timedelta(minutes=5))
+QUIET = ReconcilerConfig(periodic=False, pim_grace=timedelta(minutes=5))
 
 
 def engine_world(
@@ -82,7 +82,7 @@ def approved(
     return request
 
 
-def tick(sessions: sessionmaker[Session], clock, config: EngineConfig = QUIET, **kw):
+def tick(sessions: sessionmaker[Session], clock, config: ReconcilerConfig = QUIET, **kw):
     """One committed reconciler tick."""
     return run_tick(sessions=sessions, clock=clock, config=config, **kw)
 
@@ -192,7 +192,7 @@ def overlapping_request(session: Session, clock, original: AccessRequest) -> Acc
     Request submission refuses a duplicate open request, but the engine must still keep overlapping
     grants apart (renewals and admin grants make them), so the rows are arranged directly.
     """
-    from jitgate.server.grants.operations import create_grants  # noqa: PLC0415
+    from jitgate.server.requests.granting import create_grants  # noqa: PLC0415
     from jitgate.server.requests.models import AccessRequest, AccessRequestUnit  # noqa: PLC0415
     from jitgate.server.requests.states import RequestStatus  # noqa: PLC0415
 

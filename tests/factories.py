@@ -7,18 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 from jitgate.core.db import make_engine
 from jitgate.core.settings import Settings
-from jitgate.server.actor import Actor, Source
+from jitgate.server.actor import Actor, Source, UserRole
 from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.operations import create_connector
 from jitgate.server.flows.operations import create_flow
 from jitgate.server.flows.schemas import AccessFlowCreate
-from jitgate.server.identities.models import Identity, UserRole
 from jitgate.server.identities.operations import create_api_token, create_identity
 from jitgate.server.identities.schemas import IdentityCreate
 from jitgate.server.integrations.discovery import upsert_resource
 from jitgate.server.integrations.operations import create_integration
 from jitgate.server.integrations.schemas import IntegrationCreate
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 from jitgate.server.requests.operations import submit_request
 from jitgate.server.requests.schemas import RequestCreate
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from jitgate.core.clock import Clock
     from jitgate.server.connectors.models import Connector
     from jitgate.server.flows.models import AccessFlow
+    from jitgate.server.identities.models import Identity
     from jitgate.server.integrations.models import Integration, Resource
     from jitgate.server.requests.models import AccessRequest
 
@@ -117,7 +118,9 @@ def make_integration(
             **settings,
         }
     )
-    integration = create_integration(session=session, clock=clock, actor=BOOTSTRAP, data=data)
+    integration = create_integration(
+        uses=INTEGRATION_USES, session=session, clock=clock, actor=BOOTSTRAP, data=data
+    )
     session.commit()
     return integration
 

@@ -28,12 +28,12 @@ from factories import (
     make_resource,
 )
 from factories import make_request as submit
-from jitgate.server.actor import Actor
-from jitgate.server.grants.plan import MembershipKey
+from jitgate.server.actor import Actor, UserRole
+from jitgate.server.app import create_app
+from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.standing import record_standing
-from jitgate.server.identities.models import ApiToken, UserRole
+from jitgate.server.identities.models import ApiToken
 from jitgate.server.requests.operations import approve_request
-from jitgate.server.web.app import create_app
 from request_world import make_world
 
 ANON, USER, APPROVER, AUDITOR, ADMIN = "anonymous", "user", "approver", "auditor", "admin"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jitgate.server.web.app import create_app
+from jitgate.server.app import create_app
 
 PUBLIC: set[tuple[str, str]] = set()
 

@@ -41,7 +41,7 @@ from schemathesis.checks import (
 from schemathesis.core import NOT_SET
 
 from api_world import make_api_world
-from jitgate.server.web.app import create_app
+from jitgate.server.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -12,8 +12,7 @@ from jitgate.cli.local import load_settings, open_engine, transaction
 from jitgate.cli.output import Output, OutputOption, emit_message
 from jitgate.core.clock import SystemClock
 from jitgate.core.migrate import upgrade
-from jitgate.server.actor import Actor, Source
-from jitgate.server.identities.models import UserRole
+from jitgate.server.actor import Actor, Source, UserRole
 from jitgate.server.identities.operations import bootstrap_token
 
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)

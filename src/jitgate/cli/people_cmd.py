@@ -9,7 +9,7 @@ import typer
 from jitgate.cli import resolve
 from jitgate.cli.client import ApiClient
 from jitgate.cli.output import Output, OutputOption, emit
-from jitgate.server.identities.models import UserRole
+from jitgate.server.actor import UserRole
 
 people_app = typer.Typer(help="People known to jitgate and their roles.", no_args_is_help=True)
 tokens_app = typer.Typer(help="My API tokens.", no_args_is_help=True)

@@ -1,4 +1,4 @@
-"""``jitgate reconcile``, ``jitgate sync`` and ``jitgate drift``: the periodic engine jobs, by hand.
+"""``jitgate reconcile``, ``jitgate sync`` and ``jitgate drift``: the reconciler jobs, by hand.
 
 They work on the database directly, like the server's loop, and take the same locks; each has
 ``--dry-run`` (plan and print, then roll back).
@@ -17,10 +17,11 @@ from jitgate.cli.local import load_settings, open_engine
 from jitgate.cli.output import Output, OutputOption, emit_message
 from jitgate.core.clock import SystemClock
 from jitgate.core.db import make_session_factory
-from jitgate.server.grants.drift import schedule_drift_reads
-from jitgate.server.grants.reconciler import EngineConfig, run_tick
 from jitgate.server.integrations.models import Integration
 from jitgate.server.integrations.sync import enqueue_discovery
+from jitgate.server.reconciler.drift import schedule_drift_reads
+from jitgate.server.reconciler.tick import ReconcilerConfig, run_tick
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Plan and print; change nothing.")]
 
@@ -30,7 +31,7 @@ def reconcile(dry_run: DryRun = False, output: Output = OutputOption) -> None:
     settings = load_settings()
     engine = open_engine(settings)
     try:
-        config = EngineConfig.from_settings(settings)
+        config = ReconcilerConfig.from_settings(settings)
         report = run_tick(
             sessions=make_session_factory(engine),
             clock=SystemClock(),
@@ -69,7 +70,11 @@ def sync(
             raise CliError(f"no integration {integration!r}", code=1)
         for row in rows:
             job = enqueue_discovery(
-                session=session, clock=SystemClock(), integration=row, full=full
+                uses=INTEGRATION_USES,
+                session=session,
+                clock=SystemClock(),
+                integration=row,
+                full=full,
             )
             state = (
                 f"discover job {job.id} ({job.payload.get('mode')})" if job else "already queued"

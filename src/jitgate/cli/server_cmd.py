@@ -16,7 +16,7 @@ from jitgate.core.db import make_session_factory
 from jitgate.core.errors import JitgateError
 from jitgate.core.logging import configure_logging
 from jitgate.demo.allinone import UpError, UpOptions, run_up
-from jitgate.server.web.app import create_app
+from jitgate.server.app import create_app
 
 
 def check_port(host: str, port: int) -> None:
@@ -55,7 +55,7 @@ def server(
     configure_logging(settings.log_level, json_lines=settings.log_json)
     engine = open_engine(settings)
     app = create_app(
-        settings, sessions=make_session_factory(engine), run_engine=settings.reconciler_enabled
+        settings, sessions=make_session_factory(engine), run_reconciler=settings.reconciler_enabled
     )
     scheme = "https" if cert_file else "http"
     url = f"{scheme}://{bind_host}:{bind_port}"

@@ -17,7 +17,7 @@ from jitgate.connector.discover import run_discovery
 from jitgate.connector.results import change_result, error_result, write_result
 from jitgate.graph.operations import bulk, groups, guests, member_delta, pim, roles, selfcheck
 from jitgate.graph.operations.group_cache import GroupCache
-from jitgate.graph.operations.models import AccessChange, Action, Permission
+from jitgate.graph.operations.models import AccessChange, Action
 from jitgate.protocol.v1 import (
     DeleteUserData,
     DeleteUserPayload,
@@ -30,6 +30,7 @@ from jitgate.protocol.v1 import (
     JobSpec,
     MemberRef,
     Outcome,
+    Permission,
     ReadMembershipData,
     ReadMembershipPayload,
     ResourceType,
@@ -257,7 +258,7 @@ class GraphExecutor:
         report = await selfcheck.self_check(
             self.client,
             resource_types={str(t) for t in payload.resource_types},
-            grant_mode="pim" if payload.grant_mode is GrantMode.PIM else "direct",
+            grant_mode=payload.grant_mode,
             invite_guests=payload.invite_guests,
             delete_users=payload.delete_users,
         )

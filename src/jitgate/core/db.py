@@ -5,7 +5,7 @@ Invariants:
 - constraint names come from one naming convention, so SQLite and PostgreSQL match;
 - SQLite runs with foreign keys on, WAL, and ``BEGIN IMMEDIATE`` so writers queue instead of
   failing half-way; PostgreSQL uses ``READ COMMITTED`` with explicit row locks, taken in one
-  canonical order (``jitgate.server.grants.operations``; the audit head last, at commit);
+  canonical order (``jitgate.server.requests.granting``; the audit head last, at commit);
 - a transaction that lost a lock race (a lock wait timed out, a deadlock, a serialisation
   failure) is *busy*, not broken (``is_busy``): the API answers 503 with Retry-After, the
   reconciler tick runs again. So is an exhausted connection pool.

@@ -49,6 +49,7 @@ from jitgate.demo.info import DemoInfo, DemoPerson, EmulatorInfo, save_info
 from jitgate.emulator.server import start_in_thread
 from jitgate.emulator.state import build_state
 from jitgate.emulator.tokens import SigningKey
+from jitgate.server.app import create_app
 from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.models import Connector
@@ -56,7 +57,7 @@ from jitgate.server.connectors.schemas import ConnectorStatus
 from jitgate.server.connectors.service import connector_read
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
-from jitgate.server.web.app import create_app
+from jitgate.server.integrations.service import INTEGRATION_FACTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -225,7 +226,9 @@ async def _run(
             session=session, clock=parts.clock, connector=connector
         )
         session.commit()
-    app = create_app(parts.settings, clock=parts.clock, sessions=parts.sessions, run_engine=True)
+    app = create_app(
+        parts.settings, clock=parts.clock, sessions=parts.sessions, run_reconciler=True
+    )
     parts.server = ServerThread(
         app, parts.settings.host, parts.settings.port, keep_alive_s=parts.settings.http_keep_alive_s
     )
@@ -286,7 +289,9 @@ def _readiness(
         connector = session.get(Connector, connector_id)
         if integration is None or connector is None:
             raise UpError("the demo integration or connector vanished")
-        read = connector_read(session=session, clock=clock, connector=connector)
+        read = connector_read(
+            session=session, clock=clock, connector=connector, integrations=INTEGRATION_FACTS
+        )
         connected = read.status is ConnectorStatus.CONNECTED
         return integration.status, integration.status_message, connected
 

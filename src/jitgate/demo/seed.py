@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jitgate.core.errors import JitgateError
-from jitgate.server.actor import Actor, Source
+from jitgate.server.actor import Actor, Source, UserRole
 from jitgate.server.connectors.operations import create_connector, rotate_connector_token
 from jitgate.server.connectors.service import find_connector_by_name
 from jitgate.server.flows.operations import create_flow
 from jitgate.server.flows.schemas import AccessFlowCreate
 from jitgate.server.flows.service import list_flows
-from jitgate.server.identities.models import UserRole
 from jitgate.server.identities.operations import (
     create_api_token,
     revoke_api_token,
@@ -28,6 +27,7 @@ from jitgate.server.identities.service import find_identity, list_tokens
 from jitgate.server.integrations.operations import create_integration, update_integration
 from jitgate.server.integrations.schemas import IntegrationCreate, IntegrationUpdate
 from jitgate.server.integrations.service import find_live_integration_by_name
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -154,7 +154,9 @@ def ensure_integration(*, session: Session, clock: Clock, connector: Connector) 
                 "owners": [{"attribute": "user", "values": [PEOPLE[0].upn]}],
             }
         )
-        return create_integration(session=session, clock=clock, actor=ACTOR, data=data)
+        return create_integration(
+            uses=INTEGRATION_USES, session=session, clock=clock, actor=ACTOR, data=data
+        )
     if integration.connector_id != connector.id:
         change = IntegrationUpdate.model_validate({"connector_id": connector.id})
         integration = update_integration(

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import jwt
 
 from jitgate.emulator import (
+    graph_admin_units,
     graph_apps,
     graph_delta,
     graph_groups,
@@ -36,14 +37,21 @@ if TYPE_CHECKING:
 
 MAX_BATCH = 20
 SUCCESS_CLASS = 2  # the 2xx statuses a dependency must have
-SUCCESS_CLASS = 2  # 2xx
 TIER_CATEGORY = {"S": "small", "M": "medium", "L": "large"}
 
 
 def build_router() -> Router:
     """Return the router with every Graph v1.0 route."""
     router = Router()
-    for module in (graph_users, graph_groups, graph_roles, graph_pim, graph_apps, graph_delta):
+    for module in (
+        graph_users,
+        graph_groups,
+        graph_roles,
+        graph_admin_units,
+        graph_pim,
+        graph_apps,
+        graph_delta,
+    ):
         module.register(router)
     return router
 

@@ -1,6 +1,6 @@
-"""Directory roles and administrative units (graph.md §4).
+"""Directory roles (graph.md §4).
 
-Definitions, assignments (tenant and administrative-unit scope), the legacy ``directoryRoles`` API and administrative units (graph.md §4).
+Definitions, assignments (tenant and administrative-unit scope) and the legacy ``directoryRoles`` API; administrative units themselves are in ``graph_admin_units``.
 
 Invariant: legacy ``directoryRoles/{id}/members`` are exactly the principals holding that role's
 template at scope ``/``; adding a member there creates the same assignment ``roleAssignments``
@@ -46,11 +46,6 @@ ROLE_ASSIGNMENTS = Listing(
     kind="unifiedRoleAssignment",
     resource="UnifiedRoleAssignment",
     filterable={"id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId"},
-)
-ADMIN_UNITS = Listing(
-    kind="administrativeUnit",
-    resource="AdministrativeUnit",
-    filterable={"id", "displayName", "description", "visibility", "membershipType"},
 )
 CONFLICT = "A conflicting object with one or more of the specified property values is present in the directory."
 NO_PAGE_SIZE = (
@@ -323,72 +318,8 @@ def remove_directory_role_member(call: Call) -> Response:
     return empty_response()
 
 
-def list_admin_units(call: Call) -> Response:
-    """GET /directory/administrativeUnits."""
-    call.require(p.AU_READ)
-    return list_page(
-        call, ADMIN_UNITS, call.tenant.admin_units.values(), "directory/administrativeUnits"
-    )
-
-
-def get_admin_unit(call: Call) -> Response:
-    """GET /directory/administrativeUnits/{id}."""
-    call.require(p.AU_READ)
-    unit = call.tenant.admin_units.get(check_guid(call.params["id"]))
-    if unit is None:
-        raise not_found(call.params["id"])
-    return json_response(
-        200, {"@odata.context": call.context("directory/administrativeUnits/$entity"), **unit}
-    )
-
-
-def admin_unit_members(call: Call) -> Response:
-    """GET /directory/administrativeUnits/{id}/members."""
-    call.require(p.AU_READ)
-    unit_id = check_guid(call.params["id"])
-    if unit_id not in call.tenant.admin_units:
-        raise not_found(unit_id)
-    tenant = call.tenant
-    items = [tenant.get(m) for m in tenant.au_members[unit_id]]
-    return list_page(
-        call,
-        Listing(kind="directoryObject", resource="DirectoryObject", typed=True),
-        [i for i in items if i],
-        "directoryObjects",
-        lambda o: tenant.kinds[o["id"]],
-    )
-
-
-def add_admin_unit_member(call: Call) -> Response:
-    """POST /directory/administrativeUnits/{id}/members/$ref (204)."""
-    call.require(p.AU_WRITE)
-    unit_id = check_guid(call.params["id"])
-    if unit_id not in call.tenant.admin_units:
-        raise not_found(unit_id)
-    member_id = object_ref(call.body().get("@odata.id"))
-    get_object(call, member_id)
-    if member_id in call.tenant.au_members[unit_id]:
-        raise bad_request(
-            "One or more added object references already exist for the following modified properties: 'members'."
-        )
-    call.tenant.au_members[unit_id][member_id] = call.now
-    call.tenant.au_of.setdefault(member_id, set()).add(unit_id)
-    return empty_response()
-
-
-def remove_admin_unit_member(call: Call) -> Response:
-    """DELETE /directory/administrativeUnits/{id}/members/{memberId}/$ref (204)."""
-    call.require(p.AU_WRITE)
-    unit_id = check_guid(call.params["id"])
-    member_id = check_guid(call.params["member"])
-    if call.tenant.au_members.get(unit_id, {}).pop(member_id, None) is None:
-        raise not_found(unit_id)
-    call.tenant.au_of.get(member_id, set()).discard(unit_id)
-    return empty_response()
-
-
 def register(router: Router) -> None:
-    """Attach the role and administrative-unit routes."""
+    """Attach the role routes."""
     base = "roleManagement/directory"
     router.add("GET", f"{base}/roleDefinitions", list_definitions)
     router.add("GET", f"{base}/roleDefinitions/{{id}}", get_definition)
@@ -402,9 +333,3 @@ def register(router: Router) -> None:
     router.add("GET", "directoryRoles/{id}/members", directory_role_members)
     router.add("POST", "directoryRoles/{id}/members/$ref", add_directory_role_member)
     router.add("DELETE", "directoryRoles/{id}/members/{member}/$ref", remove_directory_role_member)
-    for prefix in ("directory/administrativeUnits", "administrativeUnits"):
-        router.add("GET", prefix, list_admin_units)
-        router.add("GET", f"{prefix}/{{id}}", get_admin_unit)
-        router.add("GET", f"{prefix}/{{id}}/members", admin_unit_members)
-        router.add("POST", f"{prefix}/{{id}}/members/$ref", add_admin_unit_member)
-        router.add("DELETE", f"{prefix}/{{id}}/members/{{member}}/$ref", remove_admin_unit_member)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from jitgate.emulator.state import EmulatorState
     from jitgate.emulator.store import CertKey
 
+JSON_UTF8 = "application/json; charset=utf-8"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
@@ -47,9 +48,7 @@ def aad_error(state: EmulatorState, err: SigninError) -> Response:
         "correlation_id": correlation,
         "error_uri": f"https://login.microsoftonline.com/error?code={err.code}",
     }
-    return json_response(
-        err.status, body, {"Cache-Control": "no-store, no-cache"}, "application/json; charset=utf-8"
-    )
+    return json_response(err.status, body, {"Cache-Control": "no-store, no-cache"}, JSON_UTF8)
 
 
 def _basic(headers: dict[str, str]) -> tuple[str, str] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from jitgate.emulator import signin
+from jitgate.emulator import signin, signin_user
 from jitgate.emulator.http import Response, json_response
 from jitgate.emulator.signin_client import SigninError, aad_error
 
@@ -132,7 +132,7 @@ def authorize(state: EmulatorState, req: Request, segment: str) -> Response:
             params,
             "AADSTS50126: Error validating credentials due to invalid username or password.",
         )
-    code = signin.issue_code(state, params, user["id"])
+    code = signin_user.issue_code(state, params, user["id"])
     return signin.redirect_with(params, {"code": code, "session_state": user["id"]})
 
 

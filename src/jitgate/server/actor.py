@@ -1,4 +1,8 @@
-"""Who is acting, and through which channel: passed to every operation and written to the audit."""
+"""Who is acting, and through which channel: passed to every operation and written to the audit.
+
+The roles a person holds in jitgate (``UserRole``, stored on ``identities.models.Identity``) live
+here because every layer checks them through the actor; ``RECONCILER`` is the broker's own actor.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,17 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from jitgate.core.errors import Forbidden
-from jitgate.server.identities.models import UserRole
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+
+class UserRole(StrEnum):
+    """What a person may do in jitgate itself (approval rights come from access flows)."""
+
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    USER = "user"
 
 
 class Source(StrEnum):
@@ -57,3 +68,7 @@ def require_admin(actor: Actor, may: str) -> None:
     """
     if not actor.is_admin:
         raise Forbidden(f"only admins may {may}")
+
+
+#: The reconciler's actor: every change a tick or a job result makes is audited under it.
+RECONCILER = Actor.system("reconciler")

@@ -134,7 +134,7 @@ class _Watermark:
         return new
 
 
-class EngineMetrics:
+class ReconcilerMetrics:
     """The per-app registry and the event-fed histograms."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, objective: timedelta) -> None:
@@ -239,9 +239,9 @@ def _authorise(request: Request, token: str | None, *, open_without_token: bool)
 
 def install_metrics(
     app: FastAPI, *, settings: Settings, sessions: sessionmaker[Session], clock: Clock
-) -> EngineMetrics:
+) -> ReconcilerMetrics:
     """Mount ``GET /metrics`` with a registry of this app's own."""
-    metrics = EngineMetrics(sessions, clock, timedelta(seconds=settings.revocation_objective_s))
+    metrics = ReconcilerMetrics(sessions, clock, timedelta(seconds=settings.revocation_objective_s))
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     app.state.metrics = metrics
 

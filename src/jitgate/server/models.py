@@ -6,8 +6,8 @@ from jitgate.core.db import Base
 from jitgate.server.audit.models import AuditEvent, AuditHead
 from jitgate.server.connectors.models import Connector, ConnectorInstance
 from jitgate.server.flows.models import AccessFlow
-from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
+from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.identities.models import ApiToken, Identity
 from jitgate.server.integrations.models import Integration, Resource
 from jitgate.server.integrations.sync_models import (

@@ -14,8 +14,8 @@ from jitgate.core.clock import SystemClock
 from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.migrate import upgrade
 from jitgate.core.settings import Settings
+from jitgate.server.app import create_app
 from jitgate.server.audit.keys import bind_key_ring, load_ring
-from jitgate.server.web.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -17,7 +17,7 @@ from factories import (
 from jitgate.cli.main import run
 from jitgate.core.clock import SystemClock
 from jitgate.server.actor import Actor
-from jitgate.server.grants.plan import MembershipKey
+from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.standing import record_standing
 from jitgate.server.integrations.models import Integration
 

@@ -31,10 +31,10 @@ from jitgate.protocol.v1 import (
     SelfCheckPayload,
     WriteOutcome,
 )
+from jitgate.server.app import create_app
 from jitgate.server.connectors.models import Connector
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
-from jitgate.server.web.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence

@@ -20,13 +20,14 @@ from jitgate.core.settings import Settings
 from jitgate.emulator.app import create_app as create_emulator
 from jitgate.emulator.state import build_state
 from jitgate.graph.client import GraphClient
+from jitgate.server.app import create_app
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Resource
 from jitgate.server.integrations.sync import enqueue_discovery
 from jitgate.server.integrations.sync_models import IntegrationSync
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
-from jitgate.server.web.app import create_app
 from request_world import MANAGER_POLICY
 
 if TYPE_CHECKING:
@@ -137,7 +138,9 @@ async def test_discovered_managers_and_groups_drive_flows(tmp_path: Path) -> Non
         # The first discovery was queued with the integration (full: users, managers, groups).
         await _until(lambda: runs() > 0, "the first discovery")
         with sessions() as session:
-            enqueue_discovery(session=session, clock=clock, integration=integration)
+            enqueue_discovery(
+                uses=INTEGRATION_USES, session=session, clock=clock, integration=integration
+            )
             session.commit()
         # The next (delta) round reads the members of Engineering, named by the flow.
         await _until(lambda: runs() > 1, "the memberships of interest")

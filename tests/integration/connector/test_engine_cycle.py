@@ -28,13 +28,13 @@ from jitgate.core.settings import Settings
 from jitgate.emulator.app import create_app as create_emulator
 from jitgate.emulator.state import build_state
 from jitgate.graph.client import GraphClient
+from jitgate.server.app import create_app
 from jitgate.server.grants.models import Grant, Membership
-from jitgate.server.grants.reconciler import EngineConfig, run_tick
+from jitgate.server.reconciler.tick import ReconcilerConfig, run_tick
 from jitgate.server.requests.lifecycle import extend_request
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
-from jitgate.server.web.app import create_app
 from request_world import MANAGER_POLICY
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ async def test_request_to_expiry_through_agent_and_emulator(tmp_path: Path) -> N
         approve_request(session=session, clock=clock, actor=actor_for(boss), request_id=request.id)
         session.commit()
     stop, agent, graph = _start_agent(tmp_path, sessions, clock, emulator, token)
-    quiet = EngineConfig(periodic=False)
+    quiet = ReconcilerConfig(periodic=False)
 
     def status() -> RequestStatus:
         with sessions() as session:
@@ -188,7 +188,7 @@ async def test_pim_extension_moves_the_expiry_in_the_emulator(tmp_path: Path) ->
         approve_request(session=session, clock=clock, actor=actor_for(boss), request_id=request.id)
         session.commit()
     stop, agent, graph = _start_agent(tmp_path, sessions, clock, emulator, token, agent_clock=clock)
-    quiet = EngineConfig(periodic=False)
+    quiet = ReconcilerConfig(periodic=False)
 
     try:
         await asyncio.to_thread(run_tick, sessions=sessions, clock=clock, config=quiet)

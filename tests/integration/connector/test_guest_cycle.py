@@ -29,14 +29,14 @@ from jitgate.core.settings import Settings
 from jitgate.emulator.app import create_app as create_emulator
 from jitgate.emulator.state import build_state
 from jitgate.graph.client import GraphClient
-from jitgate.server.grants.guest_models import InvitedGuest
-from jitgate.server.grants.reconciler import EngineConfig, run_tick
+from jitgate.server.app import create_app
+from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.identities.models import Identity
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
+from jitgate.server.reconciler.tick import ReconcilerConfig, run_tick
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
-from jitgate.server.web.app import create_app
 from request_world import MANAGER_POLICY
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class Cycle:
             return session.scalars(select(InvitedGuest)).one().deleted_at is not None
 
     async def tick(self) -> None:
-        quiet = EngineConfig(periodic=False)
+        quiet = ReconcilerConfig(periodic=False)
         await asyncio.to_thread(run_tick, sessions=self.sessions, clock=self.clock, config=quiet)
 
 

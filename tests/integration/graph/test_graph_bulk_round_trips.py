@@ -14,7 +14,8 @@ import pytest
 from jitgate.graph.batch import BatchExecutor, BatchRequest
 from jitgate.graph.operations import bulk, groups, roles
 from jitgate.graph.operations.group_cache import GroupCache
-from jitgate.graph.operations.models import AccessChange, Action, Outcome, Permission
+from jitgate.graph.operations.models import AccessChange, Action, Outcome
+from jitgate.protocol.v1 import Permission
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,9 @@ from jitgate.graph.client import GraphClient
 from jitgate.graph.config import ClientSecretAuth, GraphConfig
 from jitgate.graph.errors import GraphTransient
 from jitgate.graph.operations import bulk, discovery, groups, selfcheck
-from jitgate.graph.operations.models import AccessChange, Action, Group, Outcome, Permission
+from jitgate.graph.operations.models import AccessChange, Action, Group, Outcome
 from jitgate.graph.retry import RetryPolicy
+from jitgate.protocol.v1 import Permission
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

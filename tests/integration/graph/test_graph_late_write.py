@@ -17,8 +17,9 @@ from jitgate.emulator.state import build_state
 from jitgate.graph.client import GraphClient
 from jitgate.graph.config import ClientSecretAuth, GraphConfig
 from jitgate.graph.operations import bulk, groups
-from jitgate.graph.operations.models import AccessChange, Action, Outcome, Permission
+from jitgate.graph.operations.models import AccessChange, Action, Outcome
 from jitgate.graph.retry import RetryPolicy
+from jitgate.protocol.v1 import Permission
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

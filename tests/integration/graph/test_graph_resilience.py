@@ -8,8 +8,9 @@ from jitgate.graph.batch import BatchExecutor, BatchRequest
 from jitgate.graph.errors import GraphThrottled
 from jitgate.graph.limiter import Priority
 from jitgate.graph.operations import bulk, groups, roles
-from jitgate.graph.operations.models import AccessChange, Action, Outcome, Permission
+from jitgate.graph.operations.models import AccessChange, Action, Outcome
 from jitgate.graph.retry import RetryPolicy
+from jitgate.protocol.v1 import Permission
 
 pytestmark = pytest.mark.anyio
 HELPDESK = "729827e3-9c14-49f7-bb1b-9608f156bbb8"

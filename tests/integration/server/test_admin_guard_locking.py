@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from factories import BOOTSTRAP, actor_for, make_connector, make_identity, make_integration
 from jitgate.core.errors import Forbidden, NotFound
+from jitgate.server.actor import UserRole
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.models import Connector
 from jitgate.server.connectors.operations import (
@@ -21,19 +22,32 @@ from jitgate.server.connectors.operations import (
 )
 from jitgate.server.flows.operations import delete_flow
 from jitgate.server.grants.standing import set_standing_allowed
-from jitgate.server.identities.models import UserRole
 from jitgate.server.identities.operations import set_identity_role
 from jitgate.server.integrations.models import Integration
 from jitgate.server.integrations.operations import delete_integration, refresh_integration
+from jitgate.server.integrations.service import INTEGRATION_FACTS
 from jitgate.server.locking import locked
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 GUARDED = [
     (delete_flow, {"flow_id": "f-1"}, "only admins may change access flows"),
-    (refresh_integration, {"integration_id": "i-1"}, "only admins may change integrations"),
-    (delete_integration, {"integration_id": "i-1"}, "only admins may change integrations"),
+    (
+        refresh_integration,
+        {"integration_id": "i-1", "uses": INTEGRATION_USES},
+        "only admins may change integrations",
+    ),
+    (
+        delete_integration,
+        {"integration_id": "i-1", "uses": INTEGRATION_USES},
+        "only admins may change integrations",
+    ),
     (create_connector, {"name": "x"}, "only admins may change connectors"),
     (rotate_connector_token, {"connector_id": "c-1"}, "only admins may change connectors"),
-    (delete_connector, {"connector_id": "c-1"}, "only admins may change connectors"),
+    (
+        delete_connector,
+        {"connector_id": "c-1", "integrations": INTEGRATION_FACTS},
+        "only admins may change connectors",
+    ),
     (
         set_identity_role,
         {"identity_id": "p-1", "role": UserRole.ADMIN},
@@ -69,11 +83,21 @@ def test_a_missing_row_is_not_found_by_name(session, clock):
 
 def test_a_soft_deleted_row_is_not_found(session, clock):
     integration = make_integration(session, clock)
-    delete_integration(session=session, clock=clock, actor=BOOTSTRAP, integration_id=integration.id)
+    delete_integration(
+        uses=INTEGRATION_USES,
+        session=session,
+        clock=clock,
+        actor=BOOTSTRAP,
+        integration_id=integration.id,
+    )
     session.commit()
     with pytest.raises(NotFound) as caught:
         refresh_integration(
-            session=session, clock=clock, actor=BOOTSTRAP, integration_id=integration.id
+            uses=INTEGRATION_USES,
+            session=session,
+            clock=clock,
+            actor=BOOTSTRAP,
+            integration_id=integration.id,
         )
     assert caught.value.detail == f"no integration {integration.id!r}"
 

@@ -14,9 +14,10 @@ import httpx
 from sqlalchemy import func, select
 
 from factories import bearer, make_connector, make_identity
+from jitgate.server.actor import UserRole
+from jitgate.server.app import create_app
 from jitgate.server.flows.models import AccessFlow
-from jitgate.server.identities.models import ApiToken, UserRole
-from jitgate.server.web.app import create_app
+from jitgate.server.identities.models import ApiToken
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from factories import bearer, make_flow, make_identity
-from jitgate.server.web.app import create_app
+from jitgate.server.app import create_app
 from request_world import make_world
 
 WINDOW_S = 60

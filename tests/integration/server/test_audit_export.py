@@ -7,9 +7,9 @@ import io
 import json
 
 from factories import BOOTSTRAP, bearer, make_identity
+from jitgate.server.actor import UserRole
 from jitgate.server.audit.operations import record_event
 from jitgate.server.audit.service import EXPORT_BATCH
-from jitgate.server.identities.models import UserRole
 
 URL = "/api/v1/audit/export"
 

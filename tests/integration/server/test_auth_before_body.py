@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from factories import bearer, make_connector, make_identity
 from jitgate.core.ids import hash_token
+from jitgate.server.app import create_app
 from jitgate.server.identities.models import ApiToken
 from jitgate.server.identities.service import authenticate_token, check_token
-from jitgate.server.web.app import create_app
 from live_server import read_response, serve, status_of
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from jitgate.core.clock import SystemClock
 from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.migrate import upgrade
 from jitgate.core.settings import Settings
-from jitgate.server.web.app import create_app
+from jitgate.server.app import create_app
 from live_server import read_response, serve, status_of
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import pytest
 
 from factories import bearer, make_connector, make_identity
 from jitgate.protocol.v1 import GrantPayload, SelfCheckPayload
-from jitgate.server.identities.models import UserRole
+from jitgate.server.actor import UserRole
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
 

@@ -19,9 +19,9 @@ from jitgate.protocol.v1 import MAX_REPORT_ITEMS
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.operations import rotate_connector_token
 from jitgate.server.grants.models import Grant
-from jitgate.server.grants.operations import begin_granting, mark_grant_active, mark_grant_removed
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.jobs.models import Job, JobStatus
+from jitgate.server.requests.granting import activate_grant, begin_granting, revoke_grant
 from jitgate.server.requests.lifecycle import revoke_request
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
@@ -275,7 +275,7 @@ def test_a_request_moves_only_when_its_last_grant_does(
 
     for grant_id in grant_ids:
         assert _status(session, request) is RequestStatus.GRANTING
-        mark_grant_active(session=session, clock=clock, grant_id=grant_id)
+        activate_grant(session=session, clock=clock, grant_id=grant_id)
         session.commit()
     assert _status(session, request) is RequestStatus.ACTIVE
 
@@ -283,7 +283,7 @@ def test_a_request_moves_only_when_its_last_grant_does(
     session.commit()
     for grant_id in grant_ids:
         assert _status(session, request) is RequestStatus.REVOKING
-        mark_grant_removed(session=session, clock=clock, grant_id=grant_id)
+        revoke_grant(session=session, clock=clock, grant_id=grant_id)
         session.commit()
     assert _status(session, request) is RequestStatus.REVOKED
     assert set(_grant_statuses(session, request)) == {GrantStatus.ENDED}

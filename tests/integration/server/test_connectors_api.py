@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from factories import bearer, make_connector, make_identity, make_integration
 from jitgate.core.errors import Unauthenticated
+from jitgate.server.actor import UserRole
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.models import Connector, ConnectorInstance
 from jitgate.server.connectors.service import authenticate_connector
-from jitgate.server.identities.models import UserRole
 from jitgate.server.integrations.models import Integration
 
 

@@ -20,12 +20,12 @@ from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.migrate import upgrade
 from jitgate.core.settings import Settings
 from jitgate.protocol.v1 import ReadMembershipPayload
-from jitgate.server.identities.models import UserRole
+from jitgate.server.actor import UserRole
+from jitgate.server.app import create_app
 from jitgate.server.integrations.models import Integration, IntegrationStatus
 from jitgate.server.integrations.sync_models import IntegrationSync
 from jitgate.server.jobs.models import Job, JobKind, JobPriority, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
-from jitgate.server.web.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

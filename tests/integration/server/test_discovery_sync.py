@@ -20,14 +20,15 @@ from jitgate.protocol.v1 import (
     RemovedObject,
 )
 from jitgate.server.connectors.models import Connector
+from jitgate.server.handlers import default_registry
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import IntegrationStatus, Resource
 from jitgate.server.integrations.sync import enqueue_discovery, schedule_discovery
 from jitgate.server.integrations.sync_models import IntegrationSync
-from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import claim_jobs
 from jitgate.server.jobs.results import report_job_result, store_job_page
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 USERS = [
     DiscoveredUser(id="u-boss", user_principal_name="Boss@contoso.example", display_name="Boss"),
@@ -133,7 +134,9 @@ def test_vanished_resources_are_marked_and_delta_uses_links(session, sessions, c
     integration = make_integration(session, clock)
     _run(sessions, clock, integration, [[*USERS, GROUP, ROLE]])
     clock.advance(timedelta(hours=1))
-    job = enqueue_discovery(session=session, clock=clock, integration=integration, full=True)
+    job = enqueue_discovery(
+        uses=INTEGRATION_USES, session=session, clock=clock, integration=integration, full=True
+    )
     session.commit()
     assert job.payload["mode"] == "full"
     _run(sessions, clock, integration, [[*USERS, ROLE]])
@@ -141,7 +144,9 @@ def test_vanished_resources_are_marked_and_delta_uses_links(session, sessions, c
     group = session.scalars(select(Resource).where(Resource.external_id == "g-fin")).one()
     assert group.removed_at == clock.now()
     clock.advance(timedelta(hours=1))
-    assert schedule_discovery(session=session, clock=clock, interval=timedelta(hours=1))
+    assert schedule_discovery(
+        uses=INTEGRATION_USES, session=session, clock=clock, interval=timedelta(hours=1)
+    )
     session.commit()
     delta = session.scalars(
         select(Job).where(Job.kind == JobKind.DISCOVER, Job.status == JobStatus.QUEUED)
@@ -153,7 +158,12 @@ def test_vanished_resources_are_marked_and_delta_uses_links(session, sessions, c
     assert group.removed_at is None, "seen again"
     ann = session.scalars(select(Identity).where(Identity.object_id == "u-ann")).one()
     assert ann.account_enabled is False
-    assert schedule_discovery(session=session, clock=clock, interval=timedelta(hours=1)) == []
+    assert (
+        schedule_discovery(
+            uses=INTEGRATION_USES, session=session, clock=clock, interval=timedelta(hours=1)
+        )
+        == []
+    )
 
 
 def test_failed_discovery_is_an_error_and_self_check_gaps_a_warning(session, sessions, clock):
@@ -167,7 +177,7 @@ def test_failed_discovery_is_an_error_and_self_check_gaps_a_warning(session, ses
     assert "no Directory.Read.All" in integration.status_message
     connector = session.get(Connector, integration.connector_id)
     connector.self_check = {"ok": False, "missing": ["RoleManagement.ReadWrite.Directory"]}
-    enqueue_discovery(session=session, clock=clock, integration=integration)
+    enqueue_discovery(uses=INTEGRATION_USES, session=session, clock=clock, integration=integration)
     session.commit()
     _run(sessions, clock, integration, [USERS])
     session.expire_all()
@@ -202,7 +212,9 @@ def test_discover_jobs_name_the_groups_flows_and_owners_refer_to(session, sessio
     )
     _run(sessions, clock, integration, [[GROUP]])  # discovers "Finance" for the pattern
     _flow_naming_groups(session, clock, integration, "0b9c2f54-07f6-4f55-8e4a-3c1d2a6f7e10")
-    job = enqueue_discovery(session=session, clock=clock, integration=integration)
+    job = enqueue_discovery(
+        uses=INTEGRATION_USES, session=session, clock=clock, integration=integration
+    )
     session.commit()
     assert job.payload["member_groups"] == [
         "0b9c2f54-07f6-4f55-8e4a-3c1d2a6f7e10",
@@ -215,7 +227,7 @@ def test_discover_jobs_name_the_groups_flows_and_owners_refer_to(session, sessio
 
 def _interested_in(session, clock, integration, refs):
     """The integration's queued discover job (queued now if none), reading ``refs``' members."""
-    enqueue_discovery(session=session, clock=clock, integration=integration)
+    enqueue_discovery(uses=INTEGRATION_USES, session=session, clock=clock, integration=integration)
     job = session.scalars(
         select(Job).where(Job.kind == JobKind.DISCOVER, Job.status == JobStatus.QUEUED)
     ).one()

@@ -22,14 +22,14 @@ from jitgate.protocol.v1 import (
     ReadMembershipPayload,
 )
 from jitgate.server.grants.models import Membership, StandingMembership
-from jitgate.server.grants.observed import observe, snapshot
-from jitgate.server.grants.reconciler import EngineConfig
 from jitgate.server.integrations.models import IntegrationStatus, MembershipMode
 from jitgate.server.integrations.sync_models import ObservedMember, ResourceSync
 from jitgate.server.jobs.models import Job, JobKind
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.observed import observe, snapshot
+from jitgate.server.reconciler.tick import ReconcilerConfig
 
-DRIFT = EngineConfig(
+DRIFT = ReconcilerConfig(
     periodic=True,
     drift_interval=timedelta(minutes=15),
     discovery_interval=timedelta(days=365),  # not what these tests are about

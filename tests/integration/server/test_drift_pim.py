@@ -7,15 +7,16 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from engine_world import Directory, approved, engine_world, events, open_jobs, run_connector, tick
+from jitgate.protocol.v1 import GrantMode
 from jitgate.server.grants.models import Membership, StandingMembership
-from jitgate.server.grants.reconciler import EngineConfig
-from jitgate.server.integrations.models import GrantMode, IntegrationStatus, MembershipMode
+from jitgate.server.integrations.models import IntegrationStatus, MembershipMode
 from jitgate.server.jobs.models import JobKind
+from jitgate.server.reconciler.tick import ReconcilerConfig
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
 
 HOUR = timedelta(hours=1)
-DRIFT = EngineConfig(
+DRIFT = ReconcilerConfig(
     periodic=True, drift_interval=timedelta(minutes=15), pim_grace=timedelta(minutes=5)
 )
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from factories import bearer, make_flow, make_identity, make_integration
-from jitgate.server.identities.models import UserRole
+from jitgate.server.actor import UserRole
 from request_world import audit_count
 
 

@@ -26,9 +26,9 @@ from jitgate.protocol.v1 import (
     Outcome,
     WriteOutcome,
 )
-from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.states import GrantStatus
+from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.operations import update_integration
 from jitgate.server.integrations.schemas import IntegrationUpdate

@@ -5,8 +5,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from factories import bearer, make_identity
+from jitgate.server.actor import UserRole
 from jitgate.server.audit.models import AuditEvent
-from jitgate.server.identities.models import UserRole
 
 
 def _audit_count(session):

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from factories import bearer, make_connector, make_identity, make_integration, make_resource
+from jitgate.server.actor import UserRole
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.states import GrantStatus
-from jitgate.server.identities.models import UserRole
 from jitgate.server.integrations.models import Integration, IntegrationStatus
 from jitgate.server.jobs.models import Job, JobKind, JobPriority, JobStatus
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit

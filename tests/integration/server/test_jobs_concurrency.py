@@ -16,9 +16,9 @@ from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.migrate import upgrade
 from jitgate.core.settings import Settings
 from jitgate.protocol.v1 import GrantPayload, RevokePayload
+from jitgate.server.app import create_app
 from jitgate.server.jobs.operations import claim_jobs, enqueue_job
 from jitgate.server.jobs.registry import HandlerRegistry
-from jitgate.server.web.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -25,8 +25,8 @@ from jitgate.protocol.v1 import (
 )
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.models import Connector
+from jitgate.server.handlers import default_registry
 from jitgate.server.jobs.backoff import Backoff
-from jitgate.server.jobs.handlers import default_registry
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import claim_jobs, enqueue_job, release_job
 from jitgate.server.jobs.registry import HandlerRegistry

@@ -21,18 +21,18 @@ from jitgate.protocol.v1 import (
     ReadMembershipPayload,
     ResourceType,
 )
-from jitgate.server.grants.late_write import DEFAULT_LATE_WRITE_WINDOW
 from jitgate.server.grants.models import Membership, StandingMembership
-from jitgate.server.grants.reconciler import EngineConfig
 from jitgate.server.integrations.models import IntegrationStatus
 from jitgate.server.jobs.models import Job, JobKind
 from jitgate.server.jobs.operations import enqueue_job
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.late_write import DEFAULT_LATE_WRITE_WINDOW
+from jitgate.server.reconciler.tick import ReconcilerConfig
 from jitgate.server.requests.lifecycle import revoke_request
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
 
-DRIFT = EngineConfig(
+DRIFT = ReconcilerConfig(
     periodic=True, drift_interval=timedelta(minutes=15), pim_grace=timedelta(minutes=5)
 )
 

@@ -16,9 +16,10 @@ from engine_world import approved, engine_world, tick
 from jitgate.core.clock import ManualClock
 from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.migrate import upgrade
-from jitgate.server.grants.apply import lock_rows
+from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.models import Grant, Membership
-from jitgate.server.grants.plan import Action, ActionKind, MembershipKey
+from jitgate.server.reconciler.apply import lock_rows
+from jitgate.server.reconciler.plan import Action, ActionKind
 
 
 @pytest.fixture

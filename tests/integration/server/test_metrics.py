@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from engine_world import Directory, approved, engine_world, run_connector, tick
 from jitgate.core.settings import Settings
-from jitgate.server.web.app import create_app
+from jitgate.server.app import create_app
 
 
 def _value(text, name, labels=""):

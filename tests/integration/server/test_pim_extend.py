@@ -17,9 +17,8 @@ from engine_world import (
     tick,
 )
 from factories import actor_for
-from jitgate.protocol.v1 import GrantData, GrantPayload, JobResult, Outcome, WriteOutcome
+from jitgate.protocol.v1 import GrantData, GrantMode, GrantPayload, JobResult, Outcome, WriteOutcome
 from jitgate.server.grants.models import Grant, Membership
-from jitgate.server.integrations.models import GrantMode
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.service import parse_payload
 from jitgate.server.requests.lifecycle import extend_request

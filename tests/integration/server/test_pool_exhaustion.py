@@ -14,7 +14,7 @@ from jitgate.core.clock import ManualClock
 from jitgate.core.db import make_session_factory
 from jitgate.core.migrate import upgrade
 from jitgate.core.settings import Settings
-from jitgate.server.web.app import create_app
+from jitgate.server.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

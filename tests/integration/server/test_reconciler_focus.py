@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 
 from engine_world import QUIET, Directory, approved, engine_world, open_jobs, run_connector
 from factories import actor_for
-from jitgate.server.grants.reconciler import run_tick
-from jitgate.server.grants.state import Focus
+from jitgate.server.app import create_app
 from jitgate.server.jobs.models import JobKind
 from jitgate.server.jobs.notify import JobNotifier
+from jitgate.server.reconciler.state import Focus
+from jitgate.server.reconciler.tick import run_tick
 from jitgate.server.requests.lifecycle import revoke_request
-from jitgate.server.web.app import create_app
 
 
 def _until(check, what: str) -> None:
@@ -46,7 +46,7 @@ def test_approval_queues_the_grant_job_without_waiting_for_a_tick(
 ):
     w = engine_world(session, clock)
     slow = settings.model_copy(update={"reconcile_interval_s": 3600})
-    app = create_app(slow, clock=clock, sessions=sessions, run_engine=True)
+    app = create_app(slow, clock=clock, sessions=sessions, run_reconciler=True)
     loop = app.state.reconciler
     with TestClient(app):
         _until(lambda: loop.ticks >= 1, "the first full tick")
@@ -65,7 +65,7 @@ def test_revocation_queues_the_revoke_job_without_waiting_for_a_tick(
     run_tick(sessions=sessions, clock=clock, config=QUIET)
     run_connector(sessions, clock, w.integration.connector_id, Directory().respond)
     slow = settings.model_copy(update={"reconcile_interval_s": 3600})
-    app = create_app(slow, clock=clock, sessions=sessions, run_engine=True)
+    app = create_app(slow, clock=clock, sessions=sessions, run_reconciler=True)
     loop = app.state.reconciler
     with TestClient(app):
         _until(lambda: loop.ticks >= 1, "the first full tick")

@@ -9,7 +9,7 @@ import pytest
 from jitgate.core.clock import ManualClock
 from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.migrate import upgrade
-from jitgate.server.grants.reconciler import EngineConfig, acquire_tick_lock, run_tick
+from jitgate.server.reconciler.tick import ReconcilerConfig, acquire_tick_lock, run_tick
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def pg_sessions(fresh_postgres_url):
 
 def test_second_tick_is_skipped_while_one_runs(pg_sessions):
     clock = ManualClock()
-    config = EngineConfig(periodic=False)
+    config = ReconcilerConfig(periodic=False)
     holder = pg_sessions()
     try:
         assert acquire_tick_lock(holder)
@@ -39,7 +39,7 @@ def test_second_tick_is_skipped_while_one_runs(pg_sessions):
 
 def test_concurrent_ticks_one_runs(pg_sessions):
     clock = ManualClock()
-    config = EngineConfig(periodic=False)
+    config = ReconcilerConfig(periodic=False)
     holder = pg_sessions()
     assert acquire_tick_lock(holder)
     results = []

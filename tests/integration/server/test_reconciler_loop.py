@@ -7,8 +7,8 @@ import time
 from fastapi.testclient import TestClient
 
 from engine_world import approved, engine_world, open_jobs
+from jitgate.server.app import create_app
 from jitgate.server.jobs.models import JobKind
-from jitgate.server.web.app import create_app
 
 
 def test_loop_runs_ticks_only_when_enabled(session, sessions, clock, settings):
@@ -18,7 +18,7 @@ def test_loop_runs_ticks_only_when_enabled(session, sessions, clock, settings):
         pass
     assert open_jobs(session) == [], "create_app starts no loop unless told"
     fast = settings.model_copy(update={"reconcile_interval_s": 0.05})
-    app = create_app(fast, clock=clock, sessions=sessions, run_engine=True)
+    app = create_app(fast, clock=clock, sessions=sessions, run_reconciler=True)
     with TestClient(app):
         for _ in range(200):
             if app.state.reconciler.ticks:

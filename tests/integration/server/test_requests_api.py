@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from factories import bearer, make_flow, make_identity
-from jitgate.server.grants.operations import begin_granting, mark_grant_active
+from jitgate.server.requests.granting import activate_grant, begin_granting
 from request_world import MANAGER_POLICY, audit_count, make_world, snapshot
 
 PROBLEM = "application/problem+json"
@@ -163,7 +163,7 @@ def test_grants_listing(client, session, clock):
     mine = _submit(client, alice, w.finance).json()
     _submit(client, bob, w.payroll)
     begin_granting(session=session, clock=clock, request_id=mine["id"])
-    mark_grant_active(session=session, clock=clock, grant_id=mine["grants"][0]["id"])
+    activate_grant(session=session, clock=clock, grant_id=mine["grants"][0]["id"])
     session.commit()
     assert [
         g["resource_id"] for g in client.get("/api/v1/grants", headers=alice).json()["items"]

@@ -8,14 +8,14 @@ from sqlalchemy import select
 from factories import actor_for, make_flow, make_request
 from jitgate.core.errors import Conflict, Forbidden, NotFound
 from jitgate.server.grants.models import Grant
-from jitgate.server.grants.operations import (
+from jitgate.server.grants.states import EndReason, GrantStatus
+from jitgate.server.requests.granting import (
+    activate_grant,
     begin_granting,
     expire_grants,
-    mark_grant_active,
-    mark_grant_failed,
-    mark_grant_removed,
+    fail_grant,
+    revoke_grant,
 )
-from jitgate.server.grants.states import EndReason, GrantStatus
 from jitgate.server.requests.lifecycle import cancel_request, extend_request, revoke_request
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
@@ -53,7 +53,7 @@ def _refused(session, request, error, op, **kwargs):
 def _activate(session, clock, request):
     _one_event(session, begin_granting, clock=clock, request_id=request.id)
     for grant in _grants(session, request):
-        _one_event(session, mark_grant_active, clock=clock, grant_id=grant.id)
+        _one_event(session, activate_grant, clock=clock, grant_id=grant.id)
     session.refresh(request)
     assert request.status is RequestStatus.ACTIVE
 
@@ -67,10 +67,10 @@ def test_whole_lifecycle_to_expired(session, clock):
     )
     _one_event(session, begin_granting, clock=clock, request_id=request.id)
     first, second = _grants(session, request)
-    _one_event(session, mark_grant_active, clock=clock, grant_id=first.id)
+    _one_event(session, activate_grant, clock=clock, grant_id=first.id)
     session.refresh(request)
     assert request.status is RequestStatus.GRANTING
-    _one_event(session, mark_grant_active, clock=clock, grant_id=second.id)
+    _one_event(session, activate_grant, clock=clock, grant_id=second.id)
     session.refresh(request)
     assert request.status is RequestStatus.ACTIVE
     clock.advance(timedelta(minutes=59))
@@ -87,7 +87,7 @@ def test_whole_lifecycle_to_expired(session, clock):
         (GrantStatus.REVOKING, EndReason.EXPIRED, "system")
     }
     for grant in grants:
-        _one_event(session, mark_grant_removed, clock=clock, grant_id=grant.id)
+        _one_event(session, revoke_grant, clock=clock, grant_id=grant.id)
     session.refresh(request)
     assert request.status is RequestStatus.EXPIRED
     assert {g.status for g in _grants(session, request)} == {GrantStatus.ENDED}
@@ -99,15 +99,15 @@ def test_failed_grant_fails_the_request(session, clock):
     request = make_request(session, clock, w.alice, [w.finance, w.payroll])
     _one_event(session, begin_granting, clock=clock, request_id=request.id)
     first, second = _grants(session, request)
-    _one_event(session, mark_grant_active, clock=clock, grant_id=first.id)
-    _one_event(session, mark_grant_failed, clock=clock, grant_id=second.id, error="Graph 403")
+    _one_event(session, activate_grant, clock=clock, grant_id=first.id)
+    _one_event(session, fail_grant, clock=clock, grant_id=second.id, error="Graph 403")
     session.refresh(request)
     assert request.status is RequestStatus.FAILED
     first, second = _grants(session, request)
     assert (first.status, first.end_reason) == (GrantStatus.REVOKING, EndReason.FAILED)
     assert (second.status, second.last_error) == (GrantStatus.FAILED, "Graph 403")
     with pytest.raises(Conflict):
-        mark_grant_active(session=session, clock=clock, grant_id=second.id)
+        activate_grant(session=session, clock=clock, grant_id=second.id)
 
 
 def test_cancel_pending_and_approved_not_started(session, clock):
@@ -217,7 +217,7 @@ def test_revoke_by_grantee_requester_or_admin_only(session, clock):
         EndReason.REVOKED,
     )
     _refused(session, request, Conflict, revoke_request, clock=clock, actor=actor_for(w.admin))
-    _one_event(session, mark_grant_removed, clock=clock, grant_id=grant.id)
+    _one_event(session, revoke_grant, clock=clock, grant_id=grant.id)
     session.refresh(request)
     assert request.status is RequestStatus.REVOKED
     other = make_request(session, clock, w.bob, [w.payroll])

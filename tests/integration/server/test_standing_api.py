@@ -5,12 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from factories import bearer, make_identity
-from jitgate.server.actor import Actor
+from jitgate.server.actor import Actor, UserRole
 from jitgate.server.audit.models import AuditEvent
+from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.models import StandingMembership
-from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import mark_standing_gone, record_standing
-from jitgate.server.identities.models import UserRole
 from request_world import audit_count, make_world
 
 BOB = "0b0b0b0b-0000-4000-8000-000000000b0b"

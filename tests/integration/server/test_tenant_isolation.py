@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from engine_world import events
 from factories import bearer, make_connector, make_flow, make_identity, make_integration
+from jitgate.server.actor import UserRole
 from jitgate.server.connectors.models import Connector
-from jitgate.server.identities.models import Identity, UserRole
+from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import IntegrationStatus, Resource
 from request_world import MANAGER_POLICY
 

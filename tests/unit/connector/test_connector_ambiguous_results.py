@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from jitgate.connector.results import change_result, error_result
 from jitgate.graph.errors import GraphTransient
-from jitgate.graph.operations.models import (
-    AccessChange,
-    Action,
-    ChangeResult,
-    Outcome,
-    Permission,
-)
-from jitgate.protocol.v1 import GrantData
+from jitgate.graph.operations.models import AccessChange, Action, ChangeResult, Outcome
+from jitgate.protocol.v1 import GrantData, Permission
 from jitgate.protocol.v1 import Outcome as JobOutcome
 
 CHANGE = AccessChange(Action.GRANT, "u", "g", Permission.MEMBER, key="job")

@@ -12,10 +12,10 @@ from sqlalchemy import text
 from config_docs import documented, matches
 from jitgate.core.db import make_engine
 from jitgate.core.settings import Settings
-from jitgate.server.grants.late_write import DEFAULT_LATE_WRITE_WINDOW
-from jitgate.server.grants.observed import DEFAULT_FULL_EVERY
-from jitgate.server.grants.plan import PlanOptions
-from jitgate.server.grants.reconciler import EngineConfig
+from jitgate.server.reconciler.late_write import DEFAULT_LATE_WRITE_WINDOW
+from jitgate.server.reconciler.observed import DEFAULT_FULL_EVERY
+from jitgate.server.reconciler.plan import PlanOptions
+from jitgate.server.reconciler.tick import ReconcilerConfig
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,7 +35,7 @@ def test_the_documented_defaults_are_the_models() -> None:
 
 def test_timings_built_without_settings_are_the_settings_defaults() -> None:
     defaults = Settings.model_construct()  # the fields' defaults, no environment read
-    assert EngineConfig() == EngineConfig.from_settings(defaults)
+    assert ReconcilerConfig() == ReconcilerConfig.from_settings(defaults)
     assert PlanOptions().pim_grace == timedelta(seconds=defaults.pim_grace_s)
     assert timedelta(seconds=defaults.late_write_window_s) == DEFAULT_LATE_WRITE_WINDOW
     assert timedelta(seconds=defaults.drift_full_read_interval_s) == DEFAULT_FULL_EVERY

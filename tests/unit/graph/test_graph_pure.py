@@ -16,9 +16,10 @@ from jitgate.graph.operations.groups import (
     tag_name,
     unchangeable_reason,
 )
-from jitgate.graph.operations.models import OWNERS_TAG, Action, Group, Permission
+from jitgate.graph.operations.models import OWNERS_TAG, Action, Group
 from jitgate.graph.operations.roles import scope_id
 from jitgate.graph.operations.selfcheck import requirements
+from jitgate.protocol.v1 import Permission
 
 G = "6f1c2a8e-0000-4000-8000-000000000001"
 U = "6f1c2a8e-0000-4000-8000-000000000002"

@@ -39,15 +39,9 @@ from jitgate.graph.operations.groups import (
     unchangeable_reason,
 )
 from jitgate.graph.operations.memberships import EVENTUAL
-from jitgate.graph.operations.models import (
-    AccessChange,
-    Action,
-    ChangeResult,
-    Group,
-    Outcome,
-    Permission,
-)
+from jitgate.graph.operations.models import AccessChange, Action, ChangeResult, Group, Outcome
 from jitgate.graph.operations.roles import ASSIGNMENTS, assignment_body, parse_assignment, scope_id
+from jitgate.protocol.v1 import Permission
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -31,11 +31,11 @@ from jitgate.graph.operations.models import (
     Group,
     Listing,
     Outcome,
-    Permission,
     PrincipalKind,
     WriteResult,
 )
 from jitgate.graph.paging import Pager
+from jitgate.protocol.v1 import Permission
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

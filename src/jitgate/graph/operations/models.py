@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from jitgate.graph.limiter import Priority
+
+if TYPE_CHECKING:
+    from jitgate.protocol.v1 import Permission
 
 GRAPH_OBJECT_URL = "https://graph.microsoft.com/v1.0/directoryObjects/"
 """``@odata.id`` prefix for references; Graph (and the emulator) accept the public host."""
@@ -35,14 +38,6 @@ class Action(StrEnum):
 
     GRANT = "grant"
     REVOKE = "revoke"
-
-
-class Permission(StrEnum):
-    """What a principal gets on a resource."""
-
-    MEMBER = "member"
-    OWNER = "owner"
-    ACTIVE = "active"  # a directory role assignment
 
 
 class PrincipalKind(StrEnum):

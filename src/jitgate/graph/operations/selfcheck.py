@@ -11,13 +11,14 @@ tell an operator what to grant, never to decide access.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import jwt
 
 from jitgate.graph import odata
 from jitgate.graph.errors import GraphForbidden
 from jitgate.graph.paging import Pager
+from jitgate.protocol.v1 import GrantMode
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -36,7 +37,6 @@ ROLE_NAMES = {
     USER_ADMINISTRATOR: "User Administrator",
     DIRECTORY_WRITERS: "Directory Writers",
 }
-GrantMode = Literal["direct", "pim"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +130,12 @@ def requirements(
         needed.append(USERS_DELETE)
     if "entra-group" in types:
         needed.append(GROUPS_READ)
-        needed.append(PIM_GROUPS if grant_mode == "pim" else GROUPS_WRITE)
-        if role_assignable_groups and grant_mode == "direct":
+        needed.append(PIM_GROUPS if grant_mode == GrantMode.PIM else GROUPS_WRITE)
+        if role_assignable_groups and grant_mode == GrantMode.DIRECT:
             needed.append(ROLE_ASSIGNABLE_GROUPS)
     if "entra-role" in types:
         needed += [ROLES_READ, AU_READ]
-        needed.append(PIM_ROLES if grant_mode == "pim" else ROLES_WRITE)
+        needed.append(PIM_ROLES if grant_mode == GrantMode.PIM else ROLES_WRITE)
     return needed
 
 
@@ -166,7 +166,7 @@ async def self_check(
     client: GraphClient,
     *,
     resource_types: Iterable[str] = ("entra-group", "entra-role"),
-    grant_mode: GrantMode = "direct",
+    grant_mode: GrantMode = GrantMode.DIRECT,
     role_assignable_groups: bool = True,
     invite_guests: bool = False,
     delete_users: bool = False,

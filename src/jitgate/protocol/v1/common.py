@@ -43,11 +43,11 @@ class Permission(StrEnum):
 
 
 class GrantMode(StrEnum):
-    """``direct``: the broker removes at expiry; ``pim``: Entra itself enforces the expiry."""
+    """How access is given: direct Graph writes, or PIM schedules that Entra expires itself.
 
-    # Its name clashes with the server's GrantMode, so the OpenAPI document names its schema by
-    # module: keep the name it had before v1 became a package (the document is part of the API).
-    __module__ = "jitgate.protocol.v1"
+    ``direct``: the broker removes the access at expiry; ``pim``: Entra itself enforces the
+    expiry. The one grant mode: an integration's setting (``integration.grant_mode``) and a job's.
+    """
 
     DIRECT = "direct"
     PIM = "pim"

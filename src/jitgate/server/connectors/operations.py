@@ -9,7 +9,7 @@ from jitgate.core.ids import hash_token, new_token
 from jitgate.server.actor import require_admin
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
-from jitgate.server.connectors.service import find_connector_by_name, live_integration_count
+from jitgate.server.connectors.service import find_connector_by_name
 from jitgate.server.locking import locked
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from jitgate.core.clock import Clock
     from jitgate.server.actor import Actor
+    from jitgate.server.connectors.service import IntegrationFacts
 
 TOKEN_PREFIX = "jg_ct"  # noqa: S105 - a public prefix, not a secret
 PREFIX_LENGTH = len(TOKEN_PREFIX) + 5
@@ -80,11 +81,18 @@ def rotate_connector_token(
     return connector, secret
 
 
-def delete_connector(*, session: Session, clock: Clock, actor: Actor, connector_id: str) -> None:
+def delete_connector(
+    *,
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    connector_id: str,
+    integrations: IntegrationFacts,
+) -> None:
     """Remove a connector that no live integration uses (its instances and jobs go with it)."""
     require_admin(actor, "change connectors")
     connector = locked(session, Connector, connector_id, what="connector")
-    in_use = live_integration_count(session=session, connector_id=connector.id)
+    in_use = integrations.integrations_using(session=session, connector_id=connector.id)
     if in_use:
         raise Conflict(f"the connector is used by {in_use} integration(s); move or delete them")
     before = connector_summary(connector)

@@ -1,11 +1,16 @@
-"""Reading connectors: status is derived from instances' last-seen times, never stored."""
+"""Reading connectors: status is derived from instances' last-seen times, never stored.
+
+What the connectors area needs to know of integrations (they sit above it: an integration names
+its connector) is asked through ``IntegrationFacts``, which ``jitgate.server.app`` passes in
+(``integrations.service.INTEGRATION_FACTS``) on the ``JobsRuntime``.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from jitgate.core.errors import NotFound, Unauthenticated
 from jitgate.core.ids import hash_token
@@ -15,12 +20,24 @@ from jitgate.server.connectors.schemas import (
     ConnectorRead,
     ConnectorStatus,
 )
-from jitgate.server.integrations.models import Integration
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
+
+
+class IntegrationFacts(Protocol):
+    """What the connectors area asks of the integrations that use connectors."""
+
+    def integrations_using(self, *, session: Session, connector_id: str) -> int:
+        """Count the integrations (not deleted) that use a connector."""
+        ...
+
+    def resource_types(self, *, session: Session, integration_id: str | None) -> list[str]:
+        """The resource types an integration enables (none without an integration)."""
+        ...
+
 
 # An instance long-polls at least every 30 s; three missed polls make it disconnected.
 GRACE_PERIOD = timedelta(seconds=90)
@@ -44,16 +61,13 @@ def list_connectors(*, session: Session) -> list[Connector]:
     return list(session.scalars(select(Connector).order_by(Connector.name)))
 
 
-def live_integration_count(*, session: Session, connector_id: str) -> int:
-    """Count the integrations (not deleted) that use a connector."""
-    query = select(func.count(Integration.id)).where(
-        Integration.connector_id == connector_id, Integration.deleted_at.is_(None)
-    )
-    return session.scalar(query) or 0
-
-
 def connector_read(
-    *, session: Session, clock: Clock, connector: Connector, grace: timedelta = GRACE_PERIOD
+    *,
+    session: Session,
+    clock: Clock,
+    connector: Connector,
+    integrations: IntegrationFacts,
+    grace: timedelta = GRACE_PERIOD,
 ) -> ConnectorRead:
     """Build a connector's read model, deriving its status from its instances."""
     instances = list(
@@ -90,7 +104,9 @@ def connector_read(
         instances=reads,
         self_check=connector.self_check,
         self_checked_at=connector.self_checked_at,
-        integration_count=live_integration_count(session=session, connector_id=connector.id),
+        integration_count=integrations.integrations_using(
+            session=session, connector_id=connector.id
+        ),
     )
 
 

@@ -21,13 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 
 from jitgate.core.errors import Conflict
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
 from jitgate.server.identities.models import Identity
-from jitgate.server.integrations.models import Integration
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -41,7 +40,7 @@ MAX_TENANT_ID = 64
 
 
 @dataclass(frozen=True, slots=True)
-class TenantScope:
+class TenantScope:  # built by ``integrations.service.tenant_scope`` (it counts integrations)
     """Where one connector's reports land: its scope and whether it may adopt local accounts."""
 
     tenant: str
@@ -58,18 +57,6 @@ def owned(scope: TenantScope) -> ColumnElement[bool]:
 def scope_of(connector: Connector) -> str:
     """The identity scope of a connector: its pinned tenant id, or its placeholder."""
     return connector.tenant_id or f"{PLACEHOLDER}{connector.id}"
-
-
-def tenant_scope(session: Session, connector: Connector) -> TenantScope:
-    """The connector's scope, and whether it is the only connector of the live integrations."""
-    others = session.scalar(
-        select(func.count(Integration.id)).where(
-            Integration.deleted_at.is_(None),
-            Integration.connector_id.is_not(None),
-            Integration.connector_id != connector.id,
-        )
-    )
-    return TenantScope(tenant=scope_of(connector), adopt_local=not others)
 
 
 def _normalised(reported: str) -> str:

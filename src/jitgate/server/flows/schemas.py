@@ -309,7 +309,7 @@ class FlowSettings(Strict):
 TRIGGER_DESCRIPTION = (
     "`self_serve`: people request, approvers decide. `automatic`: a request under the flow is "
     "approved at once, with no approval step (creating or updating an automatic flow does not "
-    "itself grant anything; the grant engine may do so later)."
+    "itself grant anything; the reconciler may do so later)."
 )
 
 

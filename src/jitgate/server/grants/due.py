@@ -1,10 +1,10 @@
-"""Which keys an operation just made due, so the engine can plan them at once (no tick wait).
+"""Which keys an operation just made due, so the reconciler plans them at once (no tick wait).
 
 An approval (``create_grants``) or a revocation marks the session with the (resource, identity)
 pairs it changed; after that session commits, the in-process reconciler loop runs a *focused*
 tick on them (``ReconcilerLoop.attach``). The mark is only a hint to go early: the grant rows
 are the durable record, and the periodic full tick plans them anyway (invariant 6), e.g. when
-the server stops between the commit and the focused tick, or runs without the engine.
+the server stops between the commit and the focused tick, or runs without the reconciler loop.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ DUE_KEY = "jitgate.grants.due"
 
 
 def mark_due(session: Session, grants: Iterable[Grant]) -> None:
-    """Remember that these grants want the engine's attention once the session commits."""
+    """Remember that these grants want the reconciler's attention once the session commits."""
     pairs = {(g.resource_id, g.identity_id) for g in grants}
     if pairs:
         session.info.setdefault(DUE_KEY, set()).update(pairs)

@@ -79,7 +79,7 @@ class Membership(Base):
     job_kind: Mapped[str | None] = mapped_column(String(16))
     pim_fallbacks: Mapped[int] = mapped_column(default=0)
     #: A grant write of the key was sent and its answer lost: Graph may add the member until
-    #: then, even after the broker removed it (``jitgate.server.grants.late_write``).
+    #: then, even after the broker removed it (``jitgate.server.reconciler.late_write``).
     late_write_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from jitgate.core.clock import Clock
     from jitgate.server.actor import Actor
-    from jitgate.server.grants.plan import MembershipKey
+    from jitgate.server.grants.keys import MembershipKey
 
 
 def _summary(row: StandingMembership) -> dict[str, object]:

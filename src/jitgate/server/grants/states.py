@@ -5,14 +5,15 @@ source and finds no other write). The operations check their own preconditions f
 answer a lost race with ``Conflict``; a move the table refuses is therefore a bug in the caller,
 raised as ``GrantTransitionError``, never shown to a user as bad input.
 
-The moves, as the operations in ``jitgate.server.grants.operations`` make them:
+The moves, as the operations in ``jitgate.server.requests.granting`` and
+``jitgate.server.grants.operations`` make them:
 
-* ``pending -> active``: the access was applied (``mark_grant_active``);
+* ``pending -> active``: the access was applied (``activate_grant``);
 * ``pending -> ended``: the request was cancelled before granting began (``end_grants``);
 * ``pending | active -> revoking``: the access ended (revoked, expired, or a sibling grant
   failed) and awaits removal (``end_grants``);
-* ``pending | active -> failed``: the access could not be applied (``mark_grant_failed``);
-* ``revoking -> ended``: the removal was confirmed (``mark_grant_removed``).
+* ``pending | active -> failed``: the access could not be applied (``fail_grant``);
+* ``revoking -> ended``: the removal was confirmed (``revoke_grant``).
 
 ``ended`` and ``failed`` are final.
 """
@@ -20,12 +21,10 @@ The moves, as the operations in ``jitgate.server.grants.operations`` make them:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-    from jitgate.server.grants.models import Grant
 
 
 class GrantStatus(StrEnum):
@@ -72,7 +71,14 @@ def check_grant_transition(current: GrantStatus, target: GrantStatus) -> None:
         raise GrantTransitionError(msg)
 
 
-def move_grant(grant: Grant, to: GrantStatus, *, now: datetime) -> None:
+class _Moves(Protocol):
+    """What ``move_grant`` changes: a ``grants.models.Grant`` (the model imports this module)."""
+
+    status: GrantStatus
+    updated_at: datetime
+
+
+def move_grant(grant: _Moves, to: GrantStatus, *, now: datetime) -> None:
     """Change the grant's status through the table and stamp ``updated_at``."""
     check_grant_transition(grant.status, to)
     grant.status = to

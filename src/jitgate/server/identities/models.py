@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -11,14 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from jitgate.core.db import Base, JSONType, StrEnumType, UTCDateTime
 from jitgate.core.ids import new_id
-
-
-class UserRole(StrEnum):
-    """What a person may do in jitgate itself (approval rights come from access flows)."""
-
-    ADMIN = "admin"
-    AUDITOR = "auditor"
-    USER = "user"
+from jitgate.server.actor import UserRole
 
 
 class Identity(Base):

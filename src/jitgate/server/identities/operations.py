@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from jitgate.core.errors import Conflict, Forbidden, NotFound
 from jitgate.core.ids import hash_token, new_token
-from jitgate.server.actor import require_admin
+from jitgate.server.actor import UserRole, require_admin
 from jitgate.server.audit.operations import record_event
-from jitgate.server.identities.models import ApiToken, Identity, UserRole
+from jitgate.server.identities.models import ApiToken, Identity
 from jitgate.server.identities.schemas import IdentityCreate
 from jitgate.server.identities.service import find_identity, get_identity
 from jitgate.server.locking import locked

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from jitgate.core.names import TEXT_NAME
-from jitgate.server.identities.models import UserRole
+from jitgate.server.actor import UserRole
 
 
 class IdentityRead(BaseModel):

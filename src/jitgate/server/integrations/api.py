@@ -24,6 +24,7 @@ from jitgate.server.integrations.schemas import (
     IntegrationUpdate,
     ResourceRead,
 )
+from jitgate.server.integrations.uses import UsesDep
 from jitgate.server.pagination import LimitQuery, OffsetQuery, Page
 from jitgate.server.web.deps import ActorDep, AdminActor, ClockDep, ReaderActor, SessionDep
 from jitgate.server.web.params import NO_NUL, IdPath
@@ -64,11 +65,11 @@ def list_integrations(
 
 @router.post("/integrations", status_code=status.HTTP_201_CREATED, summary="Create an integration")
 def create_integration(
-    session: SessionDep, clock: ClockDep, actor: AdminActor, body: IntegrationCreate
+    session: SessionDep, clock: ClockDep, actor: AdminActor, uses: UsesDep, body: IntegrationCreate
 ) -> IntegrationRead:
     """Add an integration and queue its first discovery; every rule breaks with a 422."""
     integration = operations.create_integration(
-        session=session, clock=clock, actor=actor, data=body
+        uses=uses, session=session, clock=clock, actor=actor, data=body
     )
     return service.integration_read(session=session, clock=clock, integration=integration)
 
@@ -105,11 +106,11 @@ def update_integration(
     response_class=Response,
 )
 def delete_integration(
-    session: SessionDep, clock: ClockDep, actor: AdminActor, integration_id: IdPath
+    session: SessionDep, clock: ClockDep, actor: AdminActor, uses: UsesDep, integration_id: IdPath
 ) -> Response:
     """Soft-delete an integration (its name becomes free); 409 while requests or grants live."""
     operations.delete_integration(
-        session=session, clock=clock, actor=actor, integration_id=integration_id
+        uses=uses, session=session, clock=clock, actor=actor, integration_id=integration_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -120,11 +121,11 @@ def delete_integration(
     summary="Refresh an integration",
 )
 def refresh_integration(
-    session: SessionDep, clock: ClockDep, actor: AdminActor, integration_id: IdPath
+    session: SessionDep, clock: ClockDep, actor: AdminActor, uses: UsesDep, integration_id: IdPath
 ) -> RefreshQueued:
     """Queue a discovery job on the integration's connector; the status becomes refreshing."""
     integration, job = operations.refresh_integration(
-        session=session, clock=clock, actor=actor, integration_id=integration_id
+        uses=uses, session=session, clock=clock, actor=actor, integration_id=integration_id
     )
     read = service.integration_read(session=session, clock=clock, integration=integration)
     return RefreshQueued(integration=read, job_id=job.id)

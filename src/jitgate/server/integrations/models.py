@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from jitgate.core.db import Base, JSONType, StrEnumType, UTCDateTime
 from jitgate.core.ids import new_id
+from jitgate.protocol.v1 import GrantMode
 
 
 class IntegrationStatus(StrEnum):
@@ -22,13 +23,6 @@ class IntegrationStatus(StrEnum):
     WARNING = "warning"
     ERROR = "error"
     DISABLED = "disabled"
-
-
-class GrantMode(StrEnum):
-    """How access is given: direct Graph writes, or PIM schedules that Entra expires itself."""
-
-    DIRECT = "direct"
-    PIM = "pim"
 
 
 class MembershipMode(StrEnum):

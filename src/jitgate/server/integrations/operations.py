@@ -9,29 +9,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from jitgate.core.errors import Conflict, NotFound, ValidationFailed
+from jitgate.protocol.v1 import GrantMode
 from jitgate.server.actor import require_admin
 from jitgate.server.audit.operations import record_event
 from jitgate.server.catalog.registry import get_integration_type
 from jitgate.server.catalog.validation import validate_config
 from jitgate.server.connectors.models import Connector
-from jitgate.server.grants.guests import queue_guest_self_check
-from jitgate.server.grants.models import Grant
-from jitgate.server.grants.states import GrantStatus
-from jitgate.server.integrations.models import (
-    GrantMode,
-    Integration,
-    IntegrationStatus,
-    MembershipMode,
-)
+from jitgate.server.integrations.guest_check import queue_guest_self_check
+from jitgate.server.integrations.models import Integration, IntegrationStatus, MembershipMode
 from jitgate.server.integrations.service import config_values, find_live_integration_by_name
 from jitgate.server.integrations.sync import discovery_job
 from jitgate.server.jobs.models import Job
 from jitgate.server.locking import locked
-from jitgate.server.requests.models import AccessRequest, AccessRequestUnit
-from jitgate.server.requests.states import TERMINAL
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,9 +30,8 @@ if TYPE_CHECKING:
     from jitgate.server.actor import Actor
     from jitgate.server.catalog.registry import IntegrationType
     from jitgate.server.integrations.schemas import IntegrationCreate, IntegrationUpdate
+    from jitgate.server.integrations.uses import IntegrationUses
     from jitgate.server.jobs.models import Job
-
-LIVE_GRANT_STATUSES = (GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.REVOKING)
 
 
 def _check(
@@ -87,7 +76,7 @@ def _apply(integration: Integration, values: dict[str, Any]) -> None:
 
 
 def create_integration(
-    *, session: Session, clock: Clock, actor: Actor, data: IntegrationCreate
+    *, session: Session, clock: Clock, actor: Actor, data: IntegrationCreate, uses: IntegrationUses
 ) -> Integration:
     """Add an integration and queue its first discovery."""
     require_admin(actor, "change integrations")
@@ -104,7 +93,7 @@ def create_integration(
     _apply(integration, values)
     session.add(integration)
     session.flush()
-    job = discovery_job(session=session, clock=clock, integration=integration)
+    job = discovery_job(session=session, clock=clock, integration=integration, uses=uses)
     _check_guest_permissions(session, clock, integration, before=None)
     record_event(
         session=session,
@@ -167,32 +156,13 @@ def update_integration(
     return integration
 
 
-def _live_use(session: Session, integration_id: str) -> tuple[int, int]:
-    """Count the live requests and live grants on an integration."""
-    requests = session.scalars(
-        select(AccessRequest.id)
-        .join(AccessRequestUnit, AccessRequestUnit.request_id == AccessRequest.id)
-        .where(
-            AccessRequestUnit.integration_id == integration_id,
-            AccessRequest.status.not_in(TERMINAL),
-        )
-        .distinct()
-    ).all()
-    grants = session.scalars(
-        select(Grant.id).where(
-            Grant.integration_id == integration_id, Grant.status.in_(LIVE_GRANT_STATUSES)
-        )
-    ).all()
-    return len(requests), len(grants)
-
-
 def delete_integration(
-    *, session: Session, clock: Clock, actor: Actor, integration_id: str
+    *, session: Session, clock: Clock, actor: Actor, integration_id: str, uses: IntegrationUses
 ) -> Integration:
     """Soft-delete an integration that has no live requests or grants; its name becomes free."""
     require_admin(actor, "change integrations")
     integration = locked(session, Integration, integration_id, what="integration")
-    requests, grants = _live_use(session, integration.id)
+    requests, grants = uses.live_use(session, integration.id)
     if requests or grants:
         raise Conflict(
             f"the integration has {requests} open request(s) and {grants} live grant(s); "
@@ -217,7 +187,7 @@ def delete_integration(
 
 
 def refresh_integration(
-    *, session: Session, clock: Clock, actor: Actor, integration_id: str
+    *, session: Session, clock: Clock, actor: Actor, integration_id: str, uses: IntegrationUses
 ) -> tuple[Integration, Job]:
     """Queue a discovery job for the integration's connector and mark it refreshing."""
     require_admin(actor, "change integrations")
@@ -225,7 +195,7 @@ def refresh_integration(
     if integration.connector_id is None:
         raise Conflict("the integration has no connector")
     before_status = str(integration.status)
-    job = discovery_job(session=session, clock=clock, integration=integration, full=True)
+    job = discovery_job(session=session, clock=clock, integration=integration, full=True, uses=uses)
     integration.status = IntegrationStatus.REFRESHING
     integration.updated_at = clock.now()
     session.flush()

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from jitgate.core.names import NFC
+from jitgate.protocol.v1 import GrantMode
 from jitgate.server.catalog.registry import ENTRA_ID
-from jitgate.server.integrations.models import GrantMode, IntegrationStatus, MembershipMode
+from jitgate.server.integrations.models import IntegrationStatus, MembershipMode
 
 
 def _doc(param_id: str) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from jitgate.core.errors import NotFound
 from jitgate.server.connectors.models import Connector
+from jitgate.server.connectors.tenancy import TenantScope, scope_of
 from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
 from jitgate.server.integrations.schemas import (
     IntegrationRead,
@@ -155,3 +156,39 @@ def search_resources(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Resource.name, Resource.id).limit(limit).offset(offset))
     return list(rows), total
+
+
+def tenant_scope(session: Session, connector: Connector) -> TenantScope:
+    """The connector's scope, and whether it is the only connector of the live integrations."""
+    others = session.scalar(
+        select(func.count(Integration.id)).where(
+            Integration.deleted_at.is_(None),
+            Integration.connector_id.is_not(None),
+            Integration.connector_id != connector.id,
+        )
+    )
+    return TenantScope(tenant=scope_of(connector), adopt_local=not others)
+
+
+def live_integration_count(*, session: Session, connector_id: str) -> int:
+    """Count the integrations (not deleted) that use a connector."""
+    query = select(func.count(Integration.id)).where(
+        Integration.connector_id == connector_id, Integration.deleted_at.is_(None)
+    )
+    return session.scalar(query) or 0
+
+
+class IntegrationFactsOfConnectors:
+    """``connectors.service.IntegrationFacts``: what the connectors area asks of integrations."""
+
+    def integrations_using(self, *, session: Session, connector_id: str) -> int:
+        """Count the integrations (not deleted) that use a connector."""
+        return live_integration_count(session=session, connector_id=connector_id)
+
+    def resource_types(self, *, session: Session, integration_id: str | None) -> list[str]:
+        """The resource types an integration enables (none without one, or once it is gone)."""
+        integration = None if integration_id is None else session.get(Integration, integration_id)
+        return [] if integration is None else list(integration.resource_types)
+
+
+INTEGRATION_FACTS = IntegrationFactsOfConnectors()

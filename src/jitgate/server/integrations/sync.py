@@ -41,9 +41,11 @@ from jitgate.protocol.v1 import DiscoverData, DiscoveredItem, DiscoverPayload, R
 from jitgate.server.actor import Actor
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
-from jitgate.server.connectors.tenancy import TenantScope, pin_tenant, tenant_scope
+from jitgate.server.connectors.protocol.instances import connector_actor_for
+from jitgate.server.connectors.tenancy import TenantScope, pin_tenant
 from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
-from jitgate.server.integrations.sync_groups import apply_memberships, groups_of_interest
+from jitgate.server.integrations.service import tenant_scope
+from jitgate.server.integrations.sync_groups import apply_memberships
 from jitgate.server.integrations.sync_items import (
     PeopleLinks,
     SyncCounts,
@@ -51,7 +53,6 @@ from jitgate.server.integrations.sync_items import (
     resolve_managers,
 )
 from jitgate.server.integrations.sync_models import IntegrationSync
-from jitgate.server.jobs.instances import connector_actor_for
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
 from jitgate.server.jobs.service import iter_job_items, parse_payload
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
 
     from jitgate.core.clock import Clock
     from jitgate.protocol.v1 import JobResult
+    from jitgate.server.integrations.uses import IntegrationUses
 
 SYNC = Actor.system("discovery")
 ITEMS = TypeAdapter[list[DiscoveredItem]](list[DiscoveredItem])
@@ -270,7 +272,13 @@ def _open_discovery(session: Session, integration_id: str) -> Job | None:
 
 
 def _enqueue(
-    *, session: Session, clock: Clock, integration: Integration, connector_id: str, full: bool
+    *,
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    connector_id: str,
+    full: bool,
+    uses: IntegrationUses,
 ) -> Job:
     """Queue one discover job and record it as the integration's (the one write of them)."""
     state = _state(session, integration.id)
@@ -284,7 +292,7 @@ def _enqueue(
         ],
         users_delta_link=state.users_delta_link if delta else None,
         groups_delta_link=state.groups_delta_link if delta else None,
-        member_groups=groups_of_interest(session),
+        member_groups=uses.member_groups(session),
     )
     job = enqueue_job(
         session=session,
@@ -298,7 +306,12 @@ def _enqueue(
 
 
 def enqueue_discovery(
-    *, session: Session, clock: Clock, integration: Integration, full: bool = False
+    *,
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    uses: IntegrationUses,
+    full: bool = False,
 ) -> Job | None:
     """Queue a discover job (delta when links are stored) unless one is open."""
     if integration.connector_id is None or _open_discovery(session, integration.id) is not None:
@@ -309,11 +322,17 @@ def enqueue_discovery(
         integration=integration,
         connector_id=integration.connector_id,
         full=full,
+        uses=uses,
     )
 
 
 def discovery_job(
-    *, session: Session, clock: Clock, integration: Integration, full: bool = False
+    *,
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    uses: IntegrationUses,
+    full: bool = False,
 ) -> Job:
     """The integration's open discover job, else a new one (``Conflict`` without a connector)."""
     if integration.connector_id is None:
@@ -327,10 +346,13 @@ def discovery_job(
         integration=integration,
         connector_id=integration.connector_id,
         full=full,
+        uses=uses,
     )
 
 
-def schedule_discovery(*, session: Session, clock: Clock, interval: timedelta) -> list[str]:
+def schedule_discovery(
+    *, session: Session, clock: Clock, interval: timedelta, uses: IntegrationUses
+) -> list[str]:
     """Queue discovery of every integration whose last sync is older than ``interval``."""
     now = clock.now()
     due = session.scalars(
@@ -345,7 +367,7 @@ def schedule_discovery(*, session: Session, clock: Clock, interval: timedelta) -
     ).all()
     jobs = []
     for integration in due:
-        job = enqueue_discovery(session=session, clock=clock, integration=integration)
+        job = enqueue_discovery(session=session, clock=clock, integration=integration, uses=uses)
         if job is not None:
             jobs.append(job.id)
     return jobs

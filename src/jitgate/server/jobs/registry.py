@@ -6,8 +6,8 @@ results that still have attempts left are not handed over). A handler that raise
 whole report back: the connector's report fails and it reports again (or the lease expires and
 the job runs again), so a handler must be idempotent and must not commit.
 
-The grant engine registers its ``grant`` / ``revoke`` / ``discover`` / ``read_membership``
-handlers in ``jitgate.server.jobs.handlers.default_registry``; this package owns ``self_check``.
+The reconciler registers its ``grant`` / ``revoke`` / ``discover`` / ``read_membership``
+handlers in ``jitgate.server.handlers.default_registry``; this package owns ``self_check``.
 """
 
 from __future__ import annotations

@@ -12,11 +12,10 @@ from sqlalchemy import func, select
 
 from jitgate.core.errors import NotFound
 from jitgate.protocol.v1 import JobKindName, JobPayload, JobSpec, ResourceType
-from jitgate.server.integrations.models import Integration
 from jitgate.server.jobs.models import Job, JobKind, JobPage, JobStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from sqlalchemy.orm import Session
 
@@ -69,20 +68,17 @@ def parse_payload(kind: JobKind, payload: dict[str, Any]) -> JobPayload:
     """Read a stored payload: exactly a protocol payload, or ``ValidationError``.
 
     Every payload is written by ``enqueue_job`` from a protocol model, so an unknown field is a
-    bug to surface, not to drop: a claim dead-letters such a job with the reason (``jobs.api``).
+    bug to surface, not to drop: a claim dead-letters such a job with the reason
+    (``connectors.protocol.api``).
     """
     return PAYLOAD.validate_python({**payload, "kind": str(kind)})
 
 
-def job_spec(*, session: Session, job: Job) -> JobSpec:
-    """The claim form of a leased job: payload, lease and the integration's resource types."""
+def job_spec(*, job: Job, resource_types: Sequence[str]) -> JobSpec:
+    """The claim form of a leased job: payload, lease and its integration's resource types."""
     if job.lease_token is None or job.lease_expires_at is None:
         raise ValueError("only a leased job has a spec")
-    enabled: list[ResourceType] = []
-    if job.integration_id is not None:
-        integration = session.get(Integration, job.integration_id)
-        if integration is not None:
-            enabled = [ResourceType(t) for t in integration.resource_types if _known(t)]
+    enabled = [ResourceType(t) for t in resource_types if _known(t)]
     return JobSpec(
         id=job.id,
         kind=cast("JobKindName", str(job.kind)),

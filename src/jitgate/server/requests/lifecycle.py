@@ -128,7 +128,7 @@ def extend_request(
         grant.updated_at = now
     request.extension_count += 1
     request.updated_at = now
-    mark_due(session, live)  # pim mode: the engine moves Entra's expiry as soon as this commits
+    mark_due(session, live)  # pim mode: the reconciler moves Entra's expiry as soon as this commits
     _record(
         session, clock, actor, "request.extend", request, before=before, ends_at=end.isoformat()
     )
@@ -138,7 +138,7 @@ def extend_request(
 def revoke_request(
     *, session: Session, clock: Clock, actor: Actor, request_id: str, reason: str | None = None
 ) -> AccessRequest:
-    """End the access now (grantee, requester or admin); the engine then removes it."""
+    """End the access now (grantee, requester or admin); the reconciler then removes it."""
     request = lock_request(session, request_id)
     _visible(session, actor, request, clock)
     allowed = {request.requester_id, request.grantee_id}
@@ -152,6 +152,6 @@ def revoke_request(
     move(request, RequestStatus.REVOKING, now)
     request.end_reason = EndReason.REVOKED
     end_grants(grants, now=now, by=actor.name, reason=EndReason.REVOKED)
-    mark_due(session, grants)  # the engine removes the access as soon as this commits
+    mark_due(session, grants)  # the reconciler removes the access as soon as this commits
     _record(session, clock, actor, "request.revoke", request, before=before, reason=reason)
     return request

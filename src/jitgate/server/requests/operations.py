@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from jitgate.core.errors import Conflict, Forbidden, ValidationFailed
 from jitgate.server.audit.operations import record_event
 from jitgate.server.flows.approvers import policy_satisfied
-from jitgate.server.grants.operations import create_grants
 from jitgate.server.identities.models import Identity
 from jitgate.server.identities.service import find_identity
+from jitgate.server.requests.granting import create_grants
+from jitgate.server.requests.judging import judge_request
 from jitgate.server.requests.models import AccessRequest, AccessRequestUnit, Approval
-from jitgate.server.requests.planning import plan_request
 from jitgate.server.requests.service import actor_identity, ensure_visible, load_context
 from jitgate.server.requests.states import Decision, RequestStatus
 from jitgate.server.requests.transitions import lock_request, move, request_summary
@@ -27,26 +27,28 @@ if TYPE_CHECKING:
 
     from jitgate.core.clock import Clock
     from jitgate.server.actor import Actor
-    from jitgate.server.requests.planning import Plan
+    from jitgate.server.requests.judging import Judgement
     from jitgate.server.requests.schemas import RequestCreate
     from jitgate.server.requests.service import RequestContext
 
 VERBS = {Decision.APPROVED: "approve", Decision.REJECTED: "reject"}
 
 
-def _store(session: Session, plan: Plan, data: RequestCreate, now: datetime) -> AccessRequest:
-    flow = plan.flow
+def _store(
+    session: Session, judgement: Judgement, data: RequestCreate, now: datetime
+) -> AccessRequest:
+    flow = judgement.flow
     if flow is None:  # pragma: no cover - callers check first
-        raise plan.not_eligible()
+        raise judgement.not_eligible()
     request = AccessRequest(
-        requester_id=plan.requester.id,
-        grantee_id=plan.grantee.id,
+        requester_id=judgement.requester.id,
+        grantee_id=judgement.grantee.id,
         flow_id=flow.id,
         flow_name=flow.name,
         flow_snapshot=flow.model_dump(mode="json"),
         status=RequestStatus.PENDING,
         justification=(data.justification or "").strip() or None,
-        duration_min=plan.duration_min,
+        duration_min=judgement.duration_min,
         starts_at=data.starts_at,
         extension_count=0,
         created_at=now,
@@ -62,7 +64,7 @@ def _store(session: Session, plan: Plan, data: RequestCreate, now: datetime) -> 
             permission=u.permission,
             scope=u.scope,
         )
-        for u in plan.units
+        for u in judgement.units
     )
     session.flush()
     return request
@@ -82,12 +84,12 @@ def submit_request(
     """File a request; with no approvers needed (or an automatic flow) it is approved at once."""
     now = clock.now()
     _lock_grantee(session, actor, data)
-    plan = plan_request(session=session, actor=actor, data=data, now=now)
-    if plan.flow is None:
-        raise plan.not_eligible()
-    if plan.problems:
-        raise plan.problems[0]
-    request = _store(session, plan, data, now)
+    judgement = judge_request(session=session, actor=actor, data=data, now=now)
+    if judgement.flow is None:
+        raise judgement.not_eligible()
+    if judgement.problems:
+        raise judgement.problems[0]
+    request = _store(session, judgement, data, now)
     ctx = load_context(session=session, request=request)
     if not ctx.needs_approval:
         move(request, RequestStatus.APPROVED, now)

@@ -11,7 +11,7 @@ from jitgate.server.flows.service import needs_approval
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.operations import request_grants
 from jitgate.server.grants.schemas import GrantRead
-from jitgate.server.requests.planning import approvers_for_plan, plan_request
+from jitgate.server.requests.judging import approvers_for_judgement, judge_request
 from jitgate.server.requests.schemas import (
     AccessDetails,
     AccessRequestRead,
@@ -156,12 +156,12 @@ def dry_run_request(
     *, session: Session, actor: Actor, data: RequestCreate, now: datetime
 ) -> DryRunRead:
     """Judge a request without writing anything: the flow, approvers, limits, or why not."""
-    plan = plan_request(session=session, actor=actor, data=data, now=now)
+    judgement = judge_request(session=session, actor=actor, data=data, now=now)
     verdicts = [
         FlowVerdict(flow_id=f.id, flow_name=f.name, eligible=not reasons, reasons=reasons)
-        for f, reasons in plan.verdicts
+        for f, reasons in judgement.verdicts
     ]
-    flow = plan.flow
+    flow = judgement.flow
     if flow is None:
         return DryRunRead(
             eligible=False,
@@ -173,20 +173,22 @@ def dry_run_request(
             max_duration_min=None,
             duration_min=None,
             required_fields=[],
-            problems=[plan.not_eligible().detail],
+            problems=[judgement.not_eligible().detail],
             flows_considered=verdicts,
         )
     required = ["justification"] if flow.settings.justification_required else []
     return DryRunRead(
-        eligible=not plan.problems,
+        eligible=not judgement.problems,
         flow_id=flow.id,
         flow_name=flow.name,
         needs_approval=needs_approval(flow),
-        approvers=[PersonRead.model_validate(p) for p in approvers_for_plan(session, plan)],
+        approvers=[
+            PersonRead.model_validate(p) for p in approvers_for_judgement(session, judgement)
+        ],
         default_duration_min=flow.default_duration_min,
         max_duration_min=flow.max_duration_min,
-        duration_min=plan.duration_min,
+        duration_min=judgement.duration_min,
         required_fields=required,
-        problems=[p.detail for p in plan.problems],
+        problems=[p.detail for p in judgement.problems],
         flows_considered=verdicts,
     )

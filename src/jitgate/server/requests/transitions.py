@@ -28,7 +28,7 @@ def lock_request(session: Session, request_id: str) -> AccessRequest:
 
 
 def lock_requests(session: Session, request_ids: Iterable[str]) -> list[AccessRequest]:
-    """Lock several requests in id order (the lock order: ``jitgate.server.grants.operations``).
+    """Lock several requests in id order (the lock order: ``jitgate.server.requests.granting``).
 
     A transaction that is about to touch several requests takes them all here first, so two
     such transactions queue on their first common request instead of deadlocking.

@@ -32,14 +32,19 @@ from starlette.requests import Request
 from jitgate.core.db import is_busy, read_only
 from jitgate.core.errors import JitgateError
 from jitgate.protocol.v1 import PREFIX as CONNECTOR_PREFIX
-from jitgate.server.jobs.deps import connector_bearer, connector_token, find_connector
-from jitgate.server.web.deps import api_token, app_state, bearer, token_identity
+from jitgate.server.web.deps import api_token, app_state, bearer, token_actor
 from jitgate.server.web.problems import busy_response, error_response
-from jitgate.server.web.routes import API_PREFIX
+from jitgate.server.web.state import API_PREFIX
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from starlette.responses import Response
     from starlette.types import ASGIApp, Receive, Scope, Send
+
+    #: Checks a connector request's token without reading its body; raises a ``JitgateError``
+    #: (``Unauthenticated``) if it is not valid. The connector protocol's, passed in by the app.
+    ConnectorCheck = Callable[[Request], Awaitable[None]]
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -69,21 +74,15 @@ def _declares_body(scope: Scope) -> bool:
 def _check_api_token(request: Request, token: str) -> None:
     state = app_state(request)
     with read_only(), state.sessions() as session:
-        token_identity(request, session, state.clock, token, record_use=False)
+        token_actor(request, session, state.clock, token, record_use=False)
         session.rollback()
 
 
-def _check_connector_token(request: Request, token: str) -> None:
-    with read_only():
-        find_connector(request, token)
-
-
-async def _refusal(request: Request, connector: bool) -> Response | None:
+async def _refusal(request: Request, connector: ConnectorCheck | None) -> Response | None:
     """Return the response refusing the request's token, or ``None`` when the token is valid."""
     try:
-        if connector:
-            token = connector_token(request, await connector_bearer(request))
-            await run_in_threadpool(_check_connector_token, request, token)
+        if connector is not None:
+            await connector(request)
         else:
             token = api_token(request, await bearer(request))
             await run_in_threadpool(_check_api_token, request, token)
@@ -99,9 +98,10 @@ async def _refusal(request: Request, connector: bool) -> Response | None:
 class AuthFirst:
     """Pure ASGI middleware: refuse a body-carrying API request without a valid token unread."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        """Wrap ``app``."""
+    def __init__(self, app: ASGIApp, *, check_connector: ConnectorCheck) -> None:
+        """Wrap ``app``; ``check_connector`` checks a connector token (the protocol's check)."""
         self.app = app
+        self.check_connector = check_connector
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the token of a request that declares a body; pass everything else through."""
@@ -109,7 +109,8 @@ class AuthFirst:
             path = _route_path(scope)
             connector = _under(path, CONNECTOR_PREFIX)
             if (connector or _under(path, API_PREFIX)) and _declares_body(scope):
-                response = await _refusal(Request(scope), connector)
+                check = self.check_connector if connector else None
+                response = await _refusal(Request(scope), check)
                 if response is not None:
                     response.headers["Connection"] = "close"
                     await response(scope, receive, send)

@@ -17,9 +17,7 @@ from jitgate.core.clock import Clock
 from jitgate.core.db import READ_ONLY, writing
 from jitgate.core.errors import Forbidden, Unauthenticated
 from jitgate.core.settings import Settings
-from jitgate.server.actor import Actor, Source
-from jitgate.server.identities.models import Identity
-from jitgate.server.identities.service import authenticate_token, check_token, record_token_use
+from jitgate.server.actor import Actor
 from jitgate.server.web.state import AppState
 from jitgate.server.web.throttle import refuse
 
@@ -69,14 +67,16 @@ def api_token(request: Request, credentials: HTTPAuthorizationCredentials | None
     return credentials.credentials
 
 
-def token_identity(
+def token_actor(
     request: Request, session: Session, now: Clock, token: str, *, record_use: bool
-) -> Identity:
-    """Return the identity behind an API token; refuse (and count) a token that is not valid.
+) -> Actor:
+    """Return the actor behind an API token; refuse (and count) a token that is not valid.
 
     ``record_use=False`` only reads (``web.authfirst`` checks a token before the body is read).
+    The check is the app's (``AppState.tokens``, the identities area's).
     """
-    lookup = authenticate_token if record_use else check_token
+    tokens = app_state(request).tokens
+    lookup = tokens.authenticate if record_use else tokens.check
     try:
         return lookup(session=session, clock=now, token=token)
     except Unauthenticated as err:
@@ -94,13 +94,12 @@ def current_actor(
     A refusal counts against the client's address (``web.throttle``): past the limit it is a 429.
     """
     token = api_token(request, credentials)
-    identity = token_identity(request, session, now, token, record_use=True)
-    actor = Actor(identity_id=identity.id, name=identity.upn, role=identity.role, source=Source.API)
+    actor = token_actor(request, session, now, token, record_use=True)
     if READ_ONLY.get():
         if session.dirty:  # a use to record: leave the read snapshot, write on its own
             session.rollback()
             with writing():
-                record_token_use(session=session, clock=now, token=token)
+                app_state(request).tokens.record_use(session=session, clock=now, token=token)
                 session.commit()
     else:
         session.commit()  # record the use even if the route then fails

@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from jitgate.core.clock import ManualClock
-from jitgate.server.grants import loop as loop_module
-from jitgate.server.grants.loop import BUSY_RETRY_S, ReconcilerLoop
-from jitgate.server.grants.reconciler import EngineConfig
+from jitgate.server.reconciler import loop as loop_module
+from jitgate.server.reconciler.loop import BUSY_RETRY_S, ReconcilerLoop
+from jitgate.server.reconciler.tick import ReconcilerConfig
 
 
 def _loop() -> ReconcilerLoop:
     return ReconcilerLoop(
         sessions=None,  # type: ignore[arg-type]  # run_tick is replaced: no database
         clock=ManualClock(),
-        config=EngineConfig(),
+        config=ReconcilerConfig(),
         interval_s=30.0,
     )
 

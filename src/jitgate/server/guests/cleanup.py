@@ -4,7 +4,7 @@ For every ``invited_guest`` row not yet deleted, of a live integration with ``us
 set: when the identity holds no grant that is pending, active or being revoked (through *any*
 integration) and the last grant through this integration ended at least that many days ago
 (or, with none, the invitation was sent that long ago), the step queues one ``delete_user`` job.
-The result (``guest_results``) marks the row deleted. Users without a row, members and guests
+The result (``guests.results``) marks the row deleted. Users without a row, members and guests
 jitgate did not invite, are never deleted: nothing else in jitgate queues ``delete_user``.
 
 A failed deletion (e.g. the connector lacks ``User.DeleteRestore.All``) is tried again a day
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from jitgate.protocol.v1 import DeleteUserPayload
-from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.states import GrantStatus
+from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.integrations.models import Integration
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.operations import enqueue_job

@@ -1,4 +1,4 @@
-"""Result handlers of ``invite_guest`` and ``delete_user`` jobs (``jobs.handlers`` registers them).
+"""Result handlers of ``invite_guest`` and ``delete_user`` jobs (``handlers`` registers them).
 
 Called in the transaction that finishes the job, after the job row is updated; idempotent.
 
@@ -13,7 +13,7 @@ Called in the transaction that finishes the job, after the job row is updated; i
   clears the object id (and the tenant scope) from the identity and writes ``guest.delete``. A
   failed one changes nothing: the cleanup step tries again later.
 
-Lock order (``jitgate.server.grants.operations``): the caller holds the job row; an invitation
+Lock order (``jitgate.server.requests.granting``): the caller holds the job row; an invitation
 locks the requests of its grants, then the identity; a deletion locks the ``invited_guest`` row,
 then the identity.
 """
@@ -32,18 +32,18 @@ from jitgate.protocol.v1 import (
     InviteGuestData,
     InviteGuestPayload,
 )
+from jitgate.server.actor import RECONCILER
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
 from jitgate.server.connectors.tenancy import scope_of
-from jitgate.server.grants.apply import ENGINE
 from jitgate.server.grants.due import mark_due
-from jitgate.server.grants.guest_models import InvitedGuest
 from jitgate.server.grants.models import Grant
-from jitgate.server.grants.operations import lock_requests_of, mark_grant_failed
 from jitgate.server.grants.states import GrantStatus
+from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.identities.models import Identity
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.requests.granting import fail_grant, lock_requests_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -69,8 +69,8 @@ def _fail_all(session: Session, clock: Clock, grants: list[Grant], error: str) -
             continue  # ended with another grant of its request
         try:
             with session.begin_nested():
-                mark_grant_failed(
-                    session=session, clock=clock, grant_id=grant.id, error=error, actor=ENGINE
+                fail_grant(
+                    session=session, clock=clock, grant_id=grant.id, error=error, actor=RECONCILER
                 )
         except Conflict:
             continue
@@ -131,7 +131,7 @@ def handle_invite_guest_result(
     record_event(
         session=session,
         clock=clock,
-        actor=ENGINE,
+        actor=RECONCILER,
         action="guest.invite",
         target_type="identity",
         target_id=identity.id,
@@ -173,7 +173,7 @@ def handle_delete_user_result(
     record_event(
         session=session,
         clock=clock,
-        actor=ENGINE,
+        actor=RECONCILER,
         action="guest.delete",
         target_type="identity",
         target_id=guest.identity_id,

@@ -1,6 +1,7 @@
 """The registry the server runs with: every result handler, in one place.
 
-The grant engine adds its handlers here (``registry.register(JobKind.GRANT, handle_grant)``…).
+The composition root wires them (``jitgate.server.app``): the reconciler's, the guests' and
+discovery's handlers live in their areas, which the connector protocol (below them) never imports.
 """
 
 from __future__ import annotations
@@ -8,18 +9,18 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from jitgate.server.grants.drift import handle_read_membership_result
-from jitgate.server.grants.guest_results import (
+from jitgate.server.connectors.protocol.selfcheck import handle_self_check_result
+from jitgate.server.guests.results import (
     handle_delete_user_result,
     handle_invite_guest_result,
 )
-from jitgate.server.grants.late_write import DEFAULT_LATE_WRITE_WINDOW
-from jitgate.server.grants.observed import DEFAULT_FULL_EVERY
-from jitgate.server.grants.results import handle_grant_result, handle_revoke_result
 from jitgate.server.integrations.sync import handle_discover_result
 from jitgate.server.jobs.models import JobKind
 from jitgate.server.jobs.registry import HandlerRegistry
-from jitgate.server.jobs.selfcheck import handle_self_check_result
+from jitgate.server.reconciler.drift import handle_read_membership_result
+from jitgate.server.reconciler.late_write import DEFAULT_LATE_WRITE_WINDOW
+from jitgate.server.reconciler.observed import DEFAULT_FULL_EVERY
+from jitgate.server.reconciler.results import handle_grant_result, handle_revoke_result
 
 if TYPE_CHECKING:
     from datetime import timedelta

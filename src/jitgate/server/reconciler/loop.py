@@ -28,9 +28,9 @@ from sqlalchemy import event, func, or_, select
 from jitgate.core.db import is_busy
 from jitgate.server.grants.due import take_due
 from jitgate.server.grants.models import Grant
-from jitgate.server.grants.reconciler import EngineConfig, TickReport, run_tick
-from jitgate.server.grants.state import Focus
 from jitgate.server.grants.states import GrantStatus
+from jitgate.server.reconciler.state import Focus
+from jitgate.server.reconciler.tick import ReconcilerConfig, TickReport, run_tick
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable
@@ -77,7 +77,7 @@ class ReconcilerLoop:
         *,
         sessions: sessionmaker[Session],
         clock: Clock,
-        config: EngineConfig,
+        config: ReconcilerConfig,
         interval_s: float,
         gate: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:

@@ -12,8 +12,8 @@ from jitgate.server.grants.api import router as grants_router
 from jitgate.server.identities.api import router as identities_router
 from jitgate.server.integrations.api import router as integrations_router
 from jitgate.server.requests.api import router as requests_router
+from jitgate.server.web.state import API_PREFIX
 
-API_PREFIX = "/api/v1"
 api_router = APIRouter(prefix=API_PREFIX)
 for router in (
     identities_router,

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from jitgate.core.db import read_only
 from jitgate.core.errors import Unauthenticated
 from jitgate.server.connectors.operations import TOKEN_PREFIX
+from jitgate.server.connectors.protocol.instances import connector_actor_for
+from jitgate.server.connectors.protocol.runtime import JobsRuntime
 from jitgate.server.connectors.service import authenticate_connector
-from jitgate.server.jobs.instances import connector_actor_for
-from jitgate.server.jobs.runtime import JobsRuntime
 from jitgate.server.web.deps import app_state
 from jitgate.server.web.throttle import refuse
 
@@ -67,6 +69,21 @@ def find_connector(request: Request, token: str) -> ConnectorPrincipal:
         principal = ConnectorPrincipal(connector_id=connector.id, name=connector.name)
         session.rollback()
     return principal
+
+
+def _check_connector_token(request: Request, token: str) -> None:
+    with read_only():
+        find_connector(request, token)
+
+
+async def check_connector_request(request: Request) -> None:
+    """Check a connector request's token before its body is read (``web.authfirst``); only reads.
+
+    Refuses (and counts) what ``connector_actor`` would refuse: no token, a token that is not a
+    connector token, an unknown one.
+    """
+    token = connector_token(request, await connector_bearer(request))
+    await run_in_threadpool(_check_connector_token, request, token)
 
 
 def connector_actor(

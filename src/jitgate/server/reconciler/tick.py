@@ -21,14 +21,16 @@ from sqlalchemy import text
 
 from jitgate.core.db import is_postgres
 from jitgate.core.settings import default_interval
-from jitgate.server.grants.apply import ENGINE, Applied, apply
-from jitgate.server.grants.drift import schedule_drift_reads
-from jitgate.server.grants.guest_cleanup import schedule_guest_cleanup
-from jitgate.server.grants.guests import invite_or_fail
-from jitgate.server.grants.operations import expire_grants
-from jitgate.server.grants.plan import DEFAULT_PIM_GRACE, PlanOptions, plan
-from jitgate.server.grants.state import Focus, load_world
+from jitgate.server.actor import RECONCILER
+from jitgate.server.guests.cleanup import schedule_guest_cleanup
+from jitgate.server.guests.invite import invite_or_fail
 from jitgate.server.integrations.sync import schedule_discovery
+from jitgate.server.reconciler.apply import Applied, apply
+from jitgate.server.reconciler.drift import schedule_drift_reads
+from jitgate.server.reconciler.plan import DEFAULT_PIM_GRACE, PlanOptions, plan
+from jitgate.server.reconciler.state import Focus, load_world
+from jitgate.server.requests.granting import expire_grants
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -45,7 +47,7 @@ DEFAULT_DRIFT_INTERVAL = default_interval("drift_interval_s")
 
 
 @dataclass(frozen=True, slots=True)
-class EngineConfig:
+class ReconcilerConfig:
     """The reconciler's timings (from ``Settings``; unset ones are ``Settings``' defaults)."""
 
     pim_grace: timedelta = DEFAULT_PIM_GRACE
@@ -54,7 +56,7 @@ class EngineConfig:
     periodic: bool = True
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EngineConfig:
+    def from_settings(cls, settings: Settings) -> ReconcilerConfig:
         """Read the timings from the settings."""
         return cls(
             pim_grace=timedelta(seconds=settings.pim_grace_s),
@@ -109,7 +111,7 @@ def tick(
     *,
     session: Session,
     clock: Clock,
-    config: EngineConfig,
+    config: ReconcilerConfig,
     dry_run: bool = False,
     focus: Focus | None = None,
 ) -> TickReport:
@@ -123,7 +125,7 @@ def tick(
     if not acquire_tick_lock(session):
         report.skipped = True
         return report
-    report.expired_requests = expire_grants(session=session, clock=clock, actor=ENGINE)
+    report.expired_requests = expire_grants(session=session, clock=clock, actor=RECONCILER)
     if report.expired_requests:
         focus = None
     now = clock.now()
@@ -146,7 +148,7 @@ def tick(
         report.delete_user_jobs = schedule_guest_cleanup(session=session, clock=clock)
     if config.periodic and not dry_run and focus is None:
         report.discovery_jobs = schedule_discovery(
-            session=session, clock=clock, interval=config.discovery_interval
+            uses=INTEGRATION_USES, session=session, clock=clock, interval=config.discovery_interval
         )
         report.read_jobs = schedule_drift_reads(
             session=session, clock=clock, interval=config.drift_interval
@@ -158,7 +160,7 @@ def run_tick(
     *,
     sessions: sessionmaker[Session],
     clock: Clock,
-    config: EngineConfig | None = None,
+    config: ReconcilerConfig | None = None,
     dry_run: bool = False,
     focus: Focus | None = None,
 ) -> TickReport:
@@ -168,7 +170,7 @@ def run_tick(
             report = tick(
                 session=session,
                 clock=clock,
-                config=config or EngineConfig(),
+                config=config or ReconcilerConfig(),
                 dry_run=dry_run,
                 focus=focus,
             )

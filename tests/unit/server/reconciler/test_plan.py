@@ -8,15 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jitgate.server.grants.plan import (
-    ActionKind,
-    GrantView,
-    JobSort,
-    MembershipKey,
-    PlanOptions,
-    plan,
-)
+from jitgate.server.grants.keys import InFlightJob, MembershipKey
 from jitgate.server.grants.states import EndReason, GrantStatus
+from jitgate.server.reconciler.plan import ActionKind, GrantView, PlanOptions, plan
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -100,14 +94,14 @@ def test_revoked_before_start_ends_without_graph():
 
 
 def test_open_job_on_the_key_queues_nothing_more():
-    inflight = PlanOptions(inflight={key(): JobSort.GRANT})
+    inflight = PlanOptions(inflight={key(): InFlightJob.GRANT})
     assert plan([grant("g1")], set(), set(), NOW, inflight) == []
-    revoking = PlanOptions(inflight={key(): JobSort.REVOKE})
+    revoking = PlanOptions(inflight={key(): InFlightJob.REVOKE})
     assert plan([expired("g1")], {key()}, set(), NOW, revoking) == []
 
 
 def test_ended_grant_waits_for_its_grant_write_in_flight():
-    options = PlanOptions(inflight={key(): JobSort.GRANT})
+    options = PlanOptions(inflight={key(): InFlightJob.GRANT})
     assert plan([expired("g1")], set(), set(), NOW, options) == []
 
 
@@ -184,7 +178,7 @@ def test_an_earlier_end_never_shortens_the_pim_expiry():
 
 def test_pim_extension_waits_for_a_write_in_flight():
     extended = grant("g1", status=GrantStatus.ACTIVE, end=3 * H)
-    for sort in (JobSort.GRANT, JobSort.EXTEND, JobSort.REVOKE):
+    for sort in (InFlightJob.GRANT, InFlightJob.EXTEND, InFlightJob.REVOKE):
         options = PlanOptions(
             pim_integrations=frozenset({"i1"}),
             applied_ends={key(): NOW + H},
@@ -194,7 +188,7 @@ def test_pim_extension_waits_for_a_write_in_flight():
     reading = PlanOptions(
         pim_integrations=frozenset({"i1"}),
         applied_ends={key(): NOW + H},
-        inflight={key(): JobSort.VERIFY},
+        inflight={key(): InFlightJob.VERIFY},
     )
     assert kinds(plan([extended], {key()}, set(), NOW, reading)) == [(ActionKind.EXTEND, ("g1",))]
 
@@ -235,7 +229,7 @@ def worlds(draw):
     grants = [draw(grant_views(f"g{i}")) for i in range(count)]
     actual = draw(st.sets(KEYS, max_size=6))
     standing = draw(st.sets(KEYS, max_size=3))
-    inflight = draw(st.dictionaries(KEYS, st.sampled_from(list(JobSort)), max_size=2))
+    inflight = draw(st.dictionaries(KEYS, st.sampled_from(list(InFlightJob)), max_size=2))
     return grants, actual, standing, inflight
 
 
@@ -277,7 +271,7 @@ def test_one_job_per_key_and_revocations_first(world, mode):
     writes = {ActionKind.GRANT, ActionKind.EXTEND, ActionKind.REVOKE}
     jobs = [a.key for a in actions if a.kind in writes]
     assert len(jobs) == len(set(jobs))
-    writing = {k for k, sort in inflight.items() if sort is not JobSort.VERIFY}
+    writing = {k for k, sort in inflight.items() if sort is not InFlightJob.VERIFY}
     assert not set(jobs) & writing
     order = [a.kind is ActionKind.REVOKE for a in actions]
     assert order == sorted(order, reverse=True)

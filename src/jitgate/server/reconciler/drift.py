@@ -31,15 +31,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 
 from jitgate.protocol.v1 import ReadMembershipData, ReadMembershipPayload
+from jitgate.server.actor import RECONCILER
 from jitgate.server.audit.operations import record_event
-from jitgate.server.grants.apply import ENGINE, enqueue_read, enqueue_revoke
-from jitgate.server.grants.late_write import judge_late_writes
+from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
-from jitgate.server.grants.observed import DEFAULT_FULL_EVERY, observe
-from jitgate.server.grants.operations import lock_requests_of, mark_grant_removed
-from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import mark_standing_gone, record_standing
-from jitgate.server.grants.state import key_of, live_grant_clause
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import (
@@ -51,6 +47,11 @@ from jitgate.server.integrations.models import (
 from jitgate.server.integrations.sync_models import ResourceSync
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.apply import enqueue_read, enqueue_revoke
+from jitgate.server.reconciler.late_write import judge_late_writes
+from jitgate.server.reconciler.observed import DEFAULT_FULL_EVERY, observe
+from jitgate.server.reconciler.state import key_of, live_grant_clause
+from jitgate.server.requests.granting import lock_requests_of, revoke_grant
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -218,7 +219,7 @@ def handle_read_membership_result(
     )
     for row in standing:
         if row.principal_id not in members:
-            mark_standing_gone(session=session, clock=clock, actor=ENGINE, row=row)
+            mark_standing_gone(session=session, clock=clock, actor=RECONCILER, row=row)
     backed = {r.principal_id for r in rows if r.applied} | wanted
     backed |= judge_late_writes(
         session=session,
@@ -269,7 +270,7 @@ def _check_applied(
         )
         if row.principal_id not in wanted and ending:
             for grant in ending:
-                mark_grant_removed(session=session, clock=clock, grant_id=grant.id, actor=ENGINE)
+                revoke_grant(session=session, clock=clock, grant_id=grant.id, actor=RECONCILER)
             continue
         action = "drift.missing" if row.principal_id in wanted else "membership.gone"
         _audit(session, clock, action, key_of(row), context)
@@ -296,7 +297,7 @@ def _unbacked(
         record_standing(
             session=session,
             clock=clock,
-            actor=ENGINE,
+            actor=RECONCILER,
             key=key,
             source="drift",
             action="drift.unknown_member",
@@ -310,7 +311,7 @@ def _audit(
     record_event(
         session=session,
         clock=clock,
-        actor=ENGINE,
+        actor=RECONCILER,
         action=action,
         target_type="resource",
         target_id=key.resource_id,

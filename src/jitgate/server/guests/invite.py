@@ -4,11 +4,11 @@ A grant is made to a principal's object id. An identity jitgate knows only by ma
 identity, someone ``request_for`` named from outside the tenant) has none. When the grant's
 integration has ``invite_guests`` on, the tick queues one ``invite_guest`` job for the identity
 (at grant priority) and leaves the grant pending; the job's result stores the guest's object id on
-the identity (``guest_results``) and marks the grant due, so the next (focused) tick grants it.
+the identity (``guests.results``) and marks the grant due, so the next (focused) tick grants it.
 Without ``invite_guests`` the grant fails with a message that says so.
 
-A self-check job with the guest permissions (``User.Invite.All``, ``User.DeleteRestore.All``) is
-queued for a connector whose integrations invite or clean up (``queue_guest_self_check``).
+The self-check job with the guest permissions a connector's integrations need is the
+integrations area's (``integrations.guest_check``).
 """
 
 from __future__ import annotations
@@ -19,18 +19,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from jitgate.core.errors import Conflict
-from jitgate.protocol.v1 import GrantMode as WireGrantMode
-from jitgate.protocol.v1 import InviteGuestPayload, ResourceType, SelfCheckPayload
+from jitgate.protocol.v1 import InviteGuestPayload
+from jitgate.server.actor import RECONCILER
 from jitgate.server.catalog.registry import DEFAULT_INVITE_REDIRECT_URL
-from jitgate.server.grants.apply import ENGINE
 from jitgate.server.grants.models import Grant
-from jitgate.server.grants.operations import mark_grant_failed
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.identities.models import Identity
-from jitgate.server.integrations.models import GrantMode, Integration
+from jitgate.server.integrations.models import Integration
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.requests.granting import fail_grant
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -95,8 +94,8 @@ def _fail(session: Session, clock: Clock, grant_id: str, error: str) -> bool:
         return False  # e.g. failed with another grant of its request a moment ago
     try:
         with session.begin_nested():
-            mark_grant_failed(
-                session=session, clock=clock, grant_id=grant_id, error=error, actor=ENGINE
+            fail_grant(
+                session=session, clock=clock, grant_id=grant_id, error=error, actor=RECONCILER
             )
     except Conflict:
         return False
@@ -156,43 +155,3 @@ def invite_or_fail(
         )
         step.invite_jobs.append(job.id)
     return step
-
-
-def guest_self_check(session: Session, connector_id: str) -> SelfCheckPayload | None:
-    """The self-check a connector needs when its integrations invite or delete guests."""
-    integrations = list(
-        session.scalars(
-            select(Integration).where(
-                Integration.connector_id == connector_id, Integration.deleted_at.is_(None)
-            )
-        )
-    )
-    invite = any(i.invite_guests for i in integrations)
-    delete = any(i.user_cleanup_days is not None for i in integrations)
-    if not (invite or delete):
-        return None
-    types = sorted({t for i in integrations for t in i.resource_types})
-    pim = any(i.grant_mode is GrantMode.PIM for i in integrations)
-    return SelfCheckPayload(
-        resource_types=[ResourceType(t) for t in types if t in {r.value for r in ResourceType}],
-        grant_mode=WireGrantMode.PIM if pim else WireGrantMode.DIRECT,
-        invite_guests=invite,
-        delete_users=delete,
-    )
-
-
-def queue_guest_self_check(session: Session, clock: Clock, connector_id: str) -> Job | None:
-    """Queue a self-check with the guest permissions, unless none are needed or one is open."""
-    payload = guest_self_check(session, connector_id)
-    if payload is None:
-        return None
-    pending = session.scalars(
-        select(Job.id).where(
-            Job.connector_id == connector_id,
-            Job.kind == JobKind.SELF_CHECK,
-            Job.status.in_(OPEN_JOB),
-        )
-    ).first()
-    if pending is not None:
-        return None
-    return enqueue_job(session=session, clock=clock, connector_id=connector_id, payload=payload)

@@ -35,11 +35,11 @@ from jitgate.protocol.v1 import (
     ReportResultsAck,
     ResultItemAck,
 )
-from jitgate.server.grants.guests import queue_guest_self_check
-from jitgate.server.jobs import instances, operations, results
-from jitgate.server.jobs.deps import ConnectorDep, ConnectorPrincipal, RuntimeDep
-from jitgate.server.jobs.runtime import JobsRuntime
-from jitgate.server.jobs.selfcheck import record_self_check, self_check_dict
+from jitgate.server.connectors.protocol import instances
+from jitgate.server.connectors.protocol.deps import ConnectorDep, ConnectorPrincipal, RuntimeDep
+from jitgate.server.connectors.protocol.runtime import JobsRuntime
+from jitgate.server.connectors.protocol.selfcheck import record_self_check, self_check_dict
+from jitgate.server.jobs import operations, results
 from jitgate.server.jobs.service import job_spec
 from jitgate.server.web.admission import pause
 from jitgate.server.web.deps import ClockDep, SessionDep, app_state
@@ -94,7 +94,10 @@ def _specs(session: Session, clock: Clock, runtime: JobsRuntime, jobs: list[Job]
     specs = []
     for job in jobs:
         try:
-            specs.append(job_spec(session=session, job=job))
+            types = runtime.integrations.resource_types(
+                session=session, integration_id=job.integration_id
+            )
+            specs.append(job_spec(job=job, resource_types=types))
         except ValidationError as err:
             reason = f"the job's payload is not valid: {err.errors()[:3]}"
             results.dead_letter(
@@ -286,7 +289,11 @@ def heartbeat(
     summary="Store a self-check run outside a job",
 )
 def post_self_check(
-    session: SessionDep, clock: ClockDep, connector: ConnectorDep, body: ConnectorSelfCheck
+    session: SessionDep,
+    clock: ClockDep,
+    connector: ConnectorDep,
+    runtime: RuntimeDep,
+    body: ConnectorSelfCheck,
 ) -> Response:
     """Store the self-check the agent ran on start on the connector's record."""
     record_self_check(
@@ -297,15 +304,14 @@ def post_self_check(
         check=self_check_dict(body.result),
     )
     # The start check knows no integration settings: check the guest permissions as a job.
-    queue_guest_self_check(session, clock, connector.connector_id)
+    runtime.after_start_check(session, clock, connector.connector_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def install_connector_api(
-    app: FastAPI, sessions: sessionmaker[Session], runtime: JobsRuntime | None = None
+    app: FastAPI, sessions: sessionmaker[Session], runtime: JobsRuntime
 ) -> JobsRuntime:
     """Mount the connector endpoints and wire commits to long-poll wake-ups."""
-    runtime = runtime or JobsRuntime()
     runtime.notifier.attach(sessions)
     app.state.jobs = runtime
     app.include_router(router)

@@ -7,7 +7,7 @@ change only through the grant operations, each with its one audit event. Each ac
 savepoint: a lost race (``Conflict``) skips that action, not the tick.
 
 Before the first action, ``lock_rows`` takes every request and membership row the actions will
-change, in the canonical lock order (``jitgate.server.grants.operations``): requests by id, then
+change, in the canonical lock order (``jitgate.server.requests.granting``): requests by id, then
 memberships by id. Taken action by action they would interleave (request R1, membership M2, ...)
 and deadlock with a result handler that holds M2 and waits for R1.
 """
@@ -22,31 +22,29 @@ from sqlalchemy import select
 
 from jitgate.core.errors import JitgateError
 from jitgate.protocol.v1 import (
-    GrantMode as WireGrantMode,
-)
-from jitgate.protocol.v1 import (
+    GrantMode,
     GrantPayload,
     Permission,
     ReadMembershipPayload,
     ResourceType,
     RevokePayload,
 )
-from jitgate.server.actor import Actor
+from jitgate.server.actor import RECONCILER
 from jitgate.server.audit.operations import record_event
 from jitgate.server.grants.models import Grant, Membership
-from jitgate.server.grants.operations import (
-    LOCK_CHUNK,
-    begin_granting,
-    lock_requests_of,
-    mark_grant_active,
-    mark_grant_removed,
-)
-from jitgate.server.grants.plan import Action, ActionKind, MembershipKey
+from jitgate.server.grants.operations import LOCK_CHUNK
 from jitgate.server.identities.models import Identity
-from jitgate.server.integrations.models import GrantMode, Integration, Resource
+from jitgate.server.integrations.models import Integration, Resource
 from jitgate.server.integrations.sync_models import ResourceSync
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
+from jitgate.server.reconciler.plan import Action, ActionKind
+from jitgate.server.requests.granting import (
+    activate_grant,
+    begin_granting,
+    lock_requests_of,
+    revoke_grant,
+)
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
 
@@ -57,9 +55,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
+    from jitgate.server.grants.keys import MembershipKey
 
 log = logging.getLogger(__name__)
-ENGINE = Actor.system("reconciler")
+
 OPEN_JOB = (JobStatus.QUEUED, JobStatus.LEASED)
 
 
@@ -138,7 +137,7 @@ def _start_requests(session: Session, clock: Clock, grant_ids: Sequence[str]) ->
         .distinct()
     ).all()
     for request_id in sorted(request_ids):
-        begin_granting(session=session, clock=clock, request_id=request_id, actor=ENGINE)
+        begin_granting(session=session, clock=clock, request_id=request_id, actor=RECONCILER)
 
 
 def _grant(session: Session, clock: Clock, action: Action) -> str:
@@ -150,7 +149,7 @@ def _grant(session: Session, clock: Clock, action: Action) -> str:
     pim = integration.grant_mode is GrantMode.PIM
     payload = GrantPayload(
         **_target_fields(session, action.key, resource),
-        grant_mode=WireGrantMode.PIM if pim else WireGrantMode.DIRECT,
+        grant_mode=GrantMode.PIM if pim else GrantMode.DIRECT,
         ends_at=action.ends_at if pim else None,
         grant_ids=list(action.grant_ids),
     )
@@ -177,7 +176,7 @@ def _extend(session: Session, clock: Clock, action: Action) -> str:
         return "skipped: the integration is not in pim mode"
     payload = GrantPayload(
         **_target_fields(session, action.key, resource),
-        grant_mode=WireGrantMode.PIM,
+        grant_mode=GrantMode.PIM,
         ends_at=action.ends_at,
         grant_ids=list(action.grant_ids),
         extend=True,
@@ -204,7 +203,7 @@ def enqueue_revoke(
     pim = integration.grant_mode is GrantMode.PIM and not direct
     payload = RevokePayload(
         **_target_fields(session, key, resource),
-        grant_mode=WireGrantMode.PIM if pim else WireGrantMode.DIRECT,
+        grant_mode=GrantMode.PIM if pim else GrantMode.DIRECT,
         grant_ids=list(grant_ids),
         assignment_id=row.assignment_id,
     )
@@ -229,7 +228,7 @@ def _revoke(session: Session, clock: Clock, action: Action) -> str:
         record_event(
             session=session,
             clock=clock,
-            actor=ENGINE,
+            actor=RECONCILER,
             action="membership.pim_overdue",
             target_type="membership",
             target_id=row.id,
@@ -298,14 +297,14 @@ def _verify(session: Session, clock: Clock, action: Action) -> str:
 
 def _mark_ended(session: Session, clock: Clock, action: Action) -> str:
     for grant_id in action.grant_ids:
-        mark_grant_removed(session=session, clock=clock, grant_id=grant_id, actor=ENGINE)
+        revoke_grant(session=session, clock=clock, grant_id=grant_id, actor=RECONCILER)
     return "done"
 
 
 def _activate(session: Session, clock: Clock, action: Action) -> str:
     _start_requests(session, clock, action.grant_ids)
     for grant_id in action.grant_ids:
-        mark_grant_active(session=session, clock=clock, grant_id=grant_id, actor=ENGINE)
+        activate_grant(session=session, clock=clock, grant_id=grant_id, actor=RECONCILER)
     return "done"
 
 

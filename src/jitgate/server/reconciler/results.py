@@ -1,4 +1,4 @@
-"""Result handlers of grant and revoke jobs (registered in ``jitgate.server.jobs.handlers``).
+"""Result handlers of grant and revoke jobs (registered in ``jitgate.server.handlers``).
 
 Called inside the transaction that finishes the job (``jitgate.server.jobs.results``, which
 also writes the ``job.succeeded`` / ``job.failed`` audit event with Graph's request ids). They
@@ -19,7 +19,7 @@ success the row records the new ``applied_ends_at`` (``membership.extend``); ``a
 means Entra no longer held the assignment, so the row is no longer applied and the next tick
 grants it again, to the new end. A failed extend changes nothing: the next tick queues it again.
 
-Lock order (``jitgate.server.grants.operations``): the caller holds the job row; a handler locks
+Lock order (``jitgate.server.requests.granting``): the caller holds the job row; a handler locks
 the requests of the job's grants, then the key's membership row, then ``resource_sync`` and
 standing rows.
 """
@@ -39,25 +39,25 @@ from jitgate.protocol.v1 import (
     RevokePayload,
     WriteOutcome,
 )
+from jitgate.server.actor import RECONCILER
 from jitgate.server.audit.operations import record_event
-from jitgate.server.grants.apply import ENGINE
-from jitgate.server.grants.late_write import (
-    DEFAULT_LATE_WRITE_WINDOW,
-    note_ambiguous_write,
-    verify_after_removal,
-)
+from jitgate.server.grants.keys import MembershipKey
 from jitgate.server.grants.models import Grant, Membership
-from jitgate.server.grants.operations import (
-    lock_requests_of,
-    mark_grant_active,
-    mark_grant_failed,
-    mark_grant_removed,
-)
-from jitgate.server.grants.plan import MembershipKey
 from jitgate.server.grants.standing import record_standing
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.late_write import (
+    DEFAULT_LATE_WRITE_WINDOW,
+    note_ambiguous_write,
+    verify_after_removal,
+)
+from jitgate.server.requests.granting import (
+    activate_grant,
+    fail_grant,
+    lock_requests_of,
+    revoke_grant,
+)
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.states import RequestStatus
 
@@ -108,8 +108,12 @@ def _grant_failed(
         verify_after_removal(session=session, clock=clock, row=row)  # it may land anyway
     for grant in grants:
         if grant.status is GrantStatus.PENDING:
-            mark_grant_failed(
-                session=session, clock=clock, grant_id=grant.id, error=_error(result), actor=ENGINE
+            fail_grant(
+                session=session,
+                clock=clock,
+                grant_id=grant.id,
+                error=_error(result),
+                actor=RECONCILER,
             )
 
 
@@ -157,7 +161,7 @@ def handle_grant_result(
         record_standing(
             session=session,
             clock=clock,
-            actor=ENGINE,
+            actor=RECONCILER,
             key=key,
             source="already_present",
             grant_id=grants[0].id if grants else None,
@@ -176,7 +180,7 @@ def handle_grant_result(
             and request is not None
             and request.status is RequestStatus.GRANTING
         ):
-            mark_grant_active(session=session, clock=clock, grant_id=grant.id, actor=ENGINE)
+            activate_grant(session=session, clock=clock, grant_id=grant.id, actor=RECONCILER)
 
 
 def handle_extend_result(*, session: Session, clock: Clock, job: Job, result: JobResult) -> None:
@@ -204,7 +208,7 @@ def handle_extend_result(*, session: Session, clock: Clock, job: Job, result: Jo
     record_event(
         session=session,
         clock=clock,
-        actor=ENGINE,
+        actor=RECONCILER,
         action="membership.extend",
         target_type="membership",
         target_id=row.id,
@@ -245,4 +249,4 @@ def handle_revoke_result(*, session: Session, clock: Clock, job: Job, result: Jo
         verify_after_removal(session=session, clock=clock, row=row)
     for grant in _grants(session, payload.grant_ids):
         if grant.status is GrantStatus.REVOKING:
-            mark_grant_removed(session=session, clock=clock, grant_id=grant.id, actor=ENGINE)
+            revoke_grant(session=session, clock=clock, grant_id=grant.id, actor=RECONCILER)

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists, or_, select
 
+from jitgate.protocol.v1 import GrantMode
+from jitgate.server.grants.keys import InFlightJob, MembershipKey
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
-from jitgate.server.grants.plan import GrantView, JobSort, MembershipKey
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.identities.models import Identity
-from jitgate.server.integrations.models import GrantMode, Integration, MembershipMode
+from jitgate.server.integrations.models import Integration, MembershipMode
 from jitgate.server.integrations.sync_models import ResourceSync
 from jitgate.server.jobs.models import Job, JobStatus
+from jitgate.server.reconciler.plan import GrantView
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -39,7 +41,7 @@ class World:
     grants: list[GrantView] = field(default_factory=list)
     actual: set[MembershipKey] = field(default_factory=set)
     standing: set[MembershipKey] = field(default_factory=set)
-    inflight: dict[MembershipKey, JobSort] = field(default_factory=dict)
+    inflight: dict[MembershipKey, InFlightJob] = field(default_factory=dict)
     #: The expiry Entra holds for applied keys (``pim`` mode, where known).
     applied_ends: dict[MembershipKey, datetime] = field(default_factory=dict)
     pim_integrations: frozenset[str] = frozenset()
@@ -150,7 +152,7 @@ def load_world(
                 if m.applied_ends_at is not None:
                     world.applied_ends[key_of(m)] = m.applied_ends_at
             if m.job_id is not None and m.job_kind is not None:
-                world.inflight[key_of(m)] = JobSort(m.job_kind)
+                world.inflight[key_of(m)] = InFlightJob(m.job_kind)
         _load_verifies(session, chunk, world)
         _load_standing(session, chunk, world)
     integration_ids |= {g.key.integration_id for g in world.grants}
@@ -220,12 +222,12 @@ def _load_verifies(session: Session, chunk: Sequence[str], world: World) -> None
     for key in world.actual | {g.key for g in world.grants}:
         triple = (key.resource_id, key.permission, key.scope)
         if triple in verifying and key not in world.inflight:
-            world.inflight[key] = JobSort.VERIFY
+            world.inflight[key] = InFlightJob.VERIFY
 
 
 def _drop_closed_jobs(session: Session, world: World) -> None:
     """Forget ``job_id`` links whose jobs already finished (their handler cleared or died)."""
-    tracked = [k for k, sort in world.inflight.items() if sort is not JobSort.VERIFY]
+    tracked = [k for k, sort in world.inflight.items() if sort is not InFlightJob.VERIFY]
     if not tracked:
         return
     rows = session.execute(

@@ -40,31 +40,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from jitgate.core.settings import default_interval
+from jitgate.server.grants.keys import InFlightJob, MembershipKey
 from jitgate.server.grants.states import EndReason, GrantStatus
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
     from datetime import datetime, timedelta
-
-
-class JobSort(StrEnum):
-    """The kind of job in flight on a key."""
-
-    GRANT = "grant"
-    EXTEND = "extend"
-    REVOKE = "revoke"
-    VERIFY = "verify"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class MembershipKey:
-    """One principal's permission on one resource (and scope)."""
-
-    integration_id: str
-    resource_id: str
-    permission: str
-    scope: str
-    principal_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +90,7 @@ ORDER = {
     ActionKind.ACTIVATE: 5,
 }
 #: Writes on a key: while one is in flight the key gets no other write.
-WRITES = frozenset({JobSort.GRANT, JobSort.EXTEND, JobSort.REVOKE})
+WRITES = frozenset({InFlightJob.GRANT, InFlightJob.EXTEND, InFlightJob.REVOKE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +123,7 @@ class PlanOptions:
 
     pim_integrations: frozenset[str] = frozenset()
     pim_grace: timedelta = DEFAULT_PIM_GRACE
-    inflight: Mapping[MembershipKey, JobSort] = field(default_factory=dict)
+    inflight: Mapping[MembershipKey, InFlightJob] = field(default_factory=dict)
     #: ``pim`` mode: the expiry Entra holds for each applied key (where it is known).
     applied_ends: Mapping[MembershipKey, datetime] = field(default_factory=dict)
 
@@ -198,7 +179,7 @@ def _plan_key(
         return actions
     if applied and not protected:
         return _undesired_applied(key, grants, ending, now=now, options=options, flight=flight)
-    if flight is JobSort.GRANT:
+    if flight is InFlightJob.GRANT:
         return []  # the write may still land: decide once its result is in
     return [Action(ActionKind.MARK_ENDED, key, (g.id,)) for g in sorted(ending, key=lambda g: g.id)]
 
@@ -209,7 +190,7 @@ def _desired(
     ending: list[GrantView],
     *,
     held: bool,
-    flight: JobSort | None,
+    flight: InFlightJob | None,
 ) -> list[Action]:
     by_id = sorted(ending, key=lambda g: g.id)
     actions = [Action(ActionKind.MARK_ENDED, key, (g.id,)) for g in by_id]
@@ -244,7 +225,7 @@ def _undesired_applied(
     *,
     now: datetime,
     options: PlanOptions,
-    flight: JobSort | None,
+    flight: InFlightJob | None,
 ) -> list[Action]:
     if flight in WRITES:
         return []
@@ -252,7 +233,7 @@ def _undesired_applied(
         natural = all(g.end_reason is EndReason.EXPIRED and g.ends_at is not None for g in ending)
         end = max((g.ends_at for g in grants if g.ends_at is not None), default=now)
         if natural and now < end + options.pim_grace:
-            if flight is JobSort.VERIFY:
+            if flight is InFlightJob.VERIFY:
                 return []
             return [Action(ActionKind.VERIFY, key, _ids(ending))]
         return [Action(ActionKind.REVOKE, key, _ids(ending), pim_fallback=natural)]

@@ -14,8 +14,8 @@ from jitgate.core.errors import Conflict
 from jitgate.protocol.v1 import SelfCheckData
 from jitgate.server.audit.operations import record_event
 from jitgate.server.connectors.models import Connector
+from jitgate.server.connectors.protocol.instances import connector_actor_for
 from jitgate.server.connectors.tenancy import pin_tenant
-from jitgate.server.jobs.instances import connector_actor_for
 from jitgate.server.locking import locked
 
 if TYPE_CHECKING:

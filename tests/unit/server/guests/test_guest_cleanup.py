@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jitgate.server.grants.guest_cleanup import cleanup_due
+from jitgate.server.guests.cleanup import cleanup_due
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

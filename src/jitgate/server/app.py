@@ -17,12 +17,18 @@ from jitgate.core.clock import Clock, SystemClock
 from jitgate.core.db import READ_ONLY, make_engine, make_session_factory
 from jitgate.core.logging import request_id_var
 from jitgate.server.audit.keys import bind_key_ring, load_ring
-from jitgate.server.grants.loop import ReconcilerLoop
-from jitgate.server.grants.reconciler import EngineConfig
-from jitgate.server.jobs.api import install_connector_api
-from jitgate.server.jobs.handlers import default_registry
-from jitgate.server.jobs.runtime import JobsRuntime
+from jitgate.server.connectors.protocol.api import install_connector_api
+from jitgate.server.connectors.protocol.deps import check_connector_request
+from jitgate.server.connectors.protocol.runtime import JobsRuntime
+from jitgate.server.handlers import default_registry
+from jitgate.server.identities.tokens import API_TOKENS
+from jitgate.server.integrations.guest_check import queue_guest_self_check
+from jitgate.server.integrations.service import INTEGRATION_FACTS
 from jitgate.server.metrics import install_metrics
+from jitgate.server.reconciler.loop import ReconcilerLoop
+from jitgate.server.reconciler.tick import ReconcilerConfig
+from jitgate.server.requests.integration_uses import INTEGRATION_USES
+from jitgate.server.routes import api_router
 from jitgate.server.web.admission import Admission, LaneCollector, Lanes
 from jitgate.server.web.authfirst import AuthFirst
 from jitgate.server.web.headers import SecurityHeaders
@@ -32,7 +38,6 @@ from jitgate.server.web.problems import (
     PROBLEM_SCHEMA,
     install_problem_handlers,
 )
-from jitgate.server.web.routes import api_router
 from jitgate.server.web.state import AppState
 from jitgate.server.web.throttle import install_auth_throttle
 
@@ -64,11 +69,11 @@ def create_app(
     *,
     clock: Clock | None = None,
     sessions: sessionmaker[Session] | None = None,
-    run_engine: bool = False,
+    run_reconciler: bool = False,
 ) -> FastAPI:
     """Build the server app; tests pass their own clock and session factory.
 
-    ``run_engine`` starts the reconciler loop in the lifespan (``jitgate server`` passes
+    ``run_reconciler`` starts the reconciler loop in the lifespan (``jitgate server`` passes
     ``settings.reconciler_enabled``; tests leave it off and tick by hand).
     """
     if sessions is None:
@@ -84,18 +89,18 @@ def create_app(
     loop = ReconcilerLoop(
         sessions=sessions,
         clock=clock,
-        config=EngineConfig.from_settings(settings),
+        config=ReconcilerConfig.from_settings(settings),
         interval_s=settings.reconcile_interval_s,
         gate=lambda: lanes.write.hold(priority=True),  # never behind the API's queue
     )
-    if run_engine:
+    if run_reconciler:
         loop.attach(sessions)  # approvals and revocations are planned as soon as they commit
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         threads = anyio.to_thread.current_default_thread_limiter()
         threads.total_tokens = max(threads.total_tokens, lanes.threads_needed + SPARE_THREADS)
-        if run_engine:
+        if run_reconciler:
             loop.start()
         try:
             yield
@@ -117,8 +122,11 @@ def create_app(
             }
         },
     )
-    app.state.jitgate = AppState(settings=settings, clock=clock, sessions=sessions)
+    app.state.jitgate = AppState(
+        settings=settings, clock=clock, sessions=sessions, tokens=API_TOKENS
+    )
     app.state.reconciler = loop
+    app.state.integration_uses = INTEGRATION_USES
     app.state.lanes = lanes
     install_problem_handlers(app)
     app.add_middleware(
@@ -127,7 +135,7 @@ def create_app(
         connector_limit=settings.connector_body_limit_bytes,
     )
     # Added after BodyLimits, so it runs first: a token is checked before any body byte is read.
-    app.add_middleware(AuthFirst)
+    app.add_middleware(AuthFirst, check_connector=check_connector_request)
     # Outside both: a request waits for its lane before it uses a thread (the token check too).
     app.add_middleware(Admission, lanes=lanes)
     app.middleware("http")(_request_context)
@@ -137,7 +145,15 @@ def create_app(
         late_write_window=timedelta(seconds=settings.late_write_window_s),
         full_read_every=timedelta(seconds=settings.drift_full_read_interval_s),
     )
-    install_connector_api(app, sessions, JobsRuntime(handlers=handlers))
+    install_connector_api(
+        app,
+        sessions,
+        JobsRuntime(
+            handlers=handlers,
+            integrations=INTEGRATION_FACTS,
+            after_start_check=queue_guest_self_check,
+        ),
+    )
     metrics = install_metrics(app, settings=settings, sessions=sessions, clock=clock)
     metrics.registry.register(LaneCollector(lanes))
     install_auth_throttle(app, settings=settings, clock=clock, registry=metrics.registry)

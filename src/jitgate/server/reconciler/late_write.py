@@ -23,10 +23,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from jitgate.core.settings import default_interval
+from jitgate.server.actor import RECONCILER
 from jitgate.server.audit.operations import record_event
-from jitgate.server.grants.apply import ENGINE, enqueue_read, enqueue_revoke
-from jitgate.server.grants.state import key_of
 from jitgate.server.integrations.models import Resource
+from jitgate.server.reconciler.apply import enqueue_read, enqueue_revoke
+from jitgate.server.reconciler.state import key_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -56,7 +57,7 @@ def note_ambiguous_write(
     record_event(
         session=session,
         clock=clock,
-        actor=ENGINE,
+        actor=RECONCILER,
         action="membership.ambiguous_write",
         target_type="membership",
         target_id=row.id,
@@ -113,7 +114,7 @@ def judge_late_writes(
         record_event(
             session=session,
             clock=clock,
-            actor=ENGINE,
+            actor=RECONCILER,
             action="membership.late_write",
             target_type="membership",
             target_id=row.id,

@@ -1,6 +1,6 @@
 """Judging a request before anything is written: its units, the flow that applies, and why not.
 
-``plan_request`` is shared by ``submit_request`` (which raises the first problem) and
+``judge_request`` is shared by ``submit_request`` (which raises the first problem) and
 ``dry_run_request`` (which reports them all), so both always give the same answer.
 """
 
@@ -60,8 +60,8 @@ class UnitSpec:
 
 
 @dataclass
-class Plan:
-    """The outcome of judging a request."""
+class Judgement:
+    """The outcome of judging a request (the reconciler's ``plan`` plans Graph writes)."""
 
     requester: Identity
     grantee: Identity
@@ -172,11 +172,13 @@ def _people(session: Session, actor: Actor, data: RequestCreate) -> tuple[Identi
     return requester, grantee
 
 
-def plan_request(*, session: Session, actor: Actor, data: RequestCreate, now: datetime) -> Plan:
+def judge_request(
+    *, session: Session, actor: Actor, data: RequestCreate, now: datetime
+) -> Judgement:
     """Judge a request: choose its flow and list every problem with submitting it now."""
     requester, grantee = _people(session, actor, data)
     units = resolve_units(session=session, data=data)
-    plan = Plan(requester=requester, grantee=grantee, units=units, verdicts=[])
+    judgement = Judgement(requester=requester, grantee=grantee, units=units, verdicts=[])
     for row in _candidate_flows(session, data.flow_id):
         flow = AccessFlowRead.model_validate(row)
         if not actor.can_read_all and not matches_requestor(
@@ -189,14 +191,19 @@ def plan_request(*, session: Session, actor: Actor, data: RequestCreate, now: da
             continue
         reasons = flow_reasons(session, flow, requester, grantee, row.active)
         reasons += coverage_reasons(flow, units)
-        plan.verdicts.append((flow, reasons))
-        if not reasons and plan.flow is None:
-            plan.flow = flow
-    if plan.flow is not None:
-        plan.duration_min, plan.problems = _checks(
-            session=session, plan=plan, flow=plan.flow, actor=actor, data=data, now=now
+        judgement.verdicts.append((flow, reasons))
+        if not reasons and judgement.flow is None:
+            judgement.flow = flow
+    if judgement.flow is not None:
+        judgement.duration_min, judgement.problems = _checks(
+            session=session,
+            judgement=judgement,
+            flow=judgement.flow,
+            actor=actor,
+            data=data,
+            now=now,
         )
-    return plan
+    return judgement
 
 
 def _duration(flow: AccessFlowRead, data: RequestCreate) -> tuple[int | None, list[JitgateError]]:
@@ -222,7 +229,7 @@ def _start_problems(data: RequestCreate, now: datetime) -> list[JitgateError]:
 def _checks(
     *,
     session: Session,
-    plan: Plan,
+    judgement: Judgement,
     flow: AccessFlowRead,
     actor: Actor,
     data: RequestCreate,
@@ -244,7 +251,7 @@ def _checks(
                 "in to the portal with MFA and request again"
             )
         )
-    problems += _duplicates(session, plan.grantee, plan.units)
+    problems += _duplicates(session, judgement.grantee, judgement.units)
     return duration, problems
 
 
@@ -267,16 +274,16 @@ def _duplicates(session: Session, grantee: Identity, units: list[UnitSpec]) -> l
     ]
 
 
-def approvers_for_plan(session: Session, plan: Plan) -> list[Identity]:
+def approvers_for_judgement(session: Session, judgement: Judgement) -> list[Identity]:
     """Who could approve the planned request as soon as it is submitted."""
-    flow = plan.flow
+    flow = judgement.flow
     if flow is None or flow.approver_policy is None or not needs_approval(flow):
         return []
     ctx = ApprovalContext(
-        requester=plan.requester,
-        grantee=plan.grantee,
-        resources=[u.resource for u in plan.units],
-        integrations={u.integration.id: u.integration for u in plan.units},
+        requester=judgement.requester,
+        grantee=judgement.grantee,
+        resources=[u.resource for u in judgement.units],
+        integrations={u.integration.id: u.integration for u in judgement.units},
         exclude_self=flow.settings.requester_cannot_approve_self,
     )
     candidates = session.scalars(

@@ -1,0 +1,1 @@
+"""The connector protocol: instances, claims, results, self-checks (``/api/connector/v1``)."""

@@ -1,0 +1,1 @@
+"""Guest users: invitations for cross-tenant grants, their results and cleanup."""

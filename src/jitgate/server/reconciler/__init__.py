@@ -1,0 +1,1 @@
+"""The composition of one reconciler tick: load state, plan, apply; result handlers, loop."""
