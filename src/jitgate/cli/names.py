@@ -94,10 +94,10 @@ def standing_rows(client: ApiClient, standing: list[dict[str, Any]]) -> list[dic
     return [
         {
             "id": row["id"],
-            "resource": resources.get(row["resource_id"], row["resource_id"]),
-            "integration": integrations.get(row["integration_id"], row["integration_id"]),
+            "resource": f"{resources.get(row['resource_id'], row['resource_id'])} "
+            f"({row['permission']})",
             "member": people.get(row["principal_id"], row["principal_id"]),
-            "permission": row["permission"],
+            "integration": integrations.get(row["integration_id"], row["integration_id"]),
             "source": row["source"],
             "allowed": row["allowed"],
             "removed_at": row.get("removed_at"),

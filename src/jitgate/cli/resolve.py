@@ -27,8 +27,17 @@ NOT_FOUND = 404
 MAX_CANDIDATES = 5
 
 
-def pick(ref: str, objects: Iterable[dict[str, Any]], kind: str, names: tuple[str, ...]) -> str:
-    """The id of the one object whose id starts with ``ref`` or whose name is ``ref``."""
+def pick(
+    ref: str,
+    objects: Iterable[dict[str, Any]],
+    kind: str,
+    names: tuple[str, ...],
+    ids: tuple[str, ...] = ("id",),
+) -> str:
+    """The id of the one object whose id starts with ``ref`` or whose name is ``ref``.
+
+    ``ids`` are the fields a table shows as id prefixes (a resource's Entra object id too).
+    """
     wanted = ref.strip()
     if not wanted:
         raise CliError(f"give a {kind} id, id prefix or name", code=2)
@@ -40,7 +49,8 @@ def pick(ref: str, objects: Iterable[dict[str, Any]], kind: str, names: tuple[st
     named = [r for r in rows if any(str(r.get(n) or "").casefold() == folded for n in names)]
     found = named
     if not found and len(wanted) >= MIN_PREFIX:
-        found = [r for r in rows if str(r.get("id", "")).startswith(wanted.lower())]
+        prefix = wanted.lower()
+        found = [r for r in rows if any(str(r.get(k) or "").startswith(prefix) for k in ids)]
     if not found:
         short = ""
         if len(wanted) < MIN_PREFIX and HEXISH.match(wanted):
@@ -107,7 +117,7 @@ def resource(client: ApiClient, ref: str) -> str:
     by_external = [r for r in rows if r.get("external_id") == wanted]
     if len(by_external) == 1:
         return str(by_external[0]["id"])
-    return pick(ref, rows, "resource", ("name",))
+    return pick(ref, rows, "resource", ("name",), ("id", "external_id"))
 
 
 def person(client: ApiClient, ref: str) -> str:

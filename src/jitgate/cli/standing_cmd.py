@@ -16,16 +16,7 @@ standing_app = typer.Typer(
     no_args_is_help=True,
 )
 
-COLUMNS = [
-    "id",
-    "resource",
-    "integration",
-    "member",
-    "permission",
-    "source",
-    "allowed",
-    "removed_at",
-]
+COLUMNS = ["id", "resource", "member", "integration", "source", "allowed"]
 
 
 @standing_app.command("list")
@@ -65,7 +56,8 @@ def list_standing(
         emit_message("no standing memberships", output)
         return
     title = f"standing memberships: {len(items)} of {page.get('total', len(items))}"
-    emit(names.standing_rows(client, items), output, COLUMNS, title=title)
+    columns = [*COLUMNS, "removed_at"] if include_removed else COLUMNS
+    emit(names.standing_rows(client, items), output, columns, title=title)
 
 
 def _principal(client: ApiClient, ref: str) -> str:
