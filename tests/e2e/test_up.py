@@ -169,6 +169,10 @@ def test_demo_without_up_fails_with_one_line(tmp_path):
 def test_up_again_reuses_the_data_dir_and_replaces_the_tokens(up, tmp_path):
     old_admin = up.token("admin")
     assert up.stop() == 0
+    assert up.proc.stdout is not None
+    said = up.proc.stdout.read()
+    assert "stopping: connector, server and emulator (Ctrl+C)" in said
+    assert said.rstrip().endswith("jitgate up stopped")
     again = _start(tmp_path, up.data_dir)
     try:
         assert again.token("admin") != old_admin

@@ -214,10 +214,16 @@ def flows_show(flow_id: str, output: Output = OutputOption) -> None:
 def flows_create(
     source: Annotated[Path | None, SourceArgument] = None,
     file: Annotated[Path | None, FileOption] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Name it this (a copy needs a name of its own)")
+    ] = None,
     output: Output = OutputOption,
 ) -> None:
     """Create an access flow from a JSON file, or ``-`` for stdin (``flows show -o json``)."""
-    emit(ApiClient.from_profile().post("/flows", _flow_body(source or file)), output)
+    body = _flow_body(source or file)
+    if name is not None:
+        body["name"] = name
+    emit(ApiClient.from_profile().post("/flows", body), output)
 
 
 @flows_app.command("update")

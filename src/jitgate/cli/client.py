@@ -38,6 +38,18 @@ def _retry_after(response: httpx.Response) -> float:
     return min(max(wait, 0.0), MAX_WAIT_S)
 
 
+def _decode(response: httpx.Response) -> Any:
+    """The answer's JSON; an answer that is not JSON is one line saying what answered."""
+    try:
+        return response.json()
+    except ValueError as err:
+        kind = response.headers.get("content-type", "no content type")
+        raise CliError(
+            f"{response.url} answered {response.status_code} with {kind}, not JSON: is that "
+            "URL a jitgate server?"
+        ) from err
+
+
 class ApiClient:
     """Calls ``/api/v1`` with the profile's token; problems become ``ApiError``."""
 
@@ -87,25 +99,25 @@ class ApiClient:
     def get(self, path: str, **params: Any) -> Any:
         """GET and decode JSON."""
         clean = {k: v for k, v in params.items() if v is not None}
-        return self.request("GET", path, params=clean).json()
+        return _decode(self.request("GET", path, params=clean))
 
     def post(self, path: str, body: Any = None) -> Any:
         """POST JSON and decode the answer (``None`` when empty)."""
         response = self.request("POST", path, json=body)
-        return response.json() if response.content else None
+        return _decode(response) if response.content else None
 
     def patch(self, path: str, body: Any) -> Any:
         """PATCH JSON and decode the answer."""
-        return self.request("PATCH", path, json=body).json()
+        return _decode(self.request("PATCH", path, json=body))
 
     def put(self, path: str, body: Any) -> Any:
         """PUT JSON and decode the answer."""
-        return self.request("PUT", path, json=body).json()
+        return _decode(self.request("PUT", path, json=body))
 
     def delete(self, path: str) -> Any:
         """DELETE and decode the answer (``None`` when empty)."""
         response = self.request("DELETE", path)
-        return response.json() if response.content else None
+        return _decode(response) if response.content else None
 
     def stream_text(self, path: str, **params: Any) -> str:
         """GET a text body (exports)."""

@@ -10,6 +10,7 @@ import sys
 
 import httpx
 import typer
+import typer.main
 from pydantic import ValidationError
 
 from jitgate.cli import commands
@@ -37,12 +38,29 @@ def _root() -> None:
     """Just-in-time access broker for Microsoft Entra ID groups and roles."""
 
 
+def hide_flag_types(command: object) -> None:
+    """Show nothing in the help's type column for flags (Typer's rich help prints ``<bool>``).
+
+    A flag takes no value, so there is no type to show; Typer's help prints an option's metavar
+    in that column when it has one, so flags get an empty one. The help option is made here
+    (click caches it on the command) so that it gets the same.
+    """
+    make_help = getattr(command, "get_help_option", None)
+    helper = make_help(typer.Context(command)) if callable(make_help) else None  # type: ignore[arg-type]
+    for param in [*getattr(command, "params", []), *([helper] if helper else [])]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        hide_flag_types(sub)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit status (used by ``main`` and by tests)."""
     argv = sys.argv[1:] if argv is None else argv
-    app = build_app(argv)
+    command = typer.main.get_command(build_app(argv))
+    hide_flag_types(command)
     try:
-        status = app(args=argv, standalone_mode=False)
+        status = command.main(args=argv, standalone_mode=False)
     except (
         typer.TyperException,
         typer.Abort,
@@ -62,8 +80,10 @@ def _report(err: Exception) -> int:
     format_message = getattr(err, "format_message", None)
     if isinstance(err, typer.TyperException) and callable(format_message):
         # Click's usage errors print three lines (usage, hint, error); one line says it all.
-        message = str(format_message()).replace("\n", " ")
+        message = str(format_message()).replace("\n", " ").strip()
         code = int(getattr(err, "exit_code", 2))
+        if not message:  # a group run without a command has printed its help already
+            return code
         command = getattr(getattr(err, "ctx", None), "command_path", None)
         if command:
             message = f"{message} (see `{command} --help`)"

@@ -52,8 +52,9 @@ def people_list(
 
 @people_app.command("show")
 def people_show(person: str, output: Output = OutputOption) -> None:
-    """Show a person by id, UPN, mail or Entra object id."""
-    emit(ApiClient.from_profile().get(f"/identities/{person}"), output)
+    """Show a person by id, id prefix, UPN, mail or Entra object id."""
+    client = ApiClient.from_profile()
+    emit(client.get(f"/identities/{resolve.person(client, person)}"), output)
 
 
 @people_app.command("role")

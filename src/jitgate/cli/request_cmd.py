@@ -6,13 +6,15 @@ from typing import Annotated, Any
 
 import typer
 
-from jitgate.cli import resolve
+from jitgate.cli import names, resolve
 from jitgate.cli.client import ApiClient
-from jitgate.cli.output import Output, OutputOption, emit
+from jitgate.cli.output import Output, OutputOption, emit, emit_message
 
 request_app = typer.Typer(help="Access requests.", no_args_is_help=True)
 
 REQUEST_COLUMNS = ["id", "status", "grantee.upn", "flow_name", "duration_min", "created_at"]
+GRANT_COLUMNS = ["request_id", "status", "who", "what", "until", "why"]
+READ_ALL_ROLES = {"admin", "auditor"}
 
 
 def _request_body(
@@ -51,7 +53,9 @@ ScopeOpt = Annotated[
 ]
 DurationOpt = Annotated[int | None, typer.Option("--duration", "-d", help="Minutes", min=1)]
 JustOpt = Annotated[str | None, typer.Option("--justification", "-j")]
-ForOpt = Annotated[str | None, typer.Option("--for", help="Grantee UPN (request for others)")]
+ForOpt = Annotated[
+    str | None, typer.Option("--for", help="Grantee: UPN, mail or id (request for others)")
+]
 FlowOpt = Annotated[str | None, typer.Option("--flow", help="Access flow id, id prefix or name")]
 
 
@@ -143,11 +147,41 @@ def revoke(request_id: str, reason: ReasonOpt = None, output: Output = OutputOpt
 
 def grants(
     status: Annotated[str | None, typer.Option(help="Only this status")] = None,
+    resource: Annotated[
+        str | None, typer.Option("--resource", "-r", help="Only this resource (id, prefix, name)")
+    ] = None,
+    person: Annotated[
+        str | None, typer.Option("--person", help="Only this person's (UPN or mail; admins)")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many")] = 50,
     output: Output = OutputOption,
 ) -> None:
-    """List grants (yours; admins and auditors see all)."""
-    page = ApiClient.from_profile().get("/grants", status=status)
-    emit(page, output, ["id", "status", "permission", "starts_at", "ends_at", "end_reason"])
+    """Who has what until when, and why: your grants; admins and auditors see everyone's."""
+    client = ApiClient.from_profile()
+    page = client.get(
+        "/grants",
+        status=status,
+        resource_id=resolve.resource(client, resource) if resource else None,
+        identity_id=resolve.person(client, person) if person else None,
+        limit=limit,
+    )
+    if output is Output.JSON:
+        emit(page, output)
+        return
+    everyone = client.get("/me").get("role") in READ_ALL_ROLES
+    items = page.get("items", [])
+    if not items:
+        whose = "" if everyone else " of yours (only admins and auditors see other people's)"
+        emit_message(f"no grants{whose}", output)
+        return
+    shown = f"{len(items)} of {page.get('total', len(items))}"
+    whose = "everyone's grants" if everyone else "your grants (admins and auditors see everyone's)"
+    emit(
+        names.grant_rows(client, items),
+        output,
+        GRANT_COLUMNS,
+        title=f"{whose}: {shown}, times in UTC",
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,8 @@
 """Turning what a person types into an object id: a full id, a unique id prefix, or a name.
 
 Tables show ids as their shortest unique prefix (``jitgate.cli.output``); every command that
-takes an id accepts such a prefix, or the object's name (integrations, connectors, flows,
+takes an id accepts such a prefix (``MIN_PREFIX`` characters at least, so a slip of the keyboard
+does not pick some object), or the object's name (integrations, connectors, flows,
 resources), or a person's UPN or mail. A reference that fits several objects is refused with
 the candidates listed; nothing is sent to the server until the reference is unambiguous.
 """
@@ -11,20 +12,32 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from jitgate.cli.errors import CliError
+from jitgate.cli.errors import ApiError, CliError
+from jitgate.cli.output import MIN_PREFIX
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from jitgate.cli.client import ApiClient
 
+HEXISH = re.compile(r"^[0-9a-fA-F-]+$")
 FULL_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PAGE = 500
+NOT_FOUND = 404
 MAX_CANDIDATES = 5
 
 
-def pick(ref: str, objects: Iterable[dict[str, Any]], kind: str, names: tuple[str, ...]) -> str:
-    """The id of the one object whose id starts with ``ref`` or whose name is ``ref``."""
+def pick(
+    ref: str,
+    objects: Iterable[dict[str, Any]],
+    kind: str,
+    names: tuple[str, ...],
+    ids: tuple[str, ...] = ("id",),
+) -> str:
+    """The id of the one object whose id starts with ``ref`` or whose name is ``ref``.
+
+    ``ids`` are the fields a table shows as id prefixes (a resource's Entra object id too).
+    """
     wanted = ref.strip()
     if not wanted:
         raise CliError(f"give a {kind} id, id prefix or name", code=2)
@@ -34,9 +47,15 @@ def pick(ref: str, objects: Iterable[dict[str, Any]], kind: str, names: tuple[st
         return str(exact[0]["id"])
     folded = wanted.casefold()
     named = [r for r in rows if any(str(r.get(n) or "").casefold() == folded for n in names)]
-    found = named or [r for r in rows if str(r.get("id", "")).startswith(wanted.lower())]
+    found = named
+    if not found and len(wanted) >= MIN_PREFIX:
+        prefix = wanted.lower()
+        found = [r for r in rows if any(str(r.get(k) or "").startswith(prefix) for k in ids)]
     if not found:
-        raise CliError(f"no {kind} with the id, id prefix or name {ref!r}")
+        short = ""
+        if len(wanted) < MIN_PREFIX and HEXISH.match(wanted):
+            short = f" (an id prefix has at least {MIN_PREFIX} characters)"
+        raise CliError(f"no {kind} with the id, id prefix or name {ref!r}{short}")
     if len(found) > 1:
         listed = ", ".join(_label(r, names) for r in found[:MAX_CANDIDATES])
         more = f" and {len(found) - MAX_CANDIDATES} more" if len(found) > MAX_CANDIDATES else ""
@@ -49,7 +68,8 @@ def _label(row: dict[str, Any], names: tuple[str, ...]) -> str:
     return f"{row['id']} ({name})" if name else str(row["id"])
 
 
-def _pages(client: ApiClient, path: str, **params: str | bool) -> Iterator[dict[str, Any]]:
+def pages(client: ApiClient, path: str, **params: str | bool) -> Iterator[dict[str, Any]]:
+    """Every item of a paged list route, page by page."""
     offset = 0
     while True:
         page = client.get(path, limit=PAGE, offset=offset, **params)
@@ -82,31 +102,46 @@ def flow(client: ApiClient, ref: str, *, mine: bool = False) -> str:
 
 
 def resource(client: ApiClient, ref: str) -> str:
-    """A resource by id, prefix, name or Entra object id, across every integration."""
-    if FULL_ID.match(ref):
-        return ref
+    """A resource by id, prefix, name or Entra object id, across every integration.
+
+    A name is looked for with the server's name search; an id, prefix or object id (which is a
+    GUID like a resource id) among every resource.
+    """
+    wanted = ref.strip()
+    search = {} if HEXISH.match(wanted) else {"search": wanted}
     rows: list[dict[str, Any]] = []
     for item in client.get("/integrations"):
-        rows.extend(_pages(client, f"/integrations/{item['id']}/resources"))
-    by_external = [r for r in rows if r.get("external_id") == ref]
+        rows.extend(pages(client, f"/integrations/{item['id']}/resources", **search))
+    if any(r.get("id") == wanted for r in rows):
+        return wanted
+    by_external = [r for r in rows if r.get("external_id") == wanted]
     if len(by_external) == 1:
         return str(by_external[0]["id"])
-    return pick(ref, rows, "resource", ("name",))
+    return pick(ref, rows, "resource", ("name",), ("id", "external_id"))
 
 
 def person(client: ApiClient, ref: str) -> str:
-    """A person by id, UPN, mail or Entra object id (the server resolves each of them)."""
-    return str(client.get(f"/identities/{ref}")["id"])
+    """A person by id, id prefix, UPN, mail or Entra object id.
+
+    The server resolves all but a prefix; a prefix is looked for among everyone listed.
+    """
+    wanted = ref.strip()
+    try:
+        return str(client.get(f"/identities/{wanted}")["id"])
+    except ApiError as err:
+        if err.status != NOT_FOUND or not HEXISH.match(wanted) or len(wanted) < MIN_PREFIX:
+            raise
+    return pick(wanted, pages(client, "/identities"), "person", ("upn", "mail"))
 
 
 def request(client: ApiClient, ref: str) -> str:
     """An access request by id or id prefix (mine, awaiting me, then every one I may see)."""
     if FULL_ID.match(ref):
         return ref
-    rows = {r["id"]: r for r in _pages(client, "/requests", scope="mine")}
-    rows.update({r["id"]: r for r in _pages(client, "/requests", scope="approvals")})
+    rows = {r["id"]: r for r in pages(client, "/requests", scope="mine")}
+    rows.update({r["id"]: r for r in pages(client, "/requests", scope="approvals")})
     if client.get("/me").get("role") in {"admin", "auditor"}:
-        rows.update({r["id"]: r for r in _pages(client, "/requests", scope="all")})
+        rows.update({r["id"]: r for r in pages(client, "/requests", scope="all")})
     return pick(ref, rows.values(), "request", ())
 
 
@@ -116,7 +151,7 @@ def standing(client: ApiClient, ref: str) -> str:
         return ref
     return pick(
         ref,
-        _pages(client, "/standing-memberships", include_removed=True),
+        pages(client, "/standing-memberships", include_removed=True),
         "standing membership",
         (),
     )

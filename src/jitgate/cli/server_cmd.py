@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,20 @@ from jitgate.core.errors import JitgateError
 from jitgate.core.logging import configure_logging
 from jitgate.demo.allinone import UpError, UpOptions, run_up
 from jitgate.server.app import create_app
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port already in use in one line naming ``--port`` (uvicorn would log a trace)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            raise CliError(
+                f"cannot listen on {host}:{port}: {err.strerror}; choose another port with "
+                "--port or JITGATE_PORT"
+            ) from err
 
 
 def server(
@@ -35,12 +50,13 @@ def server(
     key_file = ssl_keyfile or settings.tls_key_file
     if (cert_file is None) != (key_file is None):
         raise CliError("HTTPS needs both --ssl-certfile and --ssl-keyfile", code=2)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    check_port(bind_host, bind_port)
     configure_logging(settings.log_level, json_lines=settings.log_json)
     engine = open_engine(settings)
     app = create_app(
         settings, sessions=make_session_factory(engine), run_reconciler=settings.reconciler_enabled
     )
-    bind_host, bind_port = host or settings.host, port or settings.port
     scheme = "https" if cert_file else "http"
     url = f"{scheme}://{bind_host}:{bind_port}"
     emit_message(f"jitgate server on {url}/api/v1 (docs: {url}/api/v1/docs)", output, url=url)
@@ -78,6 +94,7 @@ def up(
         )
     except (UpError, JitgateError) as err:
         raise CliError(str(err)) from err
+    emit_message("jitgate up stopped", output)
 
 
 def register(app: typer.Typer) -> None:

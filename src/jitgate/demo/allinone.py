@@ -25,8 +25,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import signal
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -106,7 +108,10 @@ class ServerThread:
             self.sock.bind((host, port))
         except OSError as err:
             self.sock.close()
-            raise UpError(f"cannot listen on {host}:{port}: {err.strerror}") from err
+            raise UpError(
+                f"cannot listen on {host}:{port}: {err.strerror}; choose another port with "
+                f'--port (`make up ARGS="--port 9090"`) or JITGATE_PORT'
+            ) from err
         self.port = int(self.sock.getsockname()[1])
         config = uvicorn.Config(
             app,  # type: ignore[arg-type]
@@ -206,7 +211,10 @@ def _start_emulator(settings: Settings, clock: OffsetClock, port: int) -> Runnin
     try:
         return start_in_thread(state, data_dir=directory, port=port)
     except OSError as err:
-        raise UpError(f"the emulator cannot listen on 127.0.0.1:{port}: {err.strerror}") from err
+        raise UpError(
+            f"the emulator cannot listen on 127.0.0.1:{port}: {err.strerror}; choose another "
+            'port with --emulator-port (`make up ARGS="--emulator-port 0"`: any free port)'
+        ) from err
 
 
 async def _run(
@@ -249,6 +257,7 @@ async def _run(
     save_info(parts.settings.data_dir, info)
     echo(_banner(parts, info, flows))
     await _wait(stop, parts.agent)
+    echo("stopping: connector, server and emulator (Ctrl+C)")
 
 
 def _agent_config(parts: _Parts, token: str) -> AgentConfig:
@@ -344,6 +353,14 @@ def _counts(parts: _Parts, integration_id: str) -> tuple[int, int]:
     return resources or 0, identities or 0
 
 
+def _path_hint() -> list[str]:
+    """A banner line saying how to put ``jitgate`` on PATH, when it is not there."""
+    installed = Path(sys.executable).parent
+    if shutil.which("jitgate") or not (installed / "jitgate").exists():
+        return []
+    return [f'  on PATH:      export PATH="{installed}:$PATH"   (jitgate is not on PATH yet)']
+
+
 def _banner(parts: _Parts, info: DemoInfo, flows: list[str]) -> str:
     resources, identities = _counts(parts, info.integration_id)
     emulator = info.emulator
@@ -369,6 +386,7 @@ def _banner(parts: _Parts, info: DemoInfo, flows: list[str]) -> str:
         lines.append(f"  {label} {person.token}  ({person.display_name}, {person.upn})")
     lines += [
         f"  CLI:          jitgate login --url {info.url} --token {admin.token}",
+        *_path_hint(),
         f"  demo:         {demo} --fast   (or `{demo}`: a real 1-minute expiry)",
         f"  data dir:     {parts.settings.data_dir}",
         "Press Ctrl+C to stop.",

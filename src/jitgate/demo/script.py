@@ -162,6 +162,28 @@ def _find_group(api: _Api, target: DemoTarget) -> dict[str, Any]:
     raise DemoError(f"discovery has not found the group {target.group!r}")
 
 
+LIVE = ("approved", "granting", "active")
+
+
+def _already_member(api: _Api, me: dict[str, Any], group: dict[str, Any], name: str) -> str:
+    """Why the demo cannot start: the requester's live request for the group, and its revoke."""
+    page = api.call("GET", "/requests", params={"scope": "mine", "status": list(LIVE)})
+    live = [
+        r
+        for r in page["items"]
+        if r["grantee"]["id"] == me["id"]
+        and any(u["resource_id"] == group["id"] for u in r["units"])
+    ]
+    who = f"{me['display_name']} is already a member of {name}"
+    if not live:
+        return f"{who}, without a live request of theirs; remove them in Entra, then run it again"
+    ids = ", ".join(r["id"] for r in live)
+    return (
+        f"{who} through request {ids} (an earlier demo's or the tour's); end it with "
+        f"`jitgate request revoke {live[0]['id']}` (as them or an admin), then run it again"
+    )
+
+
 def run_demo(target: DemoTarget, *, fast: bool, echo: Callable[[str], None]) -> None:
     """Run the cycle; raise ``DemoError`` at the first step that fails."""
     steps = _Steps(echo)
@@ -174,10 +196,7 @@ def run_demo(target: DemoTarget, *, fast: bool, echo: Callable[[str], None]) -> 
     boss = approver.call("GET", "/me")
     group = _find_group(requester, target)
     if me["object_id"] in graph.members(group["external_id"]):
-        raise DemoError(
-            f"{me['display_name']} is already a member of {target.group} (an earlier demo's "
-            "grant?); run the demo again once it has ended"
-        )
+        raise DemoError(_already_member(requester, me, group, target.group))
     steps.say(f"{me['display_name']} is not a member of {target.group} (Graph)")
     request = requester.call(
         "POST",

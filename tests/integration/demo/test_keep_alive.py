@@ -77,6 +77,7 @@ def test_jitgate_server_passes_the_setting_to_uvicorn(
     monkeypatch.setattr(uvicorn, "run", uvicorn_run)
     monkeypatch.setenv("JITGATE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("JITGATE_HTTP_KEEP_ALIVE_S", "17")
+    monkeypatch.setenv("JITGATE_PORT", "0")  # `server` checks its port is free; 8080 may not be
     assert run(["db", "upgrade"]) == 0
     assert run(["server"]) == 0
     assert seen["timeout_keep_alive"] == 17

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from jitgate.cli.client import BUSY, ApiClient
-from jitgate.cli.errors import ApiError
+from jitgate.cli.errors import ApiError, CliError
 from jitgate.cli.profile import Profile
 
 BUSY_PROBLEM = {"type": BUSY, "title": "Service busy", "status": 503, "detail": "retry"}
@@ -70,3 +70,14 @@ def test_a_401_says_the_token_is_no_longer_valid_and_how_to_log_in():
         client.get("/me")
     assert "no longer valid" in info.value.message
     assert "jitgate login --url" in info.value.message
+
+
+def test_an_answer_that_is_not_json_is_one_line_naming_the_url():
+    page = httpx.Response(200, text="<html>hello</html>", headers={"content-type": "text/html"})
+    client, _, _ = client_for([page])
+    with pytest.raises(CliError) as info:
+        client.get("/me")
+    assert (
+        "http://server.test/api/v1/me answered 200 with text/html, not JSON" in info.value.message
+    )
+    assert "\n" not in info.value.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -10,7 +11,7 @@ import typer.main
 
 from jitgate.cli import commands
 from jitgate.cli.errors import CliError
-from jitgate.cli.main import build_app
+from jitgate.cli.main import build_app, run
 from jitgate.cli.output import Output, emit, unique_prefixes
 from jitgate.cli.resolve import pick
 
@@ -84,3 +85,57 @@ def test_every_command_takes_output():
         if not any("--output" in getattr(p, "opts", ()) for p in command.params)
     ]
     assert missing == []
+
+
+def test_help_never_shows_a_type_for_a_flag(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "120")
+    app = build_app(["--help"])
+    paths = [path.split()[1:] for path, _ in _leaves(typer.main.get_command(app), "jitgate")]
+    for argv in [[], *paths, *{tuple(p[:1]) for p in paths if len(p) > 1}]:
+        assert run([*argv, "--help"]) == 0
+        shown = capsys.readouterr().out
+        assert "--help" in shown
+        assert "<bool>" not in shown, argv
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["request", "create", "-r", "x", "-d", "0"],
+        ["request", "list", "--scope"],
+        ["request", "approve"],
+        ["people", "role", "someone", "boss"],
+        ["reqest", "list"],
+    ],
+)
+def test_a_usage_error_is_one_line_on_stderr_with_exit_2(argv, capsys):
+    assert run(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ")
+    assert captured.err.count("\n") == 1
+
+
+def test_a_group_without_its_command_prints_its_help_and_no_empty_error(capsys):
+    assert run(["request"]) == 2
+    captured = capsys.readouterr()
+    assert "approve" in captured.out
+    assert captured.err == ""
+
+
+def test_times_show_in_utc_to_the_minute_and_short_values_stay_whole(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "80")
+    rows = [
+        {
+            "status": "revoking",
+            "until": "2026-12-03T17:21:05.123456+01:00",
+            "why": "INC-4711: the payroll database is on fire and needs a look " * 2,
+        }
+    ]
+    emit(rows, Output.TABLE, ["status", "until", "why"])
+    out = capsys.readouterr().out
+    assert "2026-12-03 16:21" in out
+    assert "revoking" in out
+    assert "…" not in out
+    emit(rows, Output.JSON)
+    assert json.loads(capsys.readouterr().out)[0]["until"] == rows[0]["until"]
