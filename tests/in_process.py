@@ -30,6 +30,7 @@ from jitgate.emulator.state import build_state
 from jitgate.graph.client import GraphClient
 from jitgate.server.grants.reconciler import EngineConfig, run_tick
 from jitgate.server.web.app import create_app
+from polling import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -186,6 +187,13 @@ def in_process(
             clock=clock,
             emulator=emulator,
             poll_interval_s=poll_interval_s,
+        )
+        # A request cancelled when its agent stopped may still run in the app's thread pool;
+        # dispose only once it has given its connection back (else it is never closed).
+        wait_for(
+            lambda: engine.pool.checkedout() == 0,
+            timeout_s=10,
+            message="the app's database connections to be returned",
         )
     finally:
         engine.dispose()
