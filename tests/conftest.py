@@ -80,6 +80,15 @@ def fresh_postgres_url(postgres_server: psycopg.Connection) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(params=BACKENDS)
+def committed_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str:
+    """A database of the test's own that commits for real, not migrated: a SQLite file, or a
+    fresh PostgreSQL database (dropped after the test)."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("fresh_postgres_url"))
+    return f"sqlite:///{tmp_path}/committed.db"
+
+
 def _engine_for(backend: str, request: pytest.FixtureRequest, tmp_dir: str) -> Engine:
     if backend == "postgresql":
         return make_engine(request.getfixturevalue("postgres_url"))

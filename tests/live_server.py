@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import pytest
 import uvicorn
+
+from polling import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -26,11 +26,7 @@ def serve(app: FastAPI) -> Iterator[int]:
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.02)
+    wait_for(lambda: srv.started, timeout_s=10, interval_s=0.02, message="the test server")
     try:
         yield port
     finally:

@@ -10,9 +10,10 @@ import httpx
 from sqlalchemy import func, select, update
 
 from jitgate.core.db import make_engine
-from jitgate.devstack import DevStack, StackError, wait_for
+from jitgate.devstack import DevStack, StackError
 from jitgate.server.grants.models import Grant
 from jitgate.server.jobs.models import Job, JobStatus
+from polling import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -133,10 +134,10 @@ def wait_statuses(
         return all(seen.get(i) in allowed for i in wanted)
 
     try:
-        wait_for(done, timeout_s=timeout_s, what=f"requests to reach {allowed}", interval_s=0.5)
-    except StackError:
+        wait_for(done, timeout_s=timeout_s, interval_s=0.5, message=f"requests to reach {allowed}")
+    except AssertionError:
         stuck = {i: seen.get(i) for i in wanted if seen.get(i) not in allowed}
-        raise StackError(
+        raise AssertionError(
             f"{len(stuck)} requests not in {allowed}: {list(stuck.items())[:5]}"
         ) from None
     return seen
@@ -175,7 +176,7 @@ def wait_jobs_done(database_url: str, *, timeout_s: float) -> None:
             return not connection.scalar(open_jobs)
 
     try:
-        wait_for(idle, timeout_s=timeout_s, what="the job queue to empty", interval_s=0.5)
+        wait_for(idle, timeout_s=timeout_s, interval_s=0.5, message="the job queue to empty")
     finally:
         engine.dispose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -68,6 +69,9 @@ class ApiClient:
             headers={"Authorization": f"Bearer {profile.token}", "User-Agent": "jitgate-cli"},
             timeout=timeout,
         )
+        # Commands drop their client when they return: close its connections then, not at
+        # interpreter exit (the tests run many commands in one process).
+        weakref.finalize(self, self._http.close)
 
     @classmethod
     def from_profile(cls) -> ApiClient:

@@ -6,6 +6,7 @@ command line instead (``--url``, the two tokens, ``--emulator-url`` + ``--emulat
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +27,8 @@ def _emulator(info: DemoInfo | None, url: str | None, ca: Path | None) -> Emulat
         return info.emulator
     if ca is None:
         raise CliError("--emulator-url needs --emulator-ca (the emulator's ca.pem)", code=2)
-    response = httpx.get(f"{url.rstrip('/')}/_emulator/info", verify=str(ca), timeout=10)
+    trust = ssl.create_default_context(cafile=str(ca))
+    response = httpx.get(f"{url.rstrip('/')}/_emulator/info", verify=trust, timeout=10)
     response.raise_for_status()
     return EmulatorInfo.model_validate(response.json())
 

@@ -1,4 +1,4 @@
-"""Run Alembic migrations from code (CLI ``jitgate db upgrade``, ``jitgate up``, tests)."""
+"""Run Alembic migrations from code: upgrade (``jitgate db upgrade``, ``jitgate up``), downgrade."""
 
 from __future__ import annotations
 
@@ -37,6 +37,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database behind ``engine`` back to ``revision`` (``"-1"``, ``"base"``, an id)."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
 
 
 def pending_revisions(engine: Engine) -> bool:

@@ -14,6 +14,7 @@ that (the reconciler's tick, the revoke job, the connector's Graph delete) runs 
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,7 +73,8 @@ class _Graph:
 
     def __init__(self, emulator: EmulatorInfo) -> None:
         self.emulator = emulator
-        self.http = httpx.Client(verify=emulator.ca_bundle, timeout=30.0)
+        trust = ssl.create_default_context(cafile=str(emulator.ca_bundle))
+        self.http = httpx.Client(verify=trust, timeout=30.0)
         self.token: str | None = None
 
     def _token(self) -> str:

@@ -6,6 +6,7 @@ waits until the server accepts connections, and returns the URLs and the CA bund
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -55,6 +56,21 @@ class RunningEmulator:
             self.thread.join(timeout=STARTUP_TIMEOUT_S)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, aborting at shutdown the connections a graceful close would leave open.
+
+    Closing a TLS connection waits for the peer's close_notify; a client that keeps an idle
+    keep-alive connection (a ``requests`` session, say) never sends it, and the server's loop
+    would end with that transport still open. Abort what is left instead.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        for connection in list(self.server_state.connections):
+            connection.transport.abort()
+        await asyncio.sleep(0)  # the aborted transports close on the next loop iteration
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -82,7 +98,7 @@ def prepare(
         timeout_keep_alive=30,
         timeout_graceful_shutdown=1,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     return RunningEmulator(state, base, f"{base}/v1.0", tls.ca_bundle, server), sock
 
 

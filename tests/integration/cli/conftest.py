@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,22 +15,19 @@ from jitgate.core.migrate import upgrade
 from jitgate.core.settings import Settings
 from jitgate.server.app import create_app
 from jitgate.server.audit.keys import bind_key_ring, load_ring
+from polling import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> Iterator[str]:
+@pytest.fixture
+def database_url(committed_url) -> str:
     """A migrated database that commits for real (SQLite file or a fresh PostgreSQL database)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/cli.db"
-    else:
-        url = request.getfixturevalue("fresh_postgres_url")
-    engine = make_engine(url)
+    engine = make_engine(committed_url)
     upgrade(engine)
     engine.dispose()
-    return url
+    return committed_url
 
 
 @pytest.fixture
@@ -62,11 +58,7 @@ def live_server(cli_env) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.02)
+    wait_for(lambda: server.started, timeout_s=10, interval_s=0.02, message="the test server")
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)

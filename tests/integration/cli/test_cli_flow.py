@@ -122,6 +122,7 @@ def test_standing_memberships_through_the_cli(live_server, cli_env, capsys, monk
         )
         session.commit()
         headers = bearer(session, clock, admin)
+    engine.dispose()
     _as(monkeypatch, live_server, headers)
     listed = _json(capsys, ["standing", "list"])
     assert [r["id"] for r in listed["items"]] == [row.id]

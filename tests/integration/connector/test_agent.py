@@ -9,16 +9,9 @@ import httpx
 import pytest
 
 from factories import make_connector
-from jitgate.connector.agent import Agent, run_agent
+from in_process import InProcess, in_process
+from jitgate.connector.agent import Agent
 from jitgate.connector.client import ServerClient
-from jitgate.connector.config import AgentConfig
-from jitgate.core.clock import ManualClock
-from jitgate.core.db import make_engine, make_session_factory
-from jitgate.core.migrate import upgrade
-from jitgate.core.settings import Settings
-from jitgate.emulator.app import create_app as create_emulator
-from jitgate.emulator.state import build_state
-from jitgate.graph.client import GraphClient
 from jitgate.graph.limiter import TIER_RU_PER_10S
 from jitgate.protocol.v1 import (
     GrantPayload,
@@ -31,21 +24,17 @@ from jitgate.protocol.v1 import (
     SelfCheckPayload,
     WriteOutcome,
 )
-from jitgate.server.app import create_app
 from jitgate.server.connectors.models import Connector
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
+from polling import wait_for_async
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
     from pathlib import Path
 
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from jitgate.emulator.state import EmulatorState
+    from jitgate.connector.config import AgentConfig
     from jitgate.protocol.v1 import DiscoveredItem
-
-EMULATOR = "https://emulator.test"
 
 
 @pytest.fixture
@@ -54,49 +43,26 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path}/agent.db")
-    upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def emulator() -> EmulatorState:
-    return build_state()
+def stack(committed_url: str, tmp_path: Path) -> Iterator[InProcess]:
+    with in_process(committed_url, tmp_path) as made:
+        yield made
 
 
 class World:
-    """Server app, emulator and a connector, wired in process."""
+    """The in-process stack and one connector, with its jobs at hand."""
 
-    def __init__(self, sessions: sessionmaker[Session], emulator: EmulatorState, tmp: Path):
-        self.sessions = sessions
-        self.emulator = emulator
-        self.clock = ManualClock()
-        with sessions() as session:
+    def __init__(self, stack: InProcess):
+        self.stack = stack
+        self.sessions = stack.sessions
+        self.emulator = stack.emulator
+        self.clock = stack.clock
+        self.app = stack.app
+        with self.sessions() as session:
             connector, self.token = make_connector(session, self.clock)
             self.connector_id = connector.id
-        settings = Settings(data_dir=tmp, log_json=False)
-        self.app = create_app(settings, clock=self.clock, sessions=sessions)
-        self.app.state.jobs.poll_interval_s = 0.05
 
     def config(self, **extra: Any) -> AgentConfig:
-        return AgentConfig(
-            url="http://server",
-            token=self.token,
-            tenant_id=self.emulator.tenant.tenant_id,
-            client_id=self.emulator.client_id,
-            client_secret=self.emulator.client_secret,
-            authority_host=EMULATOR,
-            graph_url=EMULATOR,
-            disable_instance_discovery=True,
-            claim_wait_s=1.0,
-            **extra,
-        )
-
-    def graph(self, config: AgentConfig) -> GraphClient:
-        transport = httpx.ASGITransport(app=create_emulator(self.emulator))
-        return GraphClient.from_config(config.graph_config(), transport=transport)
+        return self.stack.agent_config(self.token, **extra)
 
     def enqueue(self, payload: GrantPayload | RevokePayload | SelfCheckPayload) -> str:
         with self.sessions() as session:
@@ -116,44 +82,27 @@ class World:
             return job
 
     async def until(self, job_id: str, *statuses: JobStatus) -> Job:
-        for _ in range(400):
-            job = await asyncio.to_thread(self.job, job_id)
-            if job.status in statuses:
-                return job
-            await asyncio.sleep(0.025)
-        raise AssertionError(f"job {job_id} stayed {self.job(job_id).status}")
+        def reached() -> Job | None:
+            job = self.job(job_id)
+            return job if job.status in statuses else None
+
+        return await wait_for_async(
+            reached, timeout_s=15, in_thread=True, message=f"job {job_id} to reach {statuses}"
+        )
 
     def ids(self, upn_prefix: str, group_name: str) -> tuple[str, str]:
-        tenant = self.emulator.tenant
-        user = next(
-            u["id"] for u in tenant.users.values() if u["userPrincipalName"].startswith(upn_prefix)
-        )
-        group = next(g["id"] for g in tenant.groups.values() if g["displayName"] == group_name)
-        return user, group
+        return self.stack.user(upn_prefix)["id"], self.stack.group(group_name)["id"]
 
 
 @pytest.fixture
-def world(sessions: sessionmaker[Session], emulator: EmulatorState, tmp_path: Path) -> World:
-    return World(sessions, emulator, tmp_path)
+def world(stack: InProcess) -> World:
+    return World(stack)
 
 
 @pytest.fixture
 async def running(world: World) -> AsyncIterator[World]:
-    stop = asyncio.Event()
-    config = world.config()
-    graph = world.graph(config)
-    task = asyncio.create_task(
-        run_agent(
-            config,
-            stop_event=stop,
-            server_transport=httpx.ASGITransport(app=world.app),
-            graph=graph,
-        )
-    )
-    yield world
-    stop.set()
-    await asyncio.wait_for(task, timeout=30)
-    await graph.aclose()
+    async with world.stack.agent(world.token):
+        yield world
 
 
 def _payload(kind: type[GrantPayload | RevokePayload], user: str, group: str) -> Any:
@@ -237,19 +186,11 @@ async def test_graceful_stop_releases_leases(world: World) -> None:
     user, group = world.ids("grady", "Finance Readers")
     job_id = world.enqueue(_payload(GrantPayload, user, group))
     executor = BlockingExecutor()
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_agent(
-            world.config(drain_timeout_s=0.0),
-            stop_event=stop,
-            server_transport=httpx.ASGITransport(app=world.app),
-            executor=executor,
-        )
-    )
-    await asyncio.wait_for(executor.started.wait(), timeout=10)
-    assert (await asyncio.to_thread(world.job, job_id)).status is JobStatus.LEASED
-    stop.set()
-    agent = await asyncio.wait_for(task, timeout=10)
+    config = world.config(drain_timeout_s=0.0)
+    async with world.stack.agent(config=config, executor=executor) as running:
+        await asyncio.wait_for(executor.started.wait(), timeout=10)
+        assert (await asyncio.to_thread(world.job, job_id)).status is JobStatus.LEASED
+        agent = await running.stop(timeout_s=10)
     job = world.job(job_id)
     assert job.status is JobStatus.QUEUED
     assert job.lease_token is None
@@ -265,10 +206,7 @@ async def test_healthz_reports_the_agent(world: World) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(agent.run(stop))
     try:
-        for _ in range(400):
-            if agent.claiming:
-                break
-            await asyncio.sleep(0.025)
+        await wait_for_async(lambda: agent.claiming, timeout_s=10, message="the agent to claim")
         assert agent.health.port is not None
         async with httpx.AsyncClient() as client:
             response = await client.get(f"http://127.0.0.1:{agent.health.port}/healthz")
@@ -301,19 +239,11 @@ async def test_one_free_task_claims_a_whole_batch_of_writes(world: World) -> Non
     assert len(pairs) == 20
     job_ids = [world.enqueue(_payload(RevokePayload, user, group)) for user, group in pairs]
     executor = RecordingExecutor()
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_agent(
-            world.config(concurrency=1, claim_batch=20, report_concurrency=2),
-            stop_event=stop,
-            server_transport=httpx.ASGITransport(app=world.app),
-            executor=executor,
-        )
-    )
-    for job_id in job_ids:
-        await world.until(job_id, JobStatus.SUCCEEDED)
-    stop.set()
-    await asyncio.wait_for(task, timeout=10)
+    config = world.config(concurrency=1, claim_batch=20, report_concurrency=2)
+    async with world.stack.agent(config=config, executor=executor) as running:
+        for job_id in job_ids:
+            await world.until(job_id, JobStatus.SUCCEEDED)
+        await running.stop(timeout_s=10)
     assert executor.batches == [20], "20 revocations went to Graph as one $batch run"
 
 
@@ -349,23 +279,15 @@ async def _revoke_twenty(world: World, transport: RecordingTransport, executor: 
     tenant = world.emulator.tenant
     pairs = [(user, group) for group in list(tenant.groups)[:2] for user in tenant.users][:20]
     job_ids = [world.enqueue(_payload(RevokePayload, user, group)) for user, group in pairs]
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_agent(
-            world.config(concurrency=1, claim_batch=20),
-            stop_event=stop,
-            server_transport=transport,
-            executor=executor,
-        )
-    )
-    try:
+    config = world.config(concurrency=1, claim_batch=20)
+    async with world.stack.agent(
+        config=config, executor=executor, server_transport=transport
+    ) as running:
         await asyncio.wait_for(executor.reported.wait(), timeout=10)
         for job_id in job_ids:
             if job_id != getattr(executor, "stolen", None):
                 await world.until(job_id, JobStatus.SUCCEEDED)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=10)
+        await running.stop(timeout_s=10)
     return job_ids
 
 

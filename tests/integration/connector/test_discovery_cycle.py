@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from factories import actor_for, make_connector, make_flow, make_integration, make_request
-from jitgate.connector.agent import run_agent
-from jitgate.connector.config import AgentConfig
-from jitgate.core.clock import ManualClock
-from jitgate.core.db import make_engine, make_session_factory
+from in_process import in_process
 from jitgate.core.errors import NotFound
-from jitgate.core.migrate import upgrade
-from jitgate.core.settings import Settings
-from jitgate.emulator.app import create_app as create_emulator
-from jitgate.emulator.state import build_state
-from jitgate.graph.client import GraphClient
-from jitgate.server.app import create_app
 from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Resource
 from jitgate.server.integrations.sync import enqueue_discovery
@@ -28,12 +17,15 @@ from jitgate.server.integrations.sync_models import IntegrationSync
 from jitgate.server.requests.integration_uses import INTEGRATION_USES
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
+from polling import wait_for_async
 from request_world import MANAGER_POLICY
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
-EMULATOR = "https://emulator.test"
+    from in_process import InProcess
+
 pytestmark = pytest.mark.anyio
 
 
@@ -42,12 +34,8 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def _until(check, what: str) -> None:
-    for _ in range(400):
-        if await asyncio.to_thread(check):
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"timed out waiting for {what}")
+async def _until(check: Callable[[], object], what: str) -> None:
+    await wait_for_async(check, timeout_s=15, in_thread=True, message=what)
 
 
 def _people(session) -> dict[str, Identity]:
@@ -84,14 +72,16 @@ def _check_and_approve(sessions, clock, engineering: str) -> None:
         assert approved.status is not RequestStatus.PENDING
 
 
-async def test_discovered_managers_and_groups_drive_flows(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/discovery.db")
-    upgrade(engine)
-    sessions = make_session_factory(engine)
-    clock = ManualClock()
-    emulator = build_state()
-    tenant = emulator.tenant
-    engineering = next(g["id"] for g in tenant.groups.values() if g["displayName"] == "Engineering")
+async def test_discovered_managers_and_groups_drive_flows(
+    committed_url: str, tmp_path: Path
+) -> None:
+    with in_process(committed_url, tmp_path) as stack:
+        await _discover(stack)
+
+
+async def _discover(stack: InProcess) -> None:
+    sessions, clock = stack.sessions, stack.clock
+    engineering = stack.group("Engineering")["id"]
     with sessions() as session:
         connector, token = make_connector(session, clock)
         integration = make_integration(
@@ -102,28 +92,6 @@ async def test_discovered_managers_and_groups_drive_flows(tmp_path: Path) -> Non
             session, clock, integration, requestors=requestors, approver_policy=MANAGER_POLICY
         )
         session.commit()
-    app = create_app(Settings(data_dir=tmp_path, log_json=False), clock=clock, sessions=sessions)
-    app.state.jobs.poll_interval_s = 0.05
-    config = AgentConfig(
-        url="http://server",
-        token=token,
-        tenant_id=tenant.tenant_id,
-        client_id=emulator.client_id,
-        client_secret=emulator.client_secret,
-        authority_host=EMULATOR,
-        graph_url=EMULATOR,
-        disable_instance_discovery=True,
-        claim_wait_s=1.0,
-    )
-    graph = GraphClient.from_config(
-        config.graph_config(), transport=httpx.ASGITransport(app=create_emulator(emulator))
-    )
-    stop = asyncio.Event()
-    agent = asyncio.create_task(
-        run_agent(
-            config, stop_event=stop, server_transport=httpx.ASGITransport(app=app), graph=graph
-        )
-    )
 
     def runs() -> int:
         with sessions() as session:
@@ -134,7 +102,7 @@ async def test_discovered_managers_and_groups_drive_flows(tmp_path: Path) -> Non
                 else 1 + len([p for p in _people(session).values() if p.groups])
             )
 
-    try:
+    async with stack.agent(token):
         # The first discovery was queued with the integration (full: users, managers, groups).
         await _until(lambda: runs() > 0, "the first discovery")
         with sessions() as session:
@@ -145,8 +113,3 @@ async def test_discovered_managers_and_groups_drive_flows(tmp_path: Path) -> Non
         # The next (delta) round reads the members of Engineering, named by the flow.
         await _until(lambda: runs() > 1, "the memberships of interest")
         _check_and_approve(sessions, clock, engineering)
-    finally:
-        stop.set()
-        await asyncio.wait_for(agent, timeout=30)
-        await graph.aclose()
-        engine.dispose()

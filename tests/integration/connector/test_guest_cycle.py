@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -20,31 +19,25 @@ from factories import (
     make_request,
     make_resource,
 )
-from jitgate.connector.agent import run_agent
-from jitgate.connector.config import AgentConfig
-from jitgate.core.clock import ManualClock
-from jitgate.core.db import make_engine, make_session_factory
-from jitgate.core.migrate import upgrade
-from jitgate.core.settings import Settings
-from jitgate.emulator.app import create_app as create_emulator
-from jitgate.emulator.state import build_state
-from jitgate.graph.client import GraphClient
-from jitgate.server.app import create_app
+from in_process import QUIET, in_process
 from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.identities.models import Identity
 from jitgate.server.jobs.models import Job, JobKind, JobStatus
-from jitgate.server.reconciler.tick import ReconcilerConfig, run_tick
+from jitgate.server.reconciler.tick import run_tick
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.operations import approve_request
 from jitgate.server.requests.states import RequestStatus
+from polling import wait_for_async
 from request_world import MANAGER_POLICY
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from sqlalchemy.orm import Session, sessionmaker
 
-EMULATOR = "https://emulator.test"
+    from jitgate.core.clock import ManualClock
+
 MAIL = "pat@fabrikam.example"
 pytestmark = pytest.mark.anyio
 
@@ -54,12 +47,8 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def _until(check, what: str) -> None:
-    for _ in range(400):
-        if await asyncio.to_thread(check):
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"timed out waiting for {what}")
+async def _until(check: Callable[[], object], what: str) -> None:
+    await wait_for_async(check, timeout_s=15, in_thread=True, message=what)
 
 
 @dataclass
@@ -90,8 +79,7 @@ class Cycle:
             return session.scalars(select(InvitedGuest)).one().deleted_at is not None
 
     async def tick(self) -> None:
-        quiet = ReconcilerConfig(periodic=False)
-        await asyncio.to_thread(run_tick, sessions=self.sessions, clock=self.clock, config=quiet)
+        await asyncio.to_thread(run_tick, sessions=self.sessions, clock=self.clock, config=QUIET)
 
 
 def _arrange(sessions: sessionmaker[Session], clock: ManualClock, group_id: str) -> tuple[str, ...]:
@@ -116,45 +104,17 @@ def _arrange(sessions: sessionmaker[Session], clock: ManualClock, group_id: str)
         return token, request.id, pat.id
 
 
-async def test_external_grantee_is_invited_granted_and_cleaned_up(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/guests.db")
-    upgrade(engine)
-    sessions = make_session_factory(engine)
-    clock = ManualClock()
-    emulator = build_state()
-    tenant = emulator.tenant
-    group = next(g for g in tenant.groups.values() if g["displayName"] == "Finance Readers")
-    token, request_id, identity_id = _arrange(sessions, clock, group["id"])
-    cycle = Cycle(sessions, clock, tenant, group["id"], request_id, identity_id)
-    app = create_app(Settings(data_dir=tmp_path, log_json=False), clock=clock, sessions=sessions)
-    app.state.jobs.poll_interval_s = 0.05
-    config = AgentConfig(
-        url="http://server",
-        token=token,
-        tenant_id=tenant.tenant_id,
-        client_id=emulator.client_id,
-        client_secret=emulator.client_secret,
-        authority_host=EMULATOR,
-        graph_url=EMULATOR,
-        disable_instance_discovery=True,
-        claim_wait_s=1.0,
-    )
-    graph = GraphClient.from_config(
-        config.graph_config(), transport=httpx.ASGITransport(app=create_emulator(emulator))
-    )
-    stop = asyncio.Event()
-    agent = asyncio.create_task(
-        run_agent(
-            config, stop_event=stop, server_transport=httpx.ASGITransport(app=app), graph=graph
+async def test_external_grantee_is_invited_granted_and_cleaned_up(
+    committed_url: str, tmp_path: Path
+) -> None:
+    with in_process(committed_url, tmp_path) as stack:
+        group = stack.group("Finance Readers")
+        token, request_id, identity_id = _arrange(stack.sessions, stack.clock, group["id"])
+        cycle = Cycle(
+            stack.sessions, stack.clock, stack.tenant, group["id"], request_id, identity_id
         )
-    )
-    try:
-        await _lifecycle(cycle)
-    finally:
-        stop.set()
-        await asyncio.wait_for(agent, timeout=30)
-        await graph.aclose()
-        engine.dispose()
+        async with stack.agent(token):
+            await _lifecycle(cycle)
 
 
 async def _lifecycle(cycle: Cycle) -> None:

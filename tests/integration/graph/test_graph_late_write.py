@@ -7,7 +7,6 @@ member, the broker removes it, and then the first, timed-out add lands.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,6 +19,7 @@ from jitgate.graph.operations import bulk, groups
 from jitgate.graph.operations.models import AccessChange, Action, Outcome
 from jitgate.graph.retry import RetryPolicy
 from jitgate.protocol.v1 import Permission
+from polling import wait_for_async
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -85,10 +85,12 @@ async def test_a_timed_out_add_lands_after_the_revoke_and_was_reported_ambiguous
             (revoked,) = await bulk.apply_changes(graph, [revoke], groups=known)
             assert revoked.outcome is Outcome.APPLIED
             assert not revoked.ambiguous
-            for _ in range(50):  # the first add is still sleeping in the emulator
-                if await is_member(graph, group_id, user):
-                    break
-                await asyncio.sleep(0.1)
+            await wait_for_async(  # the first add is still sleeping in the emulator
+                lambda: is_member(graph, group_id, user),
+                timeout_s=5,
+                interval_s=0.1,
+                message="the late add to land",
+            )
             assert await is_member(graph, group_id, user)  # it landed after the revoke
         finally:
             emulator.state.settings.update({"faults": []})

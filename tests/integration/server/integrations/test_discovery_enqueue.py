@@ -15,20 +15,17 @@ import httpx
 import pytest
 
 from factories import bearer, make_connector, make_identity, make_integration
-from jitgate.core.clock import ManualClock
-from jitgate.core.db import make_engine, make_session_factory
-from jitgate.core.migrate import upgrade
-from jitgate.core.settings import Settings
+from in_process import InProcess, in_process
 from jitgate.protocol.v1 import ReadMembershipPayload
 from jitgate.server.actor import UserRole
-from jitgate.server.app import create_app
 from jitgate.server.integrations.models import Integration, IntegrationStatus
 from jitgate.server.integrations.sync_models import IntegrationSync
 from jitgate.server.jobs.models import Job, JobKind, JobPriority, JobStatus
 from jitgate.server.jobs.operations import enqueue_job
+from polling import wait_for_async
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
 V1 = "/api/connector/v1"
 FIRST_RUN = {
@@ -46,20 +43,16 @@ FIRST_RUN = {
 class World:
     """A server app on its own database, an admin, and one connector."""
 
-    def __init__(self, url: str, tmp_path: object) -> None:
-        self.engine = make_engine(url)
-        upgrade(self.engine)
-        self.sessions = make_session_factory(self.engine)
-        self.clock = ManualClock()
+    def __init__(self, stack: InProcess) -> None:
+        self.sessions = stack.sessions
+        self.clock = stack.clock
+        self.app = stack.app
         with self.sessions() as s:
             admin = make_identity(s, self.clock, "admin@contoso.example", role=UserRole.ADMIN)
             self.admin = bearer(s, self.clock, admin)
             self.connector_row, token = make_connector(s, self.clock)
             self.connector_id = self.connector_row.id
         self.connector = {"Authorization": f"Bearer {token}"}
-        settings = Settings(data_dir=tmp_path, log_json=False)
-        self.app = create_app(settings, clock=self.clock, sessions=self.sessions)
-        self.app.state.jobs.poll_interval_s = 30.0  # only the wake-up can end a wait early
 
     def claim(self, client: httpx.AsyncClient, wait_s: float) -> asyncio.Task[httpx.Response]:
         body = {"instance_key": "vm-1", "wait_s": wait_s}
@@ -70,12 +63,12 @@ class World:
     async def waiting(self, claim: asyncio.Task[httpx.Response]) -> None:
         """Return once the claim waits on the notifier (it has looked and found nothing)."""
         waiters = self.app.state.jobs.notifier._waiters
-        for _ in range(1000):
-            if waiters.get(self.connector_id):
-                return
+
+        def waits() -> object:
             assert not claim.done(), claim.result().text
-            await asyncio.sleep(0.01)
-        raise AssertionError("the claim never waited")
+            return waiters.get(self.connector_id)
+
+        await wait_for_async(waits, timeout_s=10, interval_s=0.01, message="the claim to wait")
 
     def sync_job_id(self, integration_id: str) -> str | None:
         with self.sessions() as s:
@@ -83,16 +76,11 @@ class World:
             return None if state is None else state.job_id
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def world(request, tmp_path) -> World:
-    url = (
-        request.getfixturevalue("fresh_postgres_url")
-        if request.param == "postgresql"
-        else f"sqlite:///{tmp_path}/discovery.db"
-    )
-    made = World(url, tmp_path)
-    yield made
-    made.engine.dispose()
+@pytest.fixture
+def world(committed_url, tmp_path) -> Iterator[World]:
+    # only the wake-up can end a wait early
+    with in_process(committed_url, tmp_path, poll_interval_s=30.0) as stack:
+        yield World(stack)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from fastapi.testclient import TestClient
 
@@ -15,15 +14,12 @@ from jitgate.server.jobs.notify import JobNotifier
 from jitgate.server.reconciler.state import Focus
 from jitgate.server.reconciler.tick import run_tick
 from jitgate.server.requests.lifecycle import revoke_request
+from polling import wait_for
 
 
 def _until(check, what: str) -> None:
     """Poll a counter (not the database: the test's connection is shared with the loop)."""
-    for _ in range(500):
-        if check():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
+    wait_for(check, timeout_s=10, interval_s=0.01, message=what)
 
 
 def test_a_focused_tick_plans_only_its_keys(session, sessions, clock):

@@ -18,6 +18,7 @@ from jitgate.server.actor import UserRole
 from jitgate.server.app import create_app
 from jitgate.server.flows.models import AccessFlow
 from jitgate.server.identities.models import ApiToken
+from polling import wait_for_async
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -45,8 +46,7 @@ def _drive(app: FastAPI, scenario: Callable[[httpx.AsyncClient, Lanes], Awaitabl
 
 async def _until(condition: Callable[[], bool]) -> None:
     """Let the app's tasks run until ``condition`` holds (lane counters have no event)."""
-    while not condition():  # noqa: ASYNC110 - polling a counter, not waiting for an event
-        await asyncio.sleep(0.001)
+    await wait_for_async(condition, timeout_s=10, interval_s=0.001, message="the lane counters")
 
 
 def _people(session, clock) -> tuple[dict[str, str], dict[str, str]]:
