@@ -188,12 +188,28 @@ def _already_member(api: _Api, me: dict[str, Any], group: dict[str, Any], name: 
 
 def run_demo(target: DemoTarget, *, fast: bool, echo: Callable[[str], None]) -> None:
     """Run the cycle; raise ``DemoError`` at the first step that fails."""
-    steps = _Steps(echo)
     requester, approver = (
         _Api(target.url, target.requester_token),
         _Api(target.url, target.approver_token),
     )
     graph = _Graph(target.emulator)
+    try:
+        _cycle(target, requester, approver, graph, fast=fast, echo=echo)
+    finally:
+        for http in (requester.http, approver.http, graph.http):
+            http.close()
+
+
+def _cycle(
+    target: DemoTarget,
+    requester: _Api,
+    approver: _Api,
+    graph: _Graph,
+    *,
+    fast: bool,
+    echo: Callable[[str], None],
+) -> None:
+    steps = _Steps(echo)
     me = requester.call("GET", "/me")
     boss = approver.call("GET", "/me")
     group = _find_group(requester, target)

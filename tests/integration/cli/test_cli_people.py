@@ -241,8 +241,11 @@ def test_the_demo_names_the_request_that_keeps_its_requester_a_member(world, cap
     _json(capsys, ["request", "approve", created["id"]])
     token = world["tokens"]["alice"]["Authorization"].removeprefix("Bearer ")
     api = script._Api(world["url"], token)
-    me = api.call("GET", "/me")
-    group = {"id": world["group"]}
-    message = script._already_member(api, me, group, "Production Access")
+    try:
+        me = api.call("GET", "/me")
+        group = {"id": world["group"]}
+        message = script._already_member(api, me, group, "Production Access")
+    finally:
+        api.http.close()
     assert f"through request {created['id']}" in message
     assert f"`jitgate request revoke {created['id']}`" in message
