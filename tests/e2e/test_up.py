@@ -60,6 +60,13 @@ class Up:
                 pytest.fail("`jitgate up` did not stop on Ctrl+C")
         return int(self.proc.returncode)
 
+    def finish(self) -> int:
+        """Stop, then close our end of its output pipe."""
+        code = self.stop()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return code
+
 
 def _start(tmp: Path, data_dir: Path) -> Up:
     port = _free_port()
@@ -85,6 +92,7 @@ def _start(tmp: Path, data_dir: Path) -> Up:
             return Up(proc, "".join(lines), f"http://127.0.0.1:{port}", data_dir, env)
     proc.kill()
     proc.wait()
+    proc.stdout.close()
     pytest.fail(f"`jitgate up` did not become ready; it printed: {''.join(lines)}")
 
 
@@ -93,7 +101,7 @@ def up(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("up")
     running = _start(tmp, tmp / "data")
     yield running
-    running.stop()
+    running.finish()
 
 
 def test_up_prints_where_to_go(up):
@@ -183,4 +191,4 @@ def test_up_again_reuses_the_data_dir_and_replaces_the_tokens(up, tmp_path):
             stale = admin.get("/me", headers={"Authorization": f"Bearer {old_admin}"})
             assert stale.status_code == 401
     finally:
-        assert again.stop() == 0
+        assert again.finish() == 0
