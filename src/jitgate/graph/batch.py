@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -140,14 +141,12 @@ class BatchExecutor:
     ) -> tuple[list[int], float]:
         """Send ``pending`` once; return what to retry and how long to wait first."""
         attempts, lost = counts
-        queue: asyncio.Queue[list[int]] = asyncio.Queue()
-        for chunk in _chunks(requests, pending):
-            queue.put_nowait(chunk)
-        workers = min(self._concurrency, queue.qsize())
+        queue = deque(_chunks(requests, pending))
+        workers = min(self._concurrency, len(queue))
 
         async def worker() -> None:
-            while not queue.empty():
-                chunk = queue.get_nowait()
+            while queue:
+                chunk = self._sized(requests, queue)
                 for index, sent in await self._send(requests, chunk):
                     attempts[index] += 1
                     lost[index] = lost[index] or sent.ambiguous
@@ -176,6 +175,15 @@ class BatchExecutor:
             if isinstance(err, GraphFailedDependency) and requests[index].depends_on in retry:
                 retry.append(index)
         return sorted(retry, key=lambda i: (requests[i].priority, i)), pause
+
+    def _sized(self, requests: Sequence[BatchRequest], queue: deque[list[int]]) -> list[int]:
+        """The next chunk, cut to the limiter's batch size (chunks with dependencies stay whole)."""
+        chunk = queue.popleft()
+        size = self._client.limiter.batch_size(MAX_BATCH)
+        if len(chunk) <= size or any(requests[i].depends_on is not None for i in chunk):
+            return chunk
+        queue.appendleft(chunk[size:])
+        return chunk[:size]
 
     async def _send(
         self, requests: Sequence[BatchRequest], chunk: list[int]

@@ -12,10 +12,12 @@ other apps spend the tenant's share, and the tier may be guessed wrong. So the m
   header says is left, so a burst stops before it runs into 429s.
 * **Rate**: a throttling *episode* (every 429 answered to a request sent after the last decrease;
   one ``$batch`` of 20 with many inner 429s is one episode, not twenty) lowers the refill rate
-  once, to what the server admitted (our send rate times the admitted share, with 5 % headroom),
-  never by more than half. While we are waiting on a bucket (demand exceeds the rate), with no
+  once, to what the server admitted (our send rate times the admitted share, with 3 % headroom);
+  a lone refused request (no share to measure) halves it. For a few seconds after, ``$batch``
+  requests are small (``batch_size``), so a rate still too high costs few inner 429s.
+  While we are waiting on a bucket (demand exceeds the rate), with no
   episode and no limit-percentage header for a few seconds, the rate probes upwards additively
-  (0.5 % of the rate a second), so a budget that grows is found again.
+  (1 % of the rate a second), so a budget that grows is found again.
 * ``Retry-After`` pauses everyone; ``x-ms-resource-unit`` (the real RU cost) is debited.
   A 429's ``x-ms-throttle-information`` says which bucket ran out (ResourceUnitLimitExceeded:
   RU, WriteLimitExceeded: writes); without it both learn.
@@ -91,16 +93,25 @@ class Budget:
 
 #: A decrease never goes below this share of the rate it starts from (one episode, one step).
 MAX_DECREASE = 0.5
+#: ... or this share when the server's admitted share measured it.
+MAX_DECREASE_MEASURED = 0.1
 #: ... and always takes at least this much off (a 429 means we were too fast).
-MIN_DECREASE = 0.9
+MIN_DECREASE = 0.95
 #: Headroom under the rate the server was seen to admit.
-HEADROOM = 0.95
+HEADROOM = 0.97
 #: Additive increase while demand exceeds the rate: this share of the rate per second.
-PROBE_PER_S = 0.005
+PROBE_PER_S = 0.01
 #: No probing for this long after an episode or a limit-percentage header.
 QUIET_S = 3.0
+#: For this long after an episode or a learnt burst the rate is unproven: ``batch_size`` is small,
+#: so a wrong rate costs a few inner 429s, not a whole ``$batch`` of them.
+SETTLE_S = 5.0
+#: ... and this is the share of the full batch then.
+SETTLE_BATCH_SHARE = 0.2
 #: Tokens this close to enough are enough.
 EPSILON = 1e-6
+#: A limit-percentage this high means the server's bucket is spent.
+FULL_SHARE = 0.95
 #: How far back the send rate is measured.
 RATE_WINDOW_S = 10.0
 #: The learnt rate never falls below this share of the configured one (a stuck limiter helps
@@ -215,6 +226,14 @@ class AdaptiveLimiter:
         """The learnt write rate as a share of the configured one (1.0 = as configured)."""
         return self._writes.rate / self.budget.write_rate
 
+    def batch_size(self, largest: int) -> int:
+        """How many writes to put in the next ``$batch``: fewer while the rate is unproven."""
+        now = self._timer.monotonic()
+        changed = max(self._episode_at, self._writes.learnt_at, self._ru.learnt_at)
+        if now - changed < SETTLE_S:
+            return max(1, round(largest * SETTLE_BATCH_SHARE))
+        return largest
+
     @asynccontextmanager
     async def slot(
         self, priority: Priority, *, ru: float = 1.0, writes: float = 0.0
@@ -290,7 +309,8 @@ class AdaptiveLimiter:
         if used is None:
             return
         self.stats.slowed_by_header += 1
-        self._quiet_from = max(self._quiet_from, now + QUIET_S)
+        if used >= FULL_SHARE:  # the server's bucket is spent: no probing for a while
+            self._quiet_from = max(self._quiet_from, now + QUIET_S)
         bucket = self._writes if writes else self._ru
         share = min(1.0, used)
         if not bucket.learnt:
@@ -354,7 +374,9 @@ class AdaptiveLimiter:
             else:
                 share = admitted[index] / sent[index] if sent[index] > 0 else 0.0
                 target = bucket.send_rate(now, max(previous, bucket.learnt_at)) * share * HEADROOM
-                rate = min(bucket.rate * MIN_DECREASE, max(bucket.rate * MAX_DECREASE, target))
+                # with no share to go by (a lone request refused), halve; with one, trust it
+                lowest = MAX_DECREASE if share <= 0 else MAX_DECREASE_MEASURED
+                rate = min(bucket.rate * MIN_DECREASE, max(bucket.rate * lowest, target))
                 bucket.rate = max(bucket.floor, rate)
         self._ru.tokens = min(self._ru.tokens, 0.0)
         self._writes.tokens = min(self._writes.tokens, 0.0)
