@@ -12,12 +12,13 @@ other apps spend the tenant's share, and the tier may be guessed wrong. So the m
   header says is left, so a burst stops before it runs into 429s.
 * **Rate**: a throttling *episode* (every 429 answered to a request sent after the last decrease;
   one ``$batch`` of 20 with many inner 429s is one episode, not twenty) lowers the refill rate
-  once, to what the server admitted (our send rate times the admitted share, with 3 % headroom);
-  a lone refused request (no share to measure) halves it. For a few seconds after, ``$batch``
+  once, to what the server admitted (with 3 % headroom): what it took a second since its bucket
+  was last seen empty (learnt burst, last episode); when that span is too short to measure, it
+  halves. For a few seconds after, ``$batch``
   requests are small (``batch_size``), so a rate still too high costs few inner 429s.
-  While we are waiting on a bucket (demand exceeds the rate), with no
-  episode and no limit-percentage header for a few seconds, the rate probes upwards additively
-  (1 % of the rate a second), so a budget that grows is found again.
+  While we are waiting on a bucket (demand exceeds the rate), with no episode for a few
+  seconds, the rate probes upwards (1 % of the rate a second), so a budget that grows is found
+  again and the configured tier is no ceiling.
 * ``Retry-After`` pauses everyone; ``x-ms-resource-unit`` (the real RU cost) is debited.
   A 429's ``x-ms-throttle-information`` says which bucket ran out (ResourceUnitLimitExceeded:
   RU, WriteLimitExceeded: writes); without it both learn.
@@ -110,8 +111,8 @@ SETTLE_S = 5.0
 SETTLE_BATCH_SHARE = 0.2
 #: Tokens this close to enough are enough.
 EPSILON = 1e-6
-#: A limit-percentage this high means the server's bucket is spent.
-FULL_SHARE = 0.95
+#: The admitted rate is measured over at least this span (else the admitted share is used).
+MEASURE_MIN_S = 1.0
 #: How far back the send rate is measured.
 RATE_WINDOW_S = 10.0
 #: The learnt rate never falls below this share of the configured one (a stuck limiter helps
@@ -132,9 +133,15 @@ class _Bucket:
         self.learnt_at = -1e18
         #: Taken but not answered yet.
         self.outstanding = 0.0
-        #: Last time a waiter waited on this bucket (demand exceeded the rate).
+        #: When a waiter began waiting on this bucket (demand exceeds the rate); cleared on
+        #: each grant, so idle time is never probing time.
         self.demand_at = -1e18
         self.sent: deque[tuple[float, float]] = deque()
+        #: Since the server's bucket was last seen empty: when, what we took, what it refused.
+        self.empty_at = -1e18
+        self.halved = False
+        self.taken = 0.0
+        self.refused = 0.0
 
     def refill(self, now: float) -> None:
         elapsed = max(0.0, now - self.stamp)
@@ -148,9 +155,26 @@ class _Bucket:
 
     def take(self, amount: float, now: float) -> None:
         self.tokens -= amount
+        self.taken += amount
         self.sent.append((now, amount))
         while self.sent and self.sent[0][0] < now - RATE_WINDOW_S:
             self.sent.popleft()
+
+    def seen_empty(self, now: float) -> None:
+        """The server's bucket is empty now: measure what it admits from here."""
+        self.empty_at, self.taken, self.refused = now, self.outstanding, 0.0
+        self.halved = False
+
+    def admitted_rate(self, now: float) -> float | None:
+        """What the server admitted a second between two moments its bucket was empty.
+
+        Empty at both ends, the bucket gave exactly its refill (less what other apps took):
+        the most direct measure of the budget there is. ``None`` when the span is too short.
+        """
+        span = now - self.empty_at
+        if span < MEASURE_MIN_S:
+            return None
+        return max(0.0, self.taken - self.refused - self.outstanding) / span
 
     def send_rate(self, now: float, since: float) -> float:
         """What we sent per second lately (since ``since``), or the rate when that is too short."""
@@ -266,6 +290,7 @@ class AdaptiveLimiter:
                     self._ru.take(ru, now)
                     if writes:
                         self._writes.take(writes, now)
+                    self._ru.demand_at = self._writes.demand_at = -1e18
                     self.stats.granted += 1
                     return Ticket(now)
                 await self._timer.sleep(delay)
@@ -293,7 +318,7 @@ class AdaptiveLimiter:
         """Additive increase for a bucket that holds us back, once things have been quiet."""
         for bucket in (self._ru, self._writes):
             since = max(bucket.stamp, self._quiet_from)
-            if now > since and now - bucket.demand_at < 1.0:
+            if now > since and bucket.demand_at >= bucket.stamp:  # waited on it since
                 bucket.rate += bucket.rate * PROBE_PER_S * (now - since)
 
     def observe(self, headers: Mapping[str, str], *, ru: float, writes: float) -> None:
@@ -309,8 +334,6 @@ class AdaptiveLimiter:
         if used is None:
             return
         self.stats.slowed_by_header += 1
-        if used >= FULL_SHARE:  # the server's bucket is spent: no probing for a while
-            self._quiet_from = max(self._quiet_from, now + QUIET_S)
         bucket = self._writes if writes else self._ru
         share = min(1.0, used)
         if not bucket.learnt:
@@ -336,6 +359,7 @@ class AdaptiveLimiter:
             )
             bucket.capacity = estimate
         bucket.learnt = True
+        bucket.seen_empty(self._timer.monotonic())
 
     def throttled(
         self,
@@ -361,23 +385,26 @@ class AdaptiveLimiter:
         same = sent_at <= self._episode_at if sent_at is not None else now < self._paused_until
         self._paused_until = max(self._paused_until, now + pause)
         self._quiet_from = max(self._quiet_from, now + QUIET_S)
+        self._ru.refused += sent[0] - admitted[0]
+        self._writes.refused += sent[1] - admitted[1]
         if same:
             self._ru.tokens = min(self._ru.tokens, 0.0)
             self._writes.tokens = min(self._writes.tokens, 0.0)
             return
-        previous = self._episode_at
         self._episode_at = now
         self.stats.episodes += 1
-        for bucket, index in self._throttled_buckets(information, sent):
+        for bucket in self._throttled_buckets(information, sent):
             if not bucket.learnt:
                 self._learn_capacity(bucket, 1.0)
             else:
-                share = admitted[index] / sent[index] if sent[index] > 0 else 0.0
-                target = bucket.send_rate(now, max(previous, bucket.learnt_at)) * share * HEADROOM
-                # with no share to go by (a lone request refused), halve; with one, trust it
-                lowest = MAX_DECREASE if share <= 0 else MAX_DECREASE_MEASURED
-                rate = min(bucket.rate * MIN_DECREASE, max(bucket.rate * lowest, target))
-                bucket.rate = max(bucket.floor, rate)
+                measured = bucket.admitted_rate(now)
+                if measured is None:  # too soon to measure: halve once, then small steps
+                    rate = bucket.rate * (MIN_DECREASE if bucket.halved else MAX_DECREASE)
+                    bucket.halved = True
+                else:  # and measure the next span from here
+                    rate = max(bucket.rate * MAX_DECREASE_MEASURED, measured * HEADROOM)
+                    bucket.seen_empty(now)
+                bucket.rate = max(bucket.floor, min(bucket.rate * MIN_DECREASE, rate))
         self._ru.tokens = min(self._ru.tokens, 0.0)
         self._writes.tokens = min(self._writes.tokens, 0.0)
         logger.warning(
@@ -391,13 +418,13 @@ class AdaptiveLimiter:
 
     def _throttled_buckets(
         self, information: str | None, sent: tuple[float, float]
-    ) -> list[tuple[_Bucket, int]]:
+    ) -> list[_Bucket]:
         text = (information or "").lower()
         if "resourceunit" in text:
-            return [(self._ru, 0)]
+            return [self._ru]
         if "write" in text and sent[1] > 0:
-            return [(self._writes, 1)]
-        return [(self._ru, 0), (self._writes, 1)] if sent[1] > 0 else [(self._ru, 0)]
+            return [self._writes]
+        return [self._ru, self._writes] if sent[1] > 0 else [self._ru]
 
 
 def _float(value: str | None) -> float | None:
