@@ -94,8 +94,6 @@ class Budget:
 
 #: A decrease never goes below this share of the rate it starts from (one episode, one step).
 MAX_DECREASE = 0.5
-#: ... or this share when the server's admitted share measured it.
-MAX_DECREASE_MEASURED = 0.1
 #: ... and always takes at least this much off (a 429 means we were too fast).
 MIN_DECREASE = 0.95
 #: Headroom under the rate the server was seen to admit.
@@ -103,7 +101,7 @@ HEADROOM = 0.97
 #: Additive increase while demand exceeds the rate: this share of the rate per second.
 PROBE_PER_S = 0.01
 #: No probing for this long after an episode or a limit-percentage header.
-QUIET_S = 3.0
+QUIET_S = 10.0
 #: For this long after an episode or a learnt burst the rate is unproven: ``batch_size`` is small,
 #: so a wrong rate costs a few inner 429s, not a whole ``$batch`` of them.
 SETTLE_S = 5.0
@@ -112,12 +110,14 @@ SETTLE_BATCH_SHARE = 0.2
 #: Tokens this close to enough are enough.
 EPSILON = 1e-6
 #: The admitted rate is measured over at least this span (else the admitted share is used).
-MEASURE_MIN_S = 1.0
+MEASURE_MIN_S = 2.0
+#: ... and of at least this much admitted (a few small batches are too coarse a measure).
+MEASURE_MIN_AMOUNT = 10.0
 #: How far back the send rate is measured.
 RATE_WINDOW_S = 10.0
 #: The learnt rate never falls below this share of the configured one (a stuck limiter helps
 #: nobody; Retry-After still holds us back).
-FLOOR_SHARE = 0.01
+FLOOR_SHARE = 0.001
 
 
 class _Bucket:
@@ -133,9 +133,9 @@ class _Bucket:
         self.learnt_at = -1e18
         #: Taken but not answered yet.
         self.outstanding = 0.0
-        #: When a waiter began waiting on this bucket (demand exceeds the rate); cleared on
-        #: each grant, so idle time is never probing time.
-        self.demand_at = -1e18
+        #: A waiter is waiting on this bucket (demand exceeds the rate); cleared on each grant,
+        #: so idle time is never probing time.
+        self.waiting = False
         self.sent: deque[tuple[float, float]] = deque()
         #: Since the server's bucket was last seen empty: when, what we took, what it refused.
         self.empty_at = -1e18
@@ -161,9 +161,12 @@ class _Bucket:
             self.sent.popleft()
 
     def seen_empty(self, now: float) -> None:
-        """The server's bucket is empty now: measure what it admits from here."""
+        """The server's bucket is empty now: measure what it admits from here.
+
+        Once measured, the rate is close: until the next measure, small steps only.
+        """
         self.empty_at, self.taken, self.refused = now, self.outstanding, 0.0
-        self.halved = False
+        self.halved = self.learnt_at < now
 
     def admitted_rate(self, now: float) -> float | None:
         """What the server admitted a second between two moments its bucket was empty.
@@ -172,9 +175,10 @@ class _Bucket:
         the most direct measure of the budget there is. ``None`` when the span is too short.
         """
         span = now - self.empty_at
-        if span < MEASURE_MIN_S:
+        admitted = max(0.0, self.taken - self.refused - self.outstanding)
+        if span < MEASURE_MIN_S or admitted < MEASURE_MIN_AMOUNT:
             return None
-        return max(0.0, self.taken - self.refused - self.outstanding) / span
+        return admitted / span
 
     def send_rate(self, now: float, since: float) -> float:
         """What we sent per second lately (since ``since``), or the rate when that is too short."""
@@ -290,7 +294,7 @@ class AdaptiveLimiter:
                     self._ru.take(ru, now)
                     if writes:
                         self._writes.take(writes, now)
-                    self._ru.demand_at = self._writes.demand_at = -1e18
+                    self._ru.waiting = self._writes.waiting = False
                     self.stats.granted += 1
                     return Ticket(now)
                 await self._timer.sleep(delay)
@@ -308,17 +312,15 @@ class AdaptiveLimiter:
         self._writes.refill(now)
         ru_wait = self._ru.wait_for(ru)
         write_wait = self._writes.wait_for(writes) if writes else 0.0
-        if ru_wait > 0:
-            self._ru.demand_at = now
-        if write_wait > 0:
-            self._writes.demand_at = now
+        self._ru.waiting = self._ru.waiting or ru_wait > 0
+        self._writes.waiting = self._writes.waiting or write_wait > 0
         return max(self._paused_until - now, ru_wait, write_wait)
 
     def _probe(self, now: float) -> None:
         """Additive increase for a bucket that holds us back, once things have been quiet."""
         for bucket in (self._ru, self._writes):
             since = max(bucket.stamp, self._quiet_from)
-            if now > since and bucket.demand_at >= bucket.stamp:  # waited on it since
+            if now > since and bucket.waiting:
                 bucket.rate += bucket.rate * PROBE_PER_S * (now - since)
 
     def observe(self, headers: Mapping[str, str], *, ru: float, writes: float) -> None:
@@ -402,7 +404,7 @@ class AdaptiveLimiter:
                     rate = bucket.rate * (MIN_DECREASE if bucket.halved else MAX_DECREASE)
                     bucket.halved = True
                 else:  # and measure the next span from here
-                    rate = max(bucket.rate * MAX_DECREASE_MEASURED, measured * HEADROOM)
+                    rate = measured * HEADROOM
                     bucket.seen_empty(now)
                 bucket.rate = max(bucket.floor, min(bucket.rate * MIN_DECREASE, rate))
         self._ru.tokens = min(self._ru.tokens, 0.0)
