@@ -30,6 +30,7 @@ import jitgate
 from jitgate.connector.client import LeaseLostError, ServerClient, ServerRefusedError
 from jitgate.connector.executor import Executor, GraphExecutor, is_direct_write
 from jitgate.connector.health import HealthServer
+from jitgate.connector.metrics import metrics_text
 from jitgate.core.clock import Clock, SystemClock
 from jitgate.graph.client import GraphClient
 from jitgate.protocol.v1 import (
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from jitgate.connector.config import AgentConfig
+    from jitgate.graph.limiter import AdaptiveLimiter
     from jitgate.protocol.v1 import DiscoveredItem
 
 log = logging.getLogger(__name__)
@@ -71,15 +73,24 @@ class _Running:
 class Agent:
     """One connector instance."""
 
-    def __init__(self, config: AgentConfig, *, server: ServerClient, executor: Executor) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        server: ServerClient,
+        executor: Executor,
+        graph: GraphClient | None = None,
+    ) -> None:
         self.config = config
         self.server = server
         self.executor = executor
+        #: The tenant's Graph client: its limiter's learnt budget is reported (``/metrics``).
+        self.graph = graph
         self.running: dict[str, _Running] = {}
         self.registered: Registered | None = None
         self.claiming = False
         self.completed = 0
-        self.health = HealthServer(self._health)
+        self.health = HealthServer(self._health, lambda: metrics_text(self._limiters))
         self._slot_freed = asyncio.Event()
         #: Reports in flight at once: a burst of 160 results must not pile onto the server's
         #: database lock at once (each report is a short write transaction).
@@ -87,14 +98,22 @@ class Agent:
         #: Off once the server turned out not to know ``POST /jobs:report``.
         self._batch_reports = True
 
+    def _limiters(self) -> list[tuple[str, AdaptiveLimiter]]:
+        if self.graph is None:
+            return []
+        return [(self.config.tenant_id or "", self.graph.limiter)]
+
     def _health(self) -> tuple[bool, dict[str, object]]:
         healthy = self.registered is not None and self.claiming
-        return healthy, {
+        body: dict[str, object] = {
             "status": "ok" if healthy else "starting",
             "instance_key": self.config.instance_key,
             "running": len(self.running),
             "completed": self.completed,
         }
+        if self.graph is not None:
+            body["graph_write_rate_learnt"] = round(self.graph.limiter.write_rate, 3)
+        return healthy, body
 
     async def run(self, stop_event: asyncio.Event) -> None:
         """Run until ``stop_event`` is set; then drain or release."""
@@ -353,7 +372,7 @@ async def run_agent(
                 config.graph_config(), transport=graph_transport, budget=config.graph_budget()
             )
         executor = GraphExecutor(graph, clock or SystemClock(), tenant_id=config.tenant_id)
-    agent = Agent(config, server=server, executor=executor)
+    agent = Agent(config, server=server, executor=executor, graph=graph)
     try:
         await agent.run(stop_event)
     finally:

@@ -1,7 +1,8 @@
-"""``/healthz`` on a local port: 200 while the agent is registered and claiming, else 503.
+"""``/healthz`` and ``/metrics`` on a local port for the orchestrator and Prometheus.
 
-A minimal HTTP/1.1 responder on asyncio streams (no framework: the agent never serves anything
-else, and the port is for the orchestrator's liveness probe only).
+``/healthz`` is 200 while the agent is registered and claiming, else 503; ``/metrics`` is the
+connector's Prometheus text (``connector.metrics``). A minimal HTTP/1.1 responder on asyncio
+streams (no framework: the agent serves nothing else).
 """
 
 from __future__ import annotations
@@ -19,8 +20,13 @@ REASONS = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}
 class HealthServer:
     """Serves ``GET /healthz`` from a status callback."""
 
-    def __init__(self, status: Callable[[], tuple[bool, dict[str, object]]]) -> None:
+    def __init__(
+        self,
+        status: Callable[[], tuple[bool, dict[str, object]]],
+        metrics: Callable[[], bytes] | None = None,
+    ) -> None:
         self._status = status
+        self._metrics = metrics
         self._server: asyncio.Server | None = None
         self.port: int | None = None
 
@@ -43,15 +49,19 @@ class HealthServer:
             parts = request_line.decode("latin-1").split()
             path = parts[1] if len(parts) > 1 else ""
             body: dict[str, object]
-            if path.split("?", 1)[0] != "/healthz":
-                code, body = 404, {"status": "not found"}
-
+            route = path.split("?", 1)[0]
+            content_type = "application/json"
+            if route == "/metrics" and self._metrics is not None:
+                code, payload = 200, self._metrics()
+                content_type = "text/plain; version=0.0.4; charset=utf-8"
+            elif route != "/healthz":
+                code, payload = 404, json.dumps({"status": "not found"}).encode()
             else:
                 healthy, body = self._status()
                 code = 200 if healthy else 503
-            payload = json.dumps(body).encode()
+                payload = json.dumps(body).encode()
             head = (
-                f"HTTP/1.1 {code} {REASONS[code]}\r\nContent-Type: application/json\r\n"
+                f"HTTP/1.1 {code} {REASONS[code]}\r\nContent-Type: {content_type}\r\n"
                 f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
             )
             writer.write(head.encode() + payload)

@@ -2,7 +2,9 @@
 
 "Already present" on a grant and "already absent" on a revoke are success (invariant 4);
 terminal Graph errors are ``failed`` with Graph's code and a readable reason; throttling,
-5xx and timeouts are ``retry`` with Graph's Retry-After as a hint.
+5xx and timeouts are ``retry`` with Graph's Retry-After as a hint. Where Graph's code is too
+generic to act on, the result names the failure instead (``GraphError.reported_code``): removing
+a group's last owner is ``failed`` with code ``GroupLastOwner`` (never retried, never removed).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def error_result(err: BaseException) -> JobResult:
     if isinstance(err, GraphError):
         request_ids = [i for i in (err.request_id,) if i]
         error = JobError(
-            code=(err.code or type(err).__name__)[:128],
+            code=(err.reported_code or type(err).__name__)[:128],
             message=(err.message or str(err))[:MAX_MESSAGE],
             retryable=err.retryable,
             request_ids=request_ids,

@@ -107,6 +107,10 @@ def handle_admin(state: EmulatorState, req: Request) -> Response:  # noqa: C901,
             return json_response(
                 200, {"rules": state.settings.to_dict()["faults"]}, content_type=JSON
             )
+        if action == "throttle":
+            with state.tenant.lock:
+                buckets = state.throttler.state(state.settings, state.tenant.now())
+            return json_response(200, {"buckets": buckets}, content_type=JSON)
         if action == "throttle/reset":
             state.throttler.reset()
             return json_response(200, {"ok": True}, content_type=JSON)

@@ -344,8 +344,10 @@ def handle_batch(state: EmulatorState, req: Request) -> Response:
                     "Location",
                     "x-ms-throttle-scope",
                     "x-ms-throttle-information",
+                    "x-ms-resource-unit",
                     "OData-Version",
                 }
+                or (k == "x-ms-throttle-limit-percentage" and state.settings.batch_limit_percentage)
             },
         }
         if inner.body:

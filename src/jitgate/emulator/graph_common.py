@@ -252,9 +252,9 @@ def _query_rules(
     following = "$skiptoken" in query  # headers are not carried to later pages
     if "$skip" in query:
         raise bad_request("'$skip' is not supported by the service.")
+    # Without ConsistencyLevel: eventual, Graph ignores $count=true (200, no @odata.count); only
+    # the /$count segment is refused (count_response).
     count = query.get("$count", "").lower() == "true"
-    if count and not call.eventual() and not following:
-        raise bad_request("$count is not currently supported.")
     search = None
     if "$search" in query:
         if not call.eventual() and not following:
@@ -324,7 +324,11 @@ def list_page(
     payload: dict[str, Any] = {
         "@odata.context": call.context(context + (f"({','.join(select)})" if select else ""))
     }
-    if call.req.query.get("$count", "").lower() == "true" and "$skiptoken" not in call.req.query:
+    if (
+        call.req.query.get("$count", "").lower() == "true"
+        and call.eventual()
+        and "$skiptoken" not in call.req.query
+    ):
         payload["@odata.count"] = sum(1 for obj in source if keep(obj))
     if next_index is not None:
         payload["@odata.nextLink"] = link(call, "$skiptoken", encode_token({"i": next_index}))

@@ -136,6 +136,10 @@ def check_group_writable(call: Call, group: Obj) -> None:
         raise forbidden()
 
 
+#: Graph's answer to removing a group's last owner (group-delete-owners).
+LAST_OWNER = "The group must have at least one owner, hence this owner cannot be removed."
+
+
 def _check_member(call: Call, group: Obj, member_id: str, *, owners: bool) -> None:
     kind, _ = get_object(call, member_id)
     if kind == "servicePrincipal":
@@ -258,9 +262,21 @@ def remove_member_ref(call: Call) -> Response:
     if not owners:
         check_group_writable(call, group)
     member_id = check_guid(call.params["member"])
+    if owners:
+        _check_not_last_owner(call, group, member_id)
     if not call.tenant.remove_member(group["id"], member_id, owners=owners):
         raise not_found(group["id"])
     return empty_response()
+
+
+def _check_not_last_owner(call: Call, group: Obj, owner_id: str) -> None:
+    """Graph keeps a group's last owner: "the last owner (a user object) cannot be removed"."""
+    owners = call.tenant.owners.get(group["id"], {})
+    if owner_id not in owners or len(owners) > 1:
+        return
+    kind, _ = get_object(call, owner_id)
+    if kind == "user":
+        raise bad_request(LAST_OWNER)
 
 
 def delete_member_object(call: Call) -> Response:

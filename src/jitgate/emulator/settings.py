@@ -44,6 +44,15 @@ class EmulatorSettings:
     write_window_s: float = 150.0
     tenant_write_budget: int = 18000
     tenant_write_window_s: float = 300.0
+    # Tenant-wide resource units shared by every app (per ru_window_s); graph.md §8 names no
+    # such number, so None (no tenant-wide RU bucket) unless a test or a user sets one.
+    tenant_resource_units: int | None = None
+    # Other apps of the tenant spending the tenant-wide budgets in the background, per second.
+    other_apps_ru_per_s: float = 0.0
+    other_apps_writes_per_s: float = 0.0
+    # Inner $batch answers carry x-ms-resource-unit (Graph's JSON batching article shows it);
+    # that they also carry x-ms-throttle-limit-percentage is inferred: switch it off here.
+    batch_limit_percentage: bool = True
     retry_after_fractional: bool = True
     throttle_message: str = "directory"  # "directory" (observed) or "documented" (§8 wording)
     latency_ms: float = 0.0

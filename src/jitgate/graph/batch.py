@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from jitgate.graph.client import GraphClient
+    from jitgate.graph.limiter import AdaptiveLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -139,14 +141,12 @@ class BatchExecutor:
     ) -> tuple[list[int], float]:
         """Send ``pending`` once; return what to retry and how long to wait first."""
         attempts, lost = counts
-        queue: asyncio.Queue[list[int]] = asyncio.Queue()
-        for chunk in _chunks(requests, pending):
-            queue.put_nowait(chunk)
-        workers = min(self._concurrency, queue.qsize())
+        queue = deque(_chunks(requests, pending))
+        workers = min(self._concurrency, len(queue))
 
         async def worker() -> None:
-            while not queue.empty():
-                chunk = queue.get_nowait()
+            while queue:
+                chunk = self._sized(requests, queue)
                 for index, sent in await self._send(requests, chunk):
                     attempts[index] += 1
                     lost[index] = lost[index] or sent.ambiguous
@@ -175,6 +175,15 @@ class BatchExecutor:
             if isinstance(err, GraphFailedDependency) and requests[index].depends_on in retry:
                 retry.append(index)
         return sorted(retry, key=lambda i: (requests[i].priority, i)), pause
+
+    def _sized(self, requests: Sequence[BatchRequest], queue: deque[list[int]]) -> list[int]:
+        """The next chunk, cut to the limiter's batch size (chunks with dependencies stay whole)."""
+        chunk = queue.popleft()
+        size = self._client.limiter.batch_size(MAX_BATCH)
+        if len(chunk) <= size or any(requests[i].depends_on is not None for i in chunk):
+            return chunk
+        queue.appendleft(chunk[size:])
+        return chunk[:size]
 
     async def _send(
         self, requests: Sequence[BatchRequest], chunk: list[int]
@@ -209,11 +218,15 @@ class BatchExecutor:
             ]
         by_id = {str(r.get("id")): r for r in (response.body or {}).get("responses", [])}
         out: list[tuple[int, BatchResult]] = []
+        feedback = _Feedback()
         for index in chunk:
-            result = self._inner_result(by_id.get(str(index)), response.request_id)
+            inner = by_id.get(str(index))
+            result = self._inner_result(inner, response.request_id)
             if response.ambiguous and _is_write(requests[index]):
                 result = replace(result, ambiguous=True)
             out.append((index, result))
+            feedback.add(requests[index], inner, result)
+        feedback.tell(self._client.limiter, response.sent_at)
         return out
 
     def _inner_result(self, inner: Mapping[str, Any] | None, outer_id: str | None) -> BatchResult:
@@ -231,8 +244,81 @@ class BatchExecutor:
             err.request_id = request_id
         if status == HTTPStatus.TOO_MANY_REQUESTS:
             self.stats.inner_throttled += 1
-        self._client.note_error(err)
+        else:
+            self._client.note_error(err)
         return BatchResult(status, body, request_id, err)
+
+
+@dataclass(slots=True)
+class _Feedback:
+    """What one ``$batch`` answer tells the limiter: its inner 429s as one answer, its headers.
+
+    Graph sends ``x-ms-resource-unit`` (and, past 80 % of the budget,
+    ``x-ms-throttle-limit-percentage``) on each inner response; the limiter hears their sum and
+    their maximum, once per batch.
+    """
+
+    ru: float = 0.0
+    writes: float = 0.0
+    admitted_ru: float = 0.0
+    admitted_writes: float = 0.0
+    throttled: int = 0
+    retry_after: float | None = None
+    information: str | None = None
+    reported_ru: float = 0.0
+    estimated_ru: float = 0.0
+    used: float | None = None
+
+    def add(
+        self, request: BatchRequest, inner: Mapping[str, Any] | None, result: BatchResult
+    ) -> None:
+        ru = estimate_cost(request.method, request.url)
+        writes = 1.0 if _is_write(request) else 0.0
+        self.ru += ru
+        self.writes += writes
+        headers = {str(k).lower(): str(v) for k, v in ((inner or {}).get("headers") or {}).items()}
+        if result.status == HTTPStatus.TOO_MANY_REQUESTS:
+            self.throttled += 1
+            after = result.error.retry_after if result.error is not None else None
+            if after is not None:
+                self.retry_after = max(self.retry_after or 0.0, after)
+            self.information = self.information or headers.get("x-ms-throttle-information")
+            return
+        self.admitted_ru += ru
+        self.admitted_writes += writes
+        unit = _number(headers.get("x-ms-resource-unit"))
+        if unit is not None:
+            self.reported_ru += unit
+            self.estimated_ru += ru
+        used = _number(headers.get("x-ms-throttle-limit-percentage"))
+        if used is not None:
+            self.used = max(self.used or 0.0, used)
+
+    def tell(self, limiter: AdaptiveLimiter, sent_at: float | None) -> None:
+        if self.throttled:
+            limiter.throttled(
+                self.retry_after,
+                sent_at=sent_at,
+                information=self.information,
+                answers=self.throttled,
+                sent=(self.ru, self.writes),
+                admitted=(self.admitted_ru, self.admitted_writes),
+            )
+            return
+        headers: dict[str, str] = {}
+        if self.estimated_ru:
+            headers["x-ms-resource-unit"] = str(self.reported_ru)
+        if self.used is not None:
+            headers["x-ms-throttle-limit-percentage"] = str(self.used)
+        if headers:
+            limiter.observe(headers, ru=self.estimated_ru or self.ru, writes=self.writes)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
 
 
 def _is_write(request: BatchRequest) -> bool:

@@ -29,7 +29,7 @@ import httpx
 
 from jitgate.graph.credentials import TokenProvider, build_credential
 from jitgate.graph.errors import GraphError, GraphTransient, error_from_response
-from jitgate.graph.limiter import AdaptiveLimiter, Budget, Priority
+from jitgate.graph.limiter import AdaptiveLimiter, Budget, Priority, Ticket
 from jitgate.graph.retry import RealTimer, RetryPolicy, Timer, with_retries
 from jitgate.graph.transport import HttpSettings, build_http_client
 
@@ -75,6 +75,8 @@ class GraphResponse:
     client_request_id: str
     #: An earlier try of this write was sent and its answer lost: it may still land.
     ambiguous: bool = False
+    #: When the limiter let the request go (``Ticket.sent_at``): tells throttling episodes apart.
+    sent_at: float | None = None
 
 
 def estimate_cost(method: str, url: str, params: Mapping[str, str] | None = None) -> float:
@@ -227,7 +229,7 @@ class GraphClient:
 
     async def _send(self, call: _Call) -> GraphResponse:
         client_request_id = str(uuid.uuid4())
-        async with self.limiter.slot(call.priority, ru=call.ru, writes=call.writes):
+        async with self.limiter.slot(call.priority, ru=call.ru, writes=call.writes) as ticket:
             headers = {
                 "Authorization": "Bearer " + await self.tokens.token(),
                 "client-request-id": client_request_id,
@@ -251,10 +253,10 @@ class GraphClient:
                 raise _transient(call, "timed out", err, client_request_id) from err
             except (httpx.TransportError, OSError) as err:
                 raise _transient(call, "failed to connect", err, client_request_id) from err
-        return self._finish(call, response, client_request_id)
+        return self._finish(call, response, client_request_id, ticket)
 
     def _finish(
-        self, call: _Call, response: httpx.Response, client_request_id: str
+        self, call: _Call, response: httpx.Response, client_request_id: str, ticket: Ticket
     ) -> GraphResponse:
         request_id = response.headers.get("request-id")
         status = response.status_code
@@ -275,16 +277,27 @@ class GraphClient:
             err = error_from_response(
                 status, body, response.headers, client_request_id=client_request_id
             )
+            if status == httpx.codes.TOO_MANY_REQUESTS:
+                self.limiter.throttled(
+                    err.retry_after,
+                    sent_at=ticket.sent_at,
+                    information=response.headers.get("x-ms-throttle-information"),
+                    sent=(call.ru, call.writes),
+                )
             self.note_error(err)
             raise err
         self.limiter.observe(response.headers, ru=call.ru, writes=call.writes)
-        return GraphResponse(status, body, response.headers, request_id, client_request_id)
+        return GraphResponse(
+            status, body, response.headers, request_id, client_request_id, sent_at=ticket.sent_at
+        )
 
     def note_error(self, err: GraphError) -> None:
-        """Feed a failure (top-level or inner ``$batch``) to the limiter and token cache."""
-        if err.http_status == httpx.codes.TOO_MANY_REQUESTS:
-            self.limiter.throttled(err.retry_after)
-        elif err.http_status == httpx.codes.UNAUTHORIZED:
+        """Feed a failure (top-level or inner ``$batch``) to the token cache.
+
+        429s go to the limiter where the answer is read (``_finish``, ``BatchExecutor``): it
+        needs to know when the request was sent and how much of it the server took.
+        """
+        if err.http_status == httpx.codes.UNAUTHORIZED:
             self.tokens.invalidate()
 
 

@@ -17,6 +17,10 @@ from typing import Any, ClassVar
 
 from jitgate.core.errors import JitgateError
 
+#: Graph's answer to removing a group's last owner (group-delete-owners: "the last owner (a
+#: user object) of the group cannot be removed"); its code is the generic Request_BadRequest.
+LAST_OWNER_MARKER = "group must have at least one owner"
+
 #: Graph's answer when an added reference already exists (graph.md §3.2).
 ALREADY_EXISTS_MARKERS = (
     "added object references already exist",
@@ -31,6 +35,8 @@ class GraphError(JitgateError):
     slug = "graph-error"
     title = "Microsoft Graph error"
     retryable: ClassVar[bool] = False
+    #: The code results carry when Graph's own is too generic to act on (else Graph's code).
+    named_code: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -52,6 +58,11 @@ class GraphError(JitgateError):
         #: The request may have reached Graph although no answer came back (a read timeout, a
         #: connection dropped after sending): a write may still be applied, even later.
         self.ambiguous = False
+
+    @property
+    def reported_code(self) -> str | None:
+        """The code a job result carries: our name for a failure Graph codes generically."""
+        return self.named_code or self.code
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -89,6 +100,14 @@ class GraphBadRequest(GraphError):
 
     slug = "graph-bad-request"
     title = "Microsoft Graph rejected the request"
+
+
+class GraphLastOwner(GraphBadRequest):
+    """400: the owner to remove is the group's last one; Graph keeps it until another is added."""
+
+    slug = "graph-last-owner"
+    title = "The group's last owner cannot be removed"
+    named_code = "GroupLastOwner"
 
 
 class GraphUnauthorized(GraphError):
@@ -246,4 +265,6 @@ def _classify(status: int, code: str | None, message: str) -> type[GraphError]:
     lowered = message.lower()
     if status == HTTPStatus.BAD_REQUEST and any(m in lowered for m in ALREADY_EXISTS_MARKERS):
         return GraphConflict
+    if status == HTTPStatus.BAD_REQUEST and LAST_OWNER_MARKER in lowered:
+        return GraphLastOwner
     return _BY_STATUS.get(status, GraphBadRequest)

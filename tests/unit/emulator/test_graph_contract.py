@@ -65,7 +65,7 @@ def test_paging_next_link_is_absolute_and_complete(graph, state):
             "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
         ),
         (
-            "/v1.0/users?$count=true",
+            "/v1.0/users/$count",  # the segment; ?$count=true alone is ignored (test below)
             {},
             400,
             "Request_BadRequest",
@@ -341,3 +341,34 @@ def test_expired_token(graph, clock):
         401,
         "Lifetime validation failed, the token is expired.",
     )
+
+
+def test_count_parameter_without_the_header_is_ignored(graph):
+    """Graph ignores ``$count=true`` without ``ConsistencyLevel: eventual``: 200, no count."""
+    plain = graph.get("/v1.0/users?$count=true")
+    assert plain.status_code == 200
+    assert "@odata.count" not in plain.json()
+    assert plain.json()["value"]
+    counted = graph.get("/v1.0/users?$count=true", headers={"ConsistencyLevel": "eventual"})
+    assert counted.json()["@odata.count"] >= len(counted.json()["value"])
+    groups = graph.get("/v1.0/groups?$count=true")
+    assert groups.status_code == 200
+    assert "@odata.count" not in groups.json()
+
+
+def test_a_groups_last_owner_cannot_be_removed(graph, state):
+    group = gid(state, "Engineering")
+    (alex,) = state.tenant.owners[group]
+    last = graph.delete(f"/v1.0/groups/{group}/owners/{alex}/$ref")
+    assert last.status_code == 400
+    error = last.json()["error"]
+    assert error["code"] == "Request_BadRequest"
+    assert error["message"] == (
+        "The group must have at least one owner, hence this owner cannot be removed."
+    )
+    assert alex in state.tenant.owners[group]
+    lee = uid(state, "lee")
+    ref = {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{lee}"}
+    assert graph.post(f"/v1.0/groups/{group}/owners/$ref", json=ref).status_code == 204
+    assert graph.delete(f"/v1.0/groups/{group}/owners/{alex}/$ref").status_code == 204
+    assert graph.delete(f"/v1.0/groups/{group}/owners/{lee}/$ref").status_code == 400

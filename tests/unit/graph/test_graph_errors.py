@@ -10,6 +10,7 @@ from jitgate.graph.errors import (
     GraphFailedDependency,
     GraphForbidden,
     GraphGone,
+    GraphLastOwner,
     GraphNotFound,
     GraphThrottled,
     GraphTransient,
@@ -112,3 +113,15 @@ def test_str_carries_status_code_and_request_id():
     )
     assert "status=403" in str(err)
     assert "request-id=r" in str(err)
+
+
+def test_removing_the_last_owner_is_named_and_permanent():
+    text = "The group must have at least one owner, hence this owner cannot be removed."
+    err = error_from_response(400, envelope("Request_BadRequest", text), {})
+    assert isinstance(err, GraphLastOwner)
+    assert isinstance(err, GraphBadRequest)
+    assert not err.retryable
+    assert err.code == "Request_BadRequest"  # Graph's own code is kept
+    assert err.reported_code == "GroupLastOwner"  # what a job result carries
+    other = error_from_response(400, {"error": {"code": "Request_BadRequest", "message": "x"}}, {})
+    assert other.reported_code == "Request_BadRequest"

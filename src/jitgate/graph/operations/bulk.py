@@ -329,7 +329,13 @@ def _record(plan: _Plan, change: AccessChange, index: int, result: BatchResult) 
         err = result.error
         assert err is not None  # noqa: S101 - _outcome returns None only for errors
         plan.results[index] = ChangeResult(
-            change, Outcome.FAILED, ids, err.code, err.message, err.retryable, ambiguous=ambiguous
+            change,
+            Outcome.FAILED,
+            ids,
+            err.reported_code,
+            err.message,
+            err.retryable,
+            ambiguous=ambiguous,
         )
         return
     if previous is not None and previous.outcome is Outcome.APPLIED:
