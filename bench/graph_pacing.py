@@ -47,7 +47,8 @@ from jitgate.graph.client import GraphClient
 from jitgate.graph.config import ClientSecretAuth, GraphConfig
 from jitgate.graph.operations import bulk
 from jitgate.graph.operations.groups import parse_group
-from jitgate.graph.operations.models import AccessChange, Action, Outcome, Permission
+from jitgate.graph.operations.models import AccessChange, Action, Outcome
+from jitgate.protocol.v1 import Permission
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine

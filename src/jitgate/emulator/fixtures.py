@@ -18,7 +18,7 @@ from cryptography import x509
 
 from jitgate.emulator import generate as generator
 from jitgate.emulator import graph_apps, graph_roles, roles_builtin
-from jitgate.emulator.graph_groups import new_group
+from jitgate.emulator.graph_group_objects import new_group
 from jitgate.emulator.graph_pim import DEFAULT_POLICIES
 from jitgate.emulator.store import CertKey, Tenant, iso
 from jitgate.emulator.tokens import thumbprints

@@ -19,6 +19,7 @@ from jitgate.emulator import (
     graph_admin_units,
     graph_apps,
     graph_delta,
+    graph_group_objects,
     graph_groups,
     graph_pim,
     graph_roles,
@@ -46,6 +47,7 @@ def build_router() -> Router:
     for module in (
         graph_users,
         graph_groups,
+        graph_group_objects,
         graph_roles,
         graph_admin_units,
         graph_pim,

@@ -1,5 +1,7 @@
 """Groups: reads, owners, members, transitive members, and membership writes (graph.md §3).
 
+Creating, updating and deleting a group object is ``graph_group_objects``.
+
 Invariant: a membership write checks, in order, the app permission, the group (id, existence,
 the flags that forbid writes), then the member, and changes nothing unless every check passes;
 ``members@odata.bind`` is all or nothing.
@@ -8,8 +10,7 @@ the flags that forbid writes), then the member, and changes nothing unless every
 
 from __future__ import annotations
 
-import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jitgate.emulator import permissions as p
 from jitgate.emulator.graph_common import (
@@ -34,7 +35,6 @@ from jitgate.emulator.http import (
     not_found,
     unsupported_query,
 )
-from jitgate.emulator.store import iso
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -83,7 +83,6 @@ EXTERNAL_SERVICE = (
     "Unable to update the specified properties for objects that have originated within an "
     "external service."
 )
-MAX_BIND = 20
 CASTS = {
     "microsoft.graph.user": "user",
     "microsoft.graph.group": "group",
@@ -140,7 +139,8 @@ def check_group_writable(call: Call, group: Obj) -> None:
 LAST_OWNER = "The group must have at least one owner, hence this owner cannot be removed."
 
 
-def _check_member(call: Call, group: Obj, member_id: str, *, owners: bool) -> None:
+def check_member(call: Call, group: Obj, member_id: str, *, owners: bool) -> None:
+    """Refuse ``member_id`` as a member (or owner) of ``group`` as Graph does; change nothing."""
     kind, _ = get_object(call, member_id)
     if kind == "servicePrincipal":
         call.require(p.APP_WRITE)
@@ -249,7 +249,7 @@ def add_member_ref(call: Call) -> Response:
     if not owners:
         check_group_writable(call, group)
     member_id = object_ref(call.body().get("@odata.id"))
-    _check_member(call, group, member_id, owners=owners)
+    check_member(call, group, member_id, owners=owners)
     call.tenant.add_member(group["id"], member_id, owners=owners)
     return empty_response()
 
@@ -295,116 +295,6 @@ def delete_member_object(call: Call) -> Response:
     return empty_response()
 
 
-def _binds(call: Call, group: Obj, body: dict[str, Any], name: str) -> list[str]:
-    refs = body.get(f"{name}@odata.bind")
-    if refs is None:
-        return []
-    if not isinstance(refs, list):
-        raise bad_request(f"Invalid value for '{name}@odata.bind'.", "BadRequest")
-    if len(refs) > MAX_BIND:
-        raise bad_request(f"The number of '{name}@odata.bind' values cannot exceed 20.")
-    ids = [object_ref(ref) for ref in refs]
-    for member_id in ids:
-        _check_member(call, group, member_id, owners=name == "owners")
-    if len(set(ids)) != len(ids):
-        raise bad_request(ALREADY_MEMBER.format(name))
-    return ids
-
-
-def update_group(call: Call) -> Response:
-    """PATCH /groups/{id}: properties and/or ``members@odata.bind`` (≤ 20, all or nothing)."""
-    body = call.body()
-    binding = "members@odata.bind" in body or "owners@odata.bind" in body
-    call.require(p.MEMBER_WRITE if binding else p.GROUP_WRITE)
-    group = get_group_obj(call, call.params["id"])
-    if "members@odata.bind" in body:
-        check_group_writable(call, group)
-    members = _binds(call, group, body, "members")
-    owners = _binds(call, group, body, "owners")
-    props = {k: v for k, v in body.items() if "@odata" not in k}
-    if props:
-        call.require(p.GROUP_WRITE)
-        if "isAssignableToRole" in props:
-            raise bad_request("Property 'isAssignableToRole' is read-only and cannot be set.")
-        if group.get("onPremisesSyncEnabled"):
-            raise bad_request(ON_PREMISES)
-        group.update(props)
-        call.tenant.touch("group", group["id"])
-    for member_id in members:
-        call.tenant.add_member(group["id"], member_id)
-    for owner_id in owners:
-        call.tenant.add_member(group["id"], owner_id, owners=True)
-    return empty_response()
-
-
-def create_group(call: Call) -> Response:
-    """POST /groups."""
-    call.require(p.GROUP_WRITE | frozenset({"Group.Create"}))
-    body = call.body()
-    for name in ("displayName", "mailEnabled", "mailNickname", "securityEnabled"):
-        if name not in body:
-            raise bad_request(f"Invalid value specified for property '{name}' of resource 'Group'.")
-    if body.get("isAssignableToRole"):
-        if not p.allowed(call.perms, p.ROLE_WRITE):
-            raise forbidden()
-        if not body.get("securityEnabled") or "DynamicMembership" in (body.get("groupTypes") or []):
-            raise bad_request(
-                "A role-assignable group must be security-enabled and cannot have dynamic membership."
-            )
-    group = new_group(call.now, body)
-    members = _binds(call, group, body, "members") if "members@odata.bind" in body else []
-    owners = _binds(call, group, body, "owners") if "owners@odata.bind" in body else []
-    call.tenant.add_object("group", group)
-    for member_id in members:
-        call.tenant.add_member(group["id"], member_id)
-    for owner_id in owners:
-        call.tenant.add_member(group["id"], owner_id, owners=True)
-    return json_response(
-        201, {"@odata.context": call.context("groups/$entity"), **render(group, "group", None)}
-    )
-
-
-def new_group(now: float, body: dict[str, Any]) -> Obj:
-    """Return a group object with Graph's defaults filled in."""
-    group: Obj = {
-        "id": str(uuid.uuid4()),
-        "deletedDateTime": None,
-        "classification": None,
-        "createdDateTime": iso(now),
-        "description": None,
-        "expirationDateTime": None,
-        "groupTypes": [],
-        "isAssignableToRole": None,
-        "mail": None,
-        "membershipRule": None,
-        "membershipRuleProcessingState": None,
-        "onPremisesLastSyncDateTime": None,
-        "onPremisesSecurityIdentifier": None,
-        "onPremisesSyncEnabled": None,
-        "preferredDataLocation": None,
-        "preferredLanguage": None,
-        "proxyAddresses": [],
-        "renewedDateTime": iso(now),
-        "resourceBehaviorOptions": [],
-        "resourceProvisioningOptions": [],
-        "securityIdentifier": "S-1-12-1-"
-        + "-".join(str(uuid.uuid4().int % 4294967296) for _ in range(4)),
-        "theme": None,
-        "visibility": None,
-        "onPremisesProvisioningErrors": [],
-    }
-    group.update({k: v for k, v in body.items() if "@odata" not in k})
-    return group
-
-
-def delete_group(call: Call) -> Response:
-    """DELETE /groups/{id}."""
-    call.require(p.GROUP_WRITE)
-    group = get_group_obj(call, call.params["id"])
-    call.tenant.delete_object(group["id"])
-    return empty_response()
-
-
 def _refuse_owner_delete(_call: Call) -> Response:
     raise GraphError(
         405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."
@@ -412,13 +302,10 @@ def _refuse_owner_delete(_call: Call) -> Response:
 
 
 def register(router: Router) -> None:
-    """Attach the group routes."""
+    """Attach the group read and membership routes."""
     router.add("GET", "groups", list_groups)
-    router.add("POST", "groups", create_group)
     router.add("GET", "groups/$count", count_groups)
     router.add("GET", "groups/{id}", get_group)
-    router.add("PATCH", "groups/{id}", update_group)
-    router.add("DELETE", "groups/{id}", delete_group)
     for rel in ("members", "owners", "transitiveMembers"):
         router.add("GET", f"groups/{{id}}/{rel}", list_members)
         router.add("GET", f"groups/{{id}}/{rel}/$count", list_members)

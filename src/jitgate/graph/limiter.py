@@ -38,12 +38,21 @@ import asyncio
 import heapq
 import itertools
 import logging
-from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from jitgate.graph.buckets import (
+    HEADROOM,
+    MAX_DECREASE,
+    MIN_DECREASE,
+    PROBE_PER_S,
+    QUIET_S,
+    SETTLE_BATCH_SHARE,
+    SETTLE_S,
+    RateBucket,
+)
 from jitgate.graph.retry import RealTimer, Timer
 
 if TYPE_CHECKING:
@@ -92,103 +101,6 @@ class Budget:
         return self.write_capacity / self.write_window_s * self.utilisation
 
 
-#: A decrease never goes below this share of the rate it starts from (one episode, one step).
-MAX_DECREASE = 0.5
-#: ... and always takes at least this much off (a 429 means we were too fast).
-MIN_DECREASE = 0.95
-#: Headroom under the rate the server was seen to admit.
-HEADROOM = 0.97
-#: Additive increase while demand exceeds the rate: this share of the rate per second.
-PROBE_PER_S = 0.01
-#: No probing for this long after an episode or a limit-percentage header.
-QUIET_S = 10.0
-#: For this long after an episode or a learnt burst the rate is unproven: ``batch_size`` is small,
-#: so a wrong rate costs a few inner 429s, not a whole ``$batch`` of them.
-SETTLE_S = 5.0
-#: ... and this is the share of the full batch then.
-SETTLE_BATCH_SHARE = 0.2
-#: Tokens this close to enough are enough.
-EPSILON = 1e-6
-#: The admitted rate is measured over at least this span (else the admitted share is used).
-MEASURE_MIN_S = 2.0
-#: ... and of at least this much admitted (a few small batches are too coarse a measure).
-MEASURE_MIN_AMOUNT = 10.0
-#: How far back the send rate is measured.
-RATE_WINDOW_S = 10.0
-#: The learnt rate never falls below this share of the configured one (a stuck limiter helps
-#: nobody; Retry-After still holds us back).
-FLOOR_SHARE = 0.001
-
-
-class _Bucket:
-    def __init__(self, name: str, capacity: float, rate: float, now: float) -> None:
-        self.name = name
-        self.capacity = capacity
-        self.rate = rate
-        self.floor = rate * FLOOR_SHARE
-        self.tokens = capacity
-        self.stamp = now
-        #: Whether the capacity was learnt from the server (else it is the configured guess).
-        self.learnt = False
-        self.learnt_at = -1e18
-        #: Taken but not answered yet.
-        self.outstanding = 0.0
-        #: A waiter is waiting on this bucket (demand exceeds the rate); cleared on each grant,
-        #: so idle time is never probing time.
-        self.waiting = False
-        self.sent: deque[tuple[float, float]] = deque()
-        #: Since the server's bucket was last seen empty: when, what we took, what it refused.
-        self.empty_at = -1e18
-        self.halved = False
-        self.taken = 0.0
-        self.refused = 0.0
-
-    def refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self.stamp)
-        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
-        self.stamp = now
-
-    def wait_for(self, cost: float) -> float:
-        missing = min(cost, self.capacity) - self.tokens
-        # a rounding crumb is no wait (a sleep too short to move the clock would spin)
-        return 0.0 if missing <= EPSILON else missing / self.rate
-
-    def take(self, amount: float, now: float) -> None:
-        self.tokens -= amount
-        self.taken += amount
-        self.sent.append((now, amount))
-        while self.sent and self.sent[0][0] < now - RATE_WINDOW_S:
-            self.sent.popleft()
-
-    def seen_empty(self, now: float) -> None:
-        """The server's bucket is empty now: measure what it admits from here.
-
-        Once measured, the rate is close: until the next measure, small steps only.
-        """
-        self.empty_at, self.taken, self.refused = now, self.outstanding, 0.0
-        self.halved = self.learnt_at < now
-
-    def admitted_rate(self, now: float) -> float | None:
-        """What the server admitted a second between two moments its bucket was empty.
-
-        Empty at both ends, the bucket gave exactly its refill (less what other apps took):
-        the most direct measure of the budget there is. ``None`` when the span is too short.
-        """
-        span = now - self.empty_at
-        admitted = max(0.0, self.taken - self.refused - self.outstanding)
-        if span < MEASURE_MIN_S or admitted < MEASURE_MIN_AMOUNT:
-            return None
-        return admitted / span
-
-    def send_rate(self, now: float, since: float) -> float:
-        """What we sent per second lately (since ``since``), or the rate when that is too short."""
-        start = max(since, now - RATE_WINDOW_S)
-        span = now - start
-        if span < 1.0:
-            return self.rate
-        return sum(amount for at, amount in self.sent if at >= start) / span
-
-
 @dataclass(slots=True)
 class LimiterStats:
     """Counters for benches and metrics."""
@@ -216,10 +128,10 @@ class AdaptiveLimiter:
         self.budget = budget or Budget()
         self._timer = timer or RealTimer()
         now = self._timer.monotonic()
-        self._ru = _Bucket(
+        self._ru = RateBucket(
             "ru", self.budget.ru_capacity * self.budget.utilisation, self.budget.ru_rate, now
         )
-        self._writes = _Bucket(
+        self._writes = RateBucket(
             "writes",
             self.budget.write_capacity * self.budget.utilisation,
             self.budget.write_rate,
@@ -343,7 +255,7 @@ class AdaptiveLimiter:
         remaining = (1.0 - share) * bucket.capacity - bucket.outstanding
         bucket.tokens = min(bucket.tokens, remaining)
 
-    def _learn_capacity(self, bucket: _Bucket, used_share: float) -> None:
+    def _learn_capacity(self, bucket: RateBucket, used_share: float) -> None:
         """The server bucket is ``used_share`` used: what we drew since it was full tells its size.
 
         What we drew is our mirror's deficit (what we took, net of refill) less what is still in
@@ -420,7 +332,7 @@ class AdaptiveLimiter:
 
     def _throttled_buckets(
         self, information: str | None, sent: tuple[float, float]
-    ) -> list[_Bucket]:
+    ) -> list[RateBucket]:
         text = (information or "").lower()
         if "resourceunit" in text:
             return [self._ru]

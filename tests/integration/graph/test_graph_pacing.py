@@ -9,7 +9,8 @@ from conftest import make_client
 from jitgate.emulator.state import build_state
 from jitgate.graph.operations import bulk
 from jitgate.graph.operations.groups import parse_group
-from jitgate.graph.operations.models import AccessChange, Action, Outcome, Permission
+from jitgate.graph.operations.models import AccessChange, Action, Outcome
+from jitgate.protocol.v1 import Permission
 
 pytestmark = pytest.mark.anyio
 DONE = {Outcome.APPLIED, Outcome.ALREADY_PRESENT}

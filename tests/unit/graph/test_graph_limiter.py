@@ -4,13 +4,8 @@ import asyncio
 
 import pytest
 
-from jitgate.graph.limiter import (
-    HEADROOM,
-    MIN_DECREASE,
-    AdaptiveLimiter,
-    Budget,
-    Priority,
-)
+from jitgate.graph.buckets import HEADROOM, MIN_DECREASE
+from jitgate.graph.limiter import AdaptiveLimiter, Budget, Priority
 from jitgate.graph.retry import FakeTimer
 
 pytestmark = pytest.mark.anyio
