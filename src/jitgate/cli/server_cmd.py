@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -17,6 +17,11 @@ from jitgate.core.errors import JitgateError
 from jitgate.core.logging import configure_logging
 from jitgate.demo.allinone import UpError, UpOptions, run_up
 from jitgate.server.app import create_app
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from jitgate.core.settings import Settings
 
 
 def check_port(host: str, port: int) -> None:
@@ -60,10 +65,31 @@ def server(
     scheme = "https" if cert_file else "http"
     url = f"{scheme}://{bind_host}:{bind_port}"
     emit_message(f"jitgate server on {url}/api/v1 (docs: {url}/api/v1/docs)", output, url=url)
-    uvicorn.run(
+    config = server_config(
+        app, settings=settings, host=bind_host, port=bind_port, tls=(cert_file, key_file)
+    )
+    uvicorn.Server(config).run()
+
+
+def server_config(
+    app: FastAPI,
+    *,
+    settings: Settings,
+    host: str,
+    port: int,
+    tls: tuple[Path | None, Path | None] = (None, None),
+) -> uvicorn.Config:
+    """The uvicorn settings for ``jitgate server``; its logs go through jitgate's handler.
+
+    ``log_config=None``: uvicorn keeps the handlers ``configure_logging`` gave its loggers
+    (JSON lines) instead of installing its own text format.
+    """
+    cert_file, key_file = tls
+    return uvicorn.Config(
         app,
-        host=bind_host,
-        port=bind_port,
+        host=host,
+        port=port,
+        log_config=None,
         log_level="warning",
         proxy_headers=True,
         timeout_keep_alive=settings.http_keep_alive_s,

@@ -115,6 +115,7 @@ class ServerThread:
         self.port = int(self.sock.getsockname()[1])
         config = uvicorn.Config(
             app,  # type: ignore[arg-type]
+            log_config=None,  # keep jitgate's handlers on uvicorn's loggers (core.logging)
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,
