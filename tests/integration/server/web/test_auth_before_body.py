@@ -200,7 +200,7 @@ def test_valid_tokens_pass_and_their_bodies_are_still_limited(settings, clock, s
     assert registered.json()["connector_id"] == connector.id
     assert too_large.status_code == 413
     assert connector_too_large.status_code == 413
-    assert not_json.status_code == 400  # malformed JSON: a 400 naming line and column
+    assert not_json.status_code == 422
     secret = headers["Authorization"].removeprefix("Bearer ")
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(secret))).one()
     session.refresh(row)
