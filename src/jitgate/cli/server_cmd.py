@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
@@ -19,8 +19,6 @@ from jitgate.demo.allinone import UpError, UpOptions, run_up
 from jitgate.server.app import create_app
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from jitgate.core.settings import Settings
 
 
@@ -65,37 +63,37 @@ def server(
     scheme = "https" if cert_file else "http"
     url = f"{scheme}://{bind_host}:{bind_port}"
     emit_message(f"jitgate server on {url}/api/v1 (docs: {url}/api/v1/docs)", output, url=url)
-    config = server_config(
-        app, settings=settings, host=bind_host, port=bind_port, tls=(cert_file, key_file)
+    uvicorn.run(
+        app,
+        **server_options(
+            settings=settings, host=bind_host, port=bind_port, tls=(cert_file, key_file)
+        ),
     )
-    uvicorn.Server(config).run()
 
 
-def server_config(
-    app: FastAPI,
+def server_options(
     *,
     settings: Settings,
     host: str,
     port: int,
     tls: tuple[Path | None, Path | None] = (None, None),
-) -> uvicorn.Config:
-    """The uvicorn settings for ``jitgate server``; its logs go through jitgate's handler.
+) -> dict[str, Any]:
+    """The uvicorn options of ``jitgate server``; its logs go through jitgate's handler.
 
     ``log_config=None``: uvicorn keeps the handlers ``configure_logging`` gave its loggers
     (JSON lines) instead of installing its own text format.
     """
     cert_file, key_file = tls
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        log_level="warning",
-        proxy_headers=True,
-        timeout_keep_alive=settings.http_keep_alive_s,
-        ssl_certfile=str(cert_file) if cert_file else None,
-        ssl_keyfile=str(key_file) if key_file else None,
-    )
+    return {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "log_level": "warning",
+        "proxy_headers": True,
+        "timeout_keep_alive": settings.http_keep_alive_s,
+        "ssl_certfile": str(cert_file) if cert_file else None,
+        "ssl_keyfile": str(key_file) if key_file else None,
+    }
 
 
 def up(

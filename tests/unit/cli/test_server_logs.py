@@ -9,7 +9,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from jitgate.cli.server_cmd import server_config
+from jitgate.cli.server_cmd import server_options
 from jitgate.core.logging import UVICORN_LOGGERS, configure_logging
 from jitgate.core.settings import Settings
 
@@ -48,7 +48,7 @@ def _emit_like_uvicorn() -> None:
 def test_uvicorn_lines_are_json_after_the_server_log_setup(capsys, restore_logging):
     configure_logging("INFO", json_lines=True)
     # Building the config is where uvicorn would install its own text handlers.
-    server_config(FastAPI(), settings=Settings(), host="127.0.0.1", port=8080)
+    uvicorn.Config(FastAPI(), **server_options(settings=Settings(), host="127.0.0.1", port=8080))
     _emit_like_uvicorn()
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 4, lines
