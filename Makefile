@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: up test install lint format check-types unit lock clean
+.PHONY: up test install lint format check-types unit lock clean chromium docs-screenshot
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,24 @@ format: install
 	$(BIN)/ruff format src tests bench migrations
 	$(BIN)/ruff check --fix src tests bench migrations
 
-test: install lint
+test: install lint chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is never used).
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		else \
+			echo "$(CHROMIUM) is missing: run 'sudo apt-get install chromium' (the browser tests skip without it)"; \
+		fi; \
+	fi
+
+# Refresh docs/api-docs.png: /api/v1/docs as Chromium renders it, offline.
+docs-screenshot: install chromium
+	JITGATE_DOCS_SCREENSHOT=$(CURDIR)/docs/api-docs.png $(BIN)/python -m pytest -q -p no:randomly \
+		tests/browser/test_api_docs_browser.py
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \

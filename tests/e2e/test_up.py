@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -109,10 +110,23 @@ def test_up_prints_where_to_go(up):
     assert f"{up.base}/api/v1" in text
     assert f"{up.base}/api/v1/docs" in text
     assert re.search(r"emulator:\s+https://127\.0\.0\.1:\d+", text)
-    assert "/oauth2/v2.0/authorize" in text
+    assert (
+        "/v2.0/.well-known/openid-configuration" in text
+    )  # the bare authorize URL is an error page
     assert f"jitgate login --url {up.base} --token {up.token('admin')}" in text
     assert "jitgate demo" in text
     assert "Contoso connector  CONNECTED" in text
+
+
+def test_every_link_up_prints_answers(up):
+    ca_bundle = re.search(r"CA bundle:\s+(\S+)", up.text)
+    assert ca_bundle, up.text
+    trusted = ssl.create_default_context(cafile=ca_bundle[1])
+    links = set(re.findall(r"https?://[^\s)`]+", up.text))
+    assert f"{up.base}/api/v1/redoc" in links
+    for link in sorted(links):
+        response = httpx.get(link, verify=trusted, timeout=10)
+        assert response.status_code < 400, f"{link}: {response.status_code}"
 
 
 def test_up_serves_the_seeded_demo(up):

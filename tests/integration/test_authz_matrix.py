@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from starlette.routing import Mount, Route
 
 from factories import (
     actor_for,
@@ -42,9 +43,11 @@ SIGNED_IN = frozenset({USER, APPROVER, AUDITOR, ADMIN})
 READERS = frozenset({AUDITOR, ADMIN})
 ADMINS = frozenset({ADMIN})
 NOBODY: frozenset[str] = frozenset()
+ANYONE = frozenset(ROLES)
 
 # (method, path template) -> roles that may use it. Path ids are filled from the world below.
 MATRIX: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1"): ANYONE,
     ("GET", "/api/v1/me"): SIGNED_IN,
     ("GET", "/api/v1/identities"): SIGNED_IN,
     ("POST", "/api/v1/identities"): ADMINS,
@@ -101,6 +104,18 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/connector/v1/heartbeat"): NOBODY,
     ("POST", "/api/connector/v1/self-check"): NOBODY,
 }
+
+# Routes outside the OpenAPI document, each answered to anyone (no token needed) with this
+# status; the metrics scrape has its own token (tests/integration/server/app/test_metrics.py).
+PAGES: dict[tuple[str, str], int] = {
+    ("GET", "/"): 307,
+    ("GET", "/api/v1/docs"): 200,
+    ("GET", "/api/v1/redoc"): 200,
+    ("GET", "/api/v1/openapi.json"): 200,
+    ("GET", "/api/v1/docs/assets/swagger-init.js"): 200,
+    ("GET", "/healthz"): 200,
+}
+OWN_TOKEN = {("GET", "/metrics")}
 
 # The rule for ids: an object a role may not read answers 404, exactly like a missing id, so
 # its existence does not leak; an action a role may not take on an object it can read, or on
@@ -240,10 +255,42 @@ def _routes(app) -> set[tuple[str, str]]:
     }
 
 
+def _unlisted(app) -> tuple[set[tuple[str, str]], list[str]]:
+    """The routes outside the OpenAPI document (HEAD aside), and the mounts' paths."""
+    routes: set[tuple[str, str]] = set()
+    mounts: list[str] = []
+    for route in app.router.routes:
+        if isinstance(route, Mount):
+            mounts.append(route.path)
+        elif isinstance(route, Route) and not route.include_in_schema:
+            routes |= {(method, route.path) for method in route.methods or () if method != "HEAD"}
+    return routes, mounts
+
+
 def test_matrix_covers_every_route_and_no_other(settings, clock, sessions):
-    routes = _routes(create_app(settings, clock=clock, sessions=sessions))
+    app = create_app(settings, clock=clock, sessions=sessions)
+    routes = _routes(app)
     assert routes - MATRIX.keys() == set(), "routes without a row in the matrix"
     assert MATRIX.keys() - routes == set(), "rows for routes that no longer exist"
+    unlisted, mounts = _unlisted(app)
+    listed = PAGES.keys() | OWN_TOKEN
+    assert unlisted - listed == set(), "routes without a row in PAGES"
+    for mount in mounts:
+        assert any(path.startswith(mount + "/") for _, path in PAGES), f"{mount}: no row"
+    gone = {
+        key
+        for key in listed - unlisted
+        if not any(key[1].startswith(mount + "/") for mount in mounts)
+    }
+    assert gone == set(), "rows for routes that no longer exist"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PAGES))
+def test_a_public_page_by_role(client, session, clock, *, method, path):
+    cell = _arrange(session, clock)
+    for role in ROLES:
+        response = client.request(method, path, headers=cell.headers[role], follow_redirects=False)
+        assert response.status_code == PAGES[(method, path)], f"{role}: {response.status_code}"
 
 
 @pytest.mark.parametrize(("method", "template"), sorted(MATRIX))
@@ -272,7 +319,7 @@ def test_route_by_role(client, connection, session, clock, *, method, template):
 def _check(method: str, template: str, role: str, response: Any) -> None:
     allowed = role in MATRIX[(method, template)]
     where = f"{role}: {response.status_code} {response.text}"
-    if role == ANON:
+    if role == ANON and not allowed:
         assert response.status_code == 401, where
     elif allowed:
         assert 200 <= response.status_code < 300, where

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
@@ -17,6 +17,9 @@ from jitgate.core.errors import JitgateError
 from jitgate.core.logging import configure_logging
 from jitgate.demo.allinone import UpError, UpOptions, run_up
 from jitgate.server.app import create_app
+
+if TYPE_CHECKING:
+    from jitgate.core.settings import Settings
 
 
 def check_port(host: str, port: int) -> None:
@@ -62,14 +65,35 @@ def server(
     emit_message(f"jitgate server on {url}/api/v1 (docs: {url}/api/v1/docs)", output, url=url)
     uvicorn.run(
         app,
-        host=bind_host,
-        port=bind_port,
-        log_level="warning",
-        proxy_headers=True,
-        timeout_keep_alive=settings.http_keep_alive_s,
-        ssl_certfile=str(cert_file) if cert_file else None,
-        ssl_keyfile=str(key_file) if key_file else None,
+        **server_options(
+            settings=settings, host=bind_host, port=bind_port, tls=(cert_file, key_file)
+        ),
     )
+
+
+def server_options(
+    *,
+    settings: Settings,
+    host: str,
+    port: int,
+    tls: tuple[Path | None, Path | None] = (None, None),
+) -> dict[str, Any]:
+    """The uvicorn options of ``jitgate server``; its logs go through jitgate's handler.
+
+    ``log_config=None``: uvicorn keeps the handlers ``configure_logging`` gave its loggers
+    (JSON lines) instead of installing its own text format.
+    """
+    cert_file, key_file = tls
+    return {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "log_level": "warning",
+        "proxy_headers": True,
+        "timeout_keep_alive": settings.http_keep_alive_s,
+        "ssl_certfile": str(cert_file) if cert_file else None,
+        "ssl_keyfile": str(key_file) if key_file else None,
+    }
 
 
 def up(

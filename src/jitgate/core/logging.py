@@ -1,4 +1,9 @@
-"""Structured JSON logs with a request id carried in a context variable."""
+"""Structured JSON logs with a request id carried in a context variable.
+
+uvicorn's own loggers (``uvicorn.error``, ``uvicorn.access``) go through the same handler, so
+every line has one format: a server started with ``uvicorn.Config(log_config=None)`` keeps
+them (uvicorn's default config would replace them with its own text lines).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,10 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "jitgate_request_id", default=None
 )
 
-_RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# ``color_message`` is uvicorn's copy of a message with terminal colours.
+_RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+#: The web server's loggers, routed through jitgate's handler (``uvicorn.*`` propagate to it).
+UVICORN_LOGGERS = ("uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 
 class JsonFormatter(logging.Formatter):
@@ -68,3 +76,11 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    web = logging.getLogger("uvicorn")
+    web.handlers[:] = [handler]
+    web.setLevel(level)
+    web.propagate = False
+    for name in UVICORN_LOGGERS:
+        child = logging.getLogger(name)
+        child.handlers.clear()
+        child.propagate = True

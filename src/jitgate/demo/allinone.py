@@ -115,6 +115,7 @@ class ServerThread:
         self.port = int(self.sock.getsockname()[1])
         config = uvicorn.Config(
             app,  # type: ignore[arg-type]
+            log_config=None,  # keep jitgate's handlers on uvicorn's loggers (core.logging)
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,
@@ -364,6 +365,7 @@ def _path_hint() -> list[str]:
 def _banner(parts: _Parts, info: DemoInfo, flows: list[str]) -> str:
     resources, identities = _counts(parts, info.integration_id)
     emulator = info.emulator
+    openid = f"{emulator.authority_host}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration"
     admin = info.people["admin"]
     discovered = f"{resources} resources, {identities} identities discovered"
     demo = "jitgate demo"
@@ -372,10 +374,11 @@ def _banner(parts: _Parts, info: DemoInfo, flows: list[str]) -> str:
     lines = [
         "jitgate is running: emulator + server + connector (all in one process, SQLite)",
         f"  API:          {info.url}/api/v1",
-        f"  API docs:     {info.url}/api/v1/docs",
-        f"  emulator:     {emulator.authority_host}  (Graph {emulator.graph_url})",
-        f"  its state:    {emulator.authority_host}/_emulator/state",
-        f"  sign-in:      {emulator.authority_host}/{emulator.tenant_id}/oauth2/v2.0/authorize",
+        f"  API docs:     {info.url}/api/v1/docs  (ReDoc: {info.url}/api/v1/redoc)",
+        # Only links that open: the emulator's hosts answer nothing at their root.
+        f"  emulator:     {emulator.authority_host}/_emulator/state  (Graph, sign-in: this host)",
+        # The sign-in page itself needs an app's client_id and redirect URI: name its metadata.
+        f"  sign-in:      {openid}",
         f"  CA bundle:    {emulator.ca_bundle}",
         f"  connector:    {seed.CONNECTOR_NAME}  CONNECTED",
         f"  integration:  {seed.INTEGRATION_NAME}  ({discovered})",

@@ -92,6 +92,7 @@ def prepare(
         create_app(state),
         ssl_certfile=str(tls.cert_file),
         ssl_keyfile=str(tls.key_file),
+        log_config=None,  # keep jitgate's handlers on uvicorn's loggers (core.logging)
         log_level="warning",
         access_log=False,
         lifespan="off",

@@ -30,6 +30,7 @@ from jitgate.server.reconciler.tick import ReconcilerConfig
 from jitgate.server.requests.integration_uses import INTEGRATION_USES
 from jitgate.server.routes import api_router
 from jitgate.server.web.admission import Admission, LaneCollector, Lanes
+from jitgate.server.web.apidocs import install_api_docs
 from jitgate.server.web.authfirst import AuthFirst
 from jitgate.server.web.headers import SecurityHeaders
 from jitgate.server.web.limits import BodyLimits
@@ -113,7 +114,7 @@ def create_app(
         version=jitgate.__version__,
         description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served offline by web.apidocs, with its own CSP
         redoc_url=None,
         responses={
             "default": {
@@ -140,6 +141,7 @@ def create_app(
     app.add_middleware(Admission, lanes=lanes)
     app.middleware("http")(_request_context)
     app.add_middleware(SecurityHeaders)
+    install_api_docs(app)
     app.include_router(api_router)
     handlers = default_registry(
         late_write_window=timedelta(seconds=settings.late_write_window_s),

@@ -12,10 +12,12 @@ MAX_WAIT_S = 25.0
 MAX_CLAIM = 50
 MAX_PAGE_ITEMS = 2000
 MAX_REPORT_ITEMS = 100
+INSTANCE_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
+INSTANCE_KEY_WORDS = "must start with A-Z, a-z or a digit and hold only those and . _ : @ -"
 INSTANCE_KEY = Field(
     min_length=1,
     max_length=128,
-    pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$",
+    pattern=INSTANCE_KEY_PATTERN,
     description="This instance's own id (host name, pod name); unique within a connector.",
     examples=["connector-7d9f-abc12"],
 )

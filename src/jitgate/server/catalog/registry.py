@@ -191,7 +191,9 @@ _RESOURCE_OWNER_FIELDS = (
         optional=False,
         min_length=1,
         max_length=128,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]*$",
+        pattern=r"^[^\W_][\w ._:/=+@-]*$",  # \w: letters and digits of any script
+        pattern_words="must start with a letter or digit and hold only letters, digits, spaces "
+        "and . _ : / = + @ -",
         description="The tag key on each resource whose value names its owner, e.g. `owner`. "
         "Entra groups carry tags as `key=value` entries in their description or extension "
         "attributes; discovery reads them into the resource's tags.",

@@ -5,10 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from jitgate.core.names import TEXT_NAME
 from jitgate.server.actor import UserRole
+
+
+def _mail(value: str) -> str:
+    local, at, domain = value.partition("@")
+    if not (local and at and domain) or "@" in domain or any(c.isspace() for c in value):
+        raise PydanticCustomError(
+            "mail", "must be a mail address: one '@' with text on both sides, no spaces"
+        )
+    return value
+
+
+#: A mail address, refused in words (any script: Entra takes internationalised addresses).
+MAIL = AfterValidator(_mail)
 
 
 class IdentityRead(BaseModel):
@@ -39,7 +53,9 @@ class IdentityCreate(BaseModel):
     display_name: Annotated[str, TEXT_NAME] = Field(
         min_length=1, max_length=256, examples=["Adele Vance"]
     )
-    mail: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    mail: Annotated[str, MAIL] | None = Field(
+        default=None, max_length=320, examples=["adele.vance@contoso.example"]
+    )
     object_id: str | None = Field(default=None, max_length=64)
     manager: str | None = Field(default=None, description="Manager's id, UPN or mail.")
     groups: list[dict[str, str]] = Field(default_factory=list)

@@ -8,7 +8,9 @@ long-polls pass through untouched). Every response gets:
   rotate), people's names and access; no cache or proxy may keep them. A route that sets its own
   ``Cache-Control`` keeps it;
 * ``Referrer-Policy: no-referrer`` and ``X-Frame-Options: DENY``: no URL leaks to another site
-  and no page of the server can be framed (clickjacking).
+  and no page of the server can be framed (clickjacking);
+* ``Content-Security-Policy: default-src 'none'; …``: an answer opened in a browser loads and
+  runs nothing. The docs pages set their own, narrower policy (``web.apidocs``).
 
 A header the app already set is never replaced.
 """
@@ -28,6 +30,10 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cache-control", b"no-store"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
 )
 
 

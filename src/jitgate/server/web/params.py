@@ -10,12 +10,22 @@ from fastapi import Path
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from jitgate.protocol.v1.common import INSTANCE_KEY_PATTERN, INSTANCE_KEY_WORDS
+
 # PostgreSQL text cannot hold NUL; refusing it up front keeps a 500 from becoming possible.
 NO_NUL = r"^[^\x00]*$"
 
-IdPath = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", examples=["3f1c…"])
-]
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN, examples=["3f1c…"])]
+
+#: What each pattern of the API means, in words: a refusal never shows a regular expression
+#: (``web.problems``). A pattern not listed is refused as "is not in the expected form".
+PATTERN_WORDS = {
+    NO_NUL: "must not contain NUL characters",
+    ID_PATTERN: "must be an id: letters A-Z and a-z, digits, '_' and '-'",
+    INSTANCE_KEY_PATTERN: INSTANCE_KEY_WORDS,
+}
 
 BARE_NUMBER = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
 DATETIME_HINT = "give a date and time with a time zone offset, e.g. 2026-01-31T09:00:00Z"

@@ -15,6 +15,7 @@ from jitgate.core.db import is_busy
 from jitgate.core.errors import JitgateError, TooManyRequests
 from jitgate.core.lanes import Saturated
 from jitgate.server.web.headers import SECURITY_HEADERS, allowed_methods
+from jitgate.server.web.params import PATTERN_WORDS
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -36,7 +37,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "line": {"type": "integer", "description": "malformed JSON: where, from 1"},
+                    "column": {"type": "integer", "description": "malformed JSON: where, from 1"},
+                },
             },
         },
     },
@@ -73,10 +79,55 @@ async def _jitgate_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc, request.url.path)
 
 
+def _in_words(error: dict[str, Any]) -> str:
+    """A validation message for a person: a pattern is described, never shown."""
+    if error.get("type") == "string_pattern_mismatch":
+        pattern = str((error.get("ctx") or {}).get("pattern", ""))
+        return PATTERN_WORDS.get(pattern, "is not in the expected form")
+    return str(error["msg"])
+
+
+def _json_position(doc: str | bytes, pos: int) -> tuple[int, int]:
+    """Line and column (both from 1) of character offset ``pos`` in ``doc``."""
+    text = doc.decode("utf-8", "replace") if isinstance(doc, bytes) else doc
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - text.rfind("\n", 0, pos)
+
+
+def malformed_json(exc: RequestValidationError, instance: str) -> JSONResponse | None:
+    """The 400 problem of a body that is not JSON at all, or ``None`` for other errors.
+
+    FastAPI reports a JSON syntax error as a validation error whose location is the character
+    offset (``body.22``); a person wants the line and column, and a 400: nothing was validated.
+    """
+    found = exc.errors()
+    if len(found) != 1 or found[0].get("type") != "json_invalid":
+        return None
+    loc = tuple(found[0].get("loc", ()))
+    doc = exc.body
+    if len(loc) != 2 or not isinstance(loc[1], int) or not isinstance(doc, str | bytes):  # noqa: PLR2004 - ("body", offset)
+        return None
+    line, column = _json_position(doc, loc[1])
+    reason = str((found[0].get("ctx") or {}).get("error") or "not valid JSON")
+    message = f"{reason} at line {line}, column {column}"
+    body = {
+        "type": "https://jitgate.dev/problems/malformed-json",
+        "title": "Malformed JSON",
+        "status": 400,
+        "detail": f"the request body is not valid JSON: {message}",
+        "instance": instance,
+        "errors": [{"field": "body", "message": message, "line": line, "column": column}],
+    }
+    return problem_response(400, body)
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):  # pragma: no cover
         raise exc
-    errors = [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    malformed = malformed_json(exc, request.url.path)
+    if malformed is not None:
+        return malformed
+    errors = [{"field": _field_path(e["loc"]), "message": _in_words(e)} for e in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     body = {
         "type": "https://jitgate.dev/problems/validation-failed",

@@ -149,3 +149,35 @@ def test_names_take_unicode_letters_and_refuse_invisible_ones(client, session, c
     token = client.post("/api/v1/tokens", headers=headers, json={"name": "laptop\u2066"})
     assert token.status_code == 422
     assert "invisible" in token.json()["detail"]
+
+
+def test_malformed_json_is_a_400_naming_line_and_column(client, session, clock):
+    alice = make_identity(session, clock, "alice@contoso.example")
+    body = b'{\n  "name": "laptop",\n  "expires_in_days": 30,,\n}'
+    response = client.post(
+        "/api/v1/tokens",
+        content=body,
+        headers={**bearer(session, clock, alice), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["title"] == "Malformed JSON"
+    assert "line 3, column 25" in problem["detail"]
+    assert problem["errors"] == [
+        {
+            "field": "body",
+            "message": "Expecting property name enclosed in double quotes at line 3, column 25",
+            "line": 3,
+            "column": 25,
+        }
+    ]
+
+
+def test_a_body_that_is_json_but_wrong_is_still_a_422(client, session, clock):
+    alice = make_identity(session, clock, "alice@contoso.example")
+    response = client.post(
+        "/api/v1/tokens", json={"name": 22}, headers=bearer(session, clock, alice)
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "name"

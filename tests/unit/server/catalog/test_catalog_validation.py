@@ -118,3 +118,17 @@ def test_every_param_type_has_a_check():
 def test_unknown_type_is_not_found():
     with pytest.raises(NotFound):
         get_integration_type("okta")
+
+
+@pytest.mark.parametrize("key", ["owner", "Eigentümer", "所有者", "cost.centre/owner"])
+def test_a_tag_key_takes_letters_and_digits_of_any_script(key):
+    assert _errors(resource_owner={"key_name": key, "attribute": "group.id"}) == []
+
+
+def test_a_refused_tag_key_says_why_in_words():
+    errors = _errors(resource_owner={"key_name": "_owner", "attribute": "group.id"})
+    assert [e["field"] for e in errors] == ["resource_owner.key_name"]
+    message = errors[0]["message"]
+    assert message.startswith("must start with a letter or digit")
+    assert "^" not in message
+    assert "[" not in message
