@@ -34,7 +34,7 @@ ALGORITHM = "RS256"
 REFETCH_COOLDOWN_S = 30.0
 
 
-class InvalidIdToken(Exception):  # noqa: N818 - reads as the sentence it carries
+class InvalidIdToken(Exception):
     """An id token that must not sign anyone in; the message says why in one sentence."""
 
 
@@ -47,7 +47,7 @@ class SigningKeys(Protocol):
 
 
 class HttpxJWKClient(PyJWKClient):
-    """PyJWT's JWKS client fetching through an ``httpx.Client`` (its TLS settings, its transport)."""
+    """PyJWT's JWKS client, fetching through an ``httpx.Client`` (its TLS, its transport)."""
 
     def __init__(
         self, uri: str, *, http: httpx.Client, cooldown_s: float = REFETCH_COOLDOWN_S
@@ -167,7 +167,7 @@ def _check_times(claims: dict[str, Any], now: datetime, skew_s: float) -> float:
     return iat or at
 
 
-def validate_id_token(  # noqa: PLR0913 - each check's expected value, named
+def validate_id_token(
     raw: str,
     *,
     keys: SigningKeys,

@@ -30,7 +30,9 @@ class Tenant:
         self.key = SigningKey.generate()
         self.served = 0
         self.http = httpx.Client(transport=httpx.MockTransport(self._serve))
-        self.keys = HttpxJWKClient(f"{HOST}/{TID}/discovery/v2.0/keys", http=self.http, cooldown_s=0)
+        self.keys = HttpxJWKClient(
+            f"{HOST}/{TID}/discovery/v2.0/keys", http=self.http, cooldown_s=0
+        )
 
     def _serve(self, request: httpx.Request) -> httpx.Response:
         del request
@@ -83,7 +85,11 @@ def check(tenant: Tenant, raw: str, *, now: datetime = NOW, nonce: str | None = 
 
 def test_a_valid_token_gives_its_claims(tenant):
     claims = check(tenant, tenant.token())
-    assert (claims.tid, claims.oid, claims.sid) == (TID, "0b1c2d3e-0000-0000-0000-000000000001", "s-1")
+    assert (claims.tid, claims.oid, claims.sid) == (
+        TID,
+        "0b1c2d3e-0000-0000-0000-000000000001",
+        "s-1",
+    )
     assert claims.amr == ("pwd", "mfa")
     assert claims.has_mfa
     assert claims.roles == ("Jitgate.Admin",)
