@@ -62,15 +62,20 @@ def upgrade() -> None:
         sa.Column("return_to", sa.String(length=2048), nullable=False),
         sa.Column("step_up", sa.Boolean(), nullable=False),
         sa.Column("saved_form", _json(), nullable=True),
+        sa.Column("session_id", sa.String(length=36), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_sign_in")),
         sa.UniqueConstraint("state_hash", name=op.f("uq_portal_sign_in_state_hash")),
     )
+    with op.batch_alter_table("portal_sign_in") as batch:
+        batch.create_index(batch.f("ix_portal_sign_in_session_id"), ["session_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("portal_sign_in") as batch:
+        batch.drop_index(batch.f("ix_portal_sign_in_session_id"))
     op.drop_table("portal_sign_in")
     with op.batch_alter_table("portal_session") as batch:
         batch.drop_index(batch.f("ix_portal_session_identity_id"))

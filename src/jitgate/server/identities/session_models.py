@@ -58,6 +58,8 @@ class PortalSignIn(Base):
     return_to: Mapped[str] = mapped_column(String(2048))
     step_up: Mapped[bool] = mapped_column(default=False)
     saved_form: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: The session the sign-in opened (its saved form is handed back to that session only).
+    session_id: Mapped[str | None] = mapped_column(String(36), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
