@@ -89,7 +89,7 @@ class OidcClient:
             follow_redirects=False,
             trust_env=transport is None,
         )
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._app: msal.ConfidentialClientApplication | None = None
         self._metadata: dict[str, Any] | None = None
         self._keys: HttpxJWKClient | None = None
