@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from jitgate.core.settings import Settings
+from jitgate.server.app import create_app
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.identities.session_models import PortalSession
 from portal_world import PortalWorld
@@ -74,7 +77,9 @@ def test_every_sign_in_gets_a_new_session_id(world):
     first = world.cookie(browser)
     world.sign_in(browser)
     second = world.cookie(browser)
-    assert first and second and first != second
+    assert first
+    assert second
+    assert first != second
     stale = world.browser()
     stale.cookies.set("__Host-jitgate_session", first, domain="jitgate.test")
     assert stale.get("/sessions").status_code == 303  # the replaced session is over
@@ -151,11 +156,6 @@ def test_an_unknown_or_disabled_person_is_refused(world):
 
 
 def test_sign_in_not_configured_names_the_settings(sessions, clock, tmp_path):
-    from fastapi.testclient import TestClient
-
-    from jitgate.core.settings import Settings
-    from jitgate.server.app import create_app
-
     app = create_app(Settings(data_dir=tmp_path, log_json=False), clock=clock, sessions=sessions)
     with TestClient(app, follow_redirects=False) as browser:
         page = browser.get("/auth/sign-in")
