@@ -10,6 +10,7 @@ from sqlalchemy import select
 from factories import make_integration
 from jitgate.protocol.v1 import DiscoveredUser
 from jitgate.server.actor import Actor, Source, UserRole
+from jitgate.server.audit.models import AuditEvent
 from jitgate.server.connectors.tenancy import TenantScope
 from jitgate.server.identities.operations import set_identity_role
 from jitgate.server.identities.session_models import PortalSession
@@ -30,6 +31,11 @@ def _live(world) -> list[PortalSession]:
         return list(
             session.scalars(select(PortalSession).where(PortalSession.revoked_at.is_(None)))
         )
+
+
+def _actions(world) -> list[str]:
+    with world.sessions() as session:
+        return list(session.scalars(select(AuditEvent.action)))
 
 
 def test_idle_timeout_on_the_injected_clock(world):
@@ -81,6 +87,7 @@ def test_sign_out_revokes_on_the_server_and_signs_out_of_entra(world):
     landed = world.idp.get(answer.headers["location"])
     assert landed.headers["location"] == "https://jitgate.test/auth/signed-out"
     assert "You have signed out" in browser.get("/auth/signed-out").text
+    assert "portal.sign_out" in _actions(world)
 
 
 def test_revoke_another_session_from_my_sessions(world):
@@ -96,6 +103,7 @@ def test_revoke_another_session_from_my_sessions(world):
     assert answer.status_code == 303
     assert phone.get("/sessions").status_code == 303
     assert laptop.get("/sessions").status_code == 200
+    assert "portal.session_revoke" in _actions(world)
 
 
 def test_someone_elses_session_cannot_be_revoked(world):
