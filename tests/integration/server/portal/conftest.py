@@ -9,7 +9,7 @@ import pytest
 from jitgate.core.clock import ManualClock
 from jitgate.emulator.server import start_in_thread
 from jitgate.emulator.state import build_state
-from portal_world import PortalWorld
+from sign_in_world import PortalWorld
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

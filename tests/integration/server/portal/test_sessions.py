@@ -15,7 +15,7 @@ from jitgate.server.connectors.tenancy import TenantScope
 from jitgate.server.identities.operations import set_identity_role
 from jitgate.server.identities.session_models import PortalSession
 from jitgate.server.integrations.sync_items import PeopleLinks, SyncCounts, apply_page
-from portal_world import ADELE, extra_id_token_claims
+from sign_in_world import ADELE, extra_id_token_claims
 
 ADMIN = Actor(identity_id="admin-x", name="admin", role=UserRole.ADMIN, source=Source.API)
 

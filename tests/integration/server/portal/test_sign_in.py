@@ -11,7 +11,7 @@ from jitgate.core.settings import Settings
 from jitgate.server.app import create_app
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.identities.session_models import PortalSession
-from portal_world import PortalWorld
+from sign_in_world import PortalWorld
 
 
 def test_sign_in_opens_a_session_and_returns_to_the_page(world):

@@ -16,7 +16,7 @@ from jitgate.server.identities.session_models import PortalSession
 from jitgate.server.portal.auth_views import start_sign_in
 from jitgate.server.portal.deps import PortalUserDep, portal_db, require_recent_mfa
 from jitgate.server.portal.sign_ins import pop_saved_form
-from portal_world import PortalWorld, extra_id_token_claims
+from sign_in_world import PortalWorld, extra_id_token_claims
 
 
 def _mfa_now(world, **more):
