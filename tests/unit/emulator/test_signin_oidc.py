@@ -1,5 +1,4 @@
 """The sign-in side (portal-channels-terraform.md §3): apps, password + TOTP, id token claims."""
-# ruff: noqa: E501 - AADSTS texts stay on one line, verbatim
 
 from __future__ import annotations
 
@@ -8,11 +7,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-
-from conftest import uid
-from jitgate.emulator import portal_apps
-from jitgate.emulator.graph_group_objects import new_group
-from jitgate.emulator.portal_apps import CLI_APP_ID, PORTAL_APP_ID, register_portal_app
 from signin_flow import (
     PORTAL_REDIRECT,
     authorize_url,
@@ -24,6 +18,11 @@ from signin_flow import (
     submit_code,
     submit_password,
 )
+
+from conftest import uid
+from jitgate.emulator import portal_apps
+from jitgate.emulator.graph_group_objects import new_group
+from jitgate.emulator.portal_apps import CLI_APP_ID, PORTAL_APP_ID
 
 
 def app(state, app_id):
@@ -65,7 +64,8 @@ def test_lynne_signs_in_with_password_and_code_and_gets_every_claim(client, stat
     assert claims["auth_time"] == int(state.tenant.now())
     assert claims["oid"] == lynne
     assert claims["tid"] == state.tenant.tenant_id
-    assert claims["sub"] and claims["sub"] != lynne
+    assert claims["sub"]
+    assert claims["sub"] != lynne
     assert claims["name"] == "Lynne Robbins"
     assert claims["preferred_username"] == "lynne@contoso.onmicrosoft.com"
     assert claims["nonce"] == "nonce-1"
@@ -75,7 +75,8 @@ def test_lynne_signs_in_with_password_and_code_and_gets_every_claim(client, stat
         for g in state.tenant.transitive_groups(lynne)
         if state.tenant.groups[g]["securityEnabled"]
     )
-    assert security and claims["groups"] == security
+    assert security
+    assert claims["groups"] == security
     assert uuid.UUID(claims["sid"])
     assert "acrs" not in claims
     assert "_claim_names" not in claims
@@ -182,7 +183,7 @@ def test_the_portal_is_confidential_and_needs_its_secret(client, state):
         ("pradeep", "Passw0rd!", 50057, "The user account is disabled."),
     ],
 )
-def test_bad_credentials_show_the_aadsts_code_and_text(client, state, key, password, code, text):
+def test_bad_credentials_show_the_aadsts_code_and_text(client, state, *, key, password, code, text):
     page = submit_password(client, authorize_url(state), key, password)
     assert page.status_code == 200
     assert f"AADSTS{code}: {text}" in page.text
