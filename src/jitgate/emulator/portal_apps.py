@@ -20,7 +20,7 @@ CLI_APP_ID = "b2a9e4d7-1c3f-4e8a-a6b5-0d9f2c7e4a18"
 ADMIN_ROLE = "Jitgate.Admin"
 AUDITOR_ROLE = "Jitgate.Auditor"
 SECRET_LIFETIME_S = 2 * 365 * 86400.0
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def application(state: EmulatorState, app_id: str) -> Obj | None:
@@ -29,20 +29,31 @@ def application(state: EmulatorState, app_id: str) -> Obj | None:
     return tenant.applications.get(tenant.app_by_appid.get(app_id, ""))
 
 
+def set_portal_uris(
+    state: EmulatorState, *, redirect_uris: list[str], post_logout_redirect_uris: list[str]
+) -> Obj:
+    """Replace the portal app's web redirect URIs and post-logout redirect URIs; return it."""
+    tenant = state.tenant
+    with tenant.lock:
+        app = application(state, PORTAL_APP_ID)
+        if app is None:
+            raise KeyError(f"the tenant has no portal app {PORTAL_APP_ID}")
+        web = app.setdefault("web", {})
+        web["redirectUris"] = list(redirect_uris)
+        web["logoutUrl"] = post_logout_redirect_uris[0] if post_logout_redirect_uris else None
+        tenant.post_logout_uris[PORTAL_APP_ID] = list(post_logout_redirect_uris)
+        return app
+
+
 def register_portal_app(
     state: EmulatorState, *, redirect_uris: list[str], post_logout_redirect_uris: list[str]
 ) -> str:
     """Set the portal app's redirect and logout URIs; return a new client secret for it."""
     tenant = state.tenant
     with tenant.lock:
-        app = application(state, PORTAL_APP_ID)
-        if app is None:
-            raise KeyError(f"the tenant has no portal app {PORTAL_APP_ID}")
-        app.setdefault("web", {})["redirectUris"] = list(redirect_uris)
-        app["web"]["logoutUrl"] = (
-            post_logout_redirect_uris[0] if post_logout_redirect_uris else None
+        app = set_portal_uris(
+            state, redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout_redirect_uris
         )
-        tenant.post_logout_uris[PORTAL_APP_ID] = list(post_logout_redirect_uris)
         now = tenant.now()
         secret = graph_apps.add_secret(
             tenant, app, display_name="jitgate server", start=now, end=now + SECRET_LIFETIME_S
@@ -54,7 +65,7 @@ def _loopback_match(registered: str, uri: str) -> bool:
     want, have = urlsplit(registered), urlsplit(uri)
     if want.scheme != "http" or have.scheme != "http":
         return False
-    if (want.hostname or "") not in {"localhost", "127.0.0.1", "::1"}:
+    if (want.hostname or "") not in LOOPBACK_HOSTS:
         return False
     if want.hostname != have.hostname:
         return False
