@@ -113,7 +113,14 @@ def totp(
         code = demo_totp.current_code(user, info)
     except demo_totp.TotpError as err:
         raise CliError(str(err), code=2) from err
-    emit_message(code.text(), output)
+    emit_message(
+        code.text(),
+        output,
+        code=code.code,
+        upn=code.upn,
+        remaining_s=code.remaining_s,
+        clock=code.clock,
+    )
 
 
 def register(app: typer.Typer) -> None:
