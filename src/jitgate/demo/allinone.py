@@ -338,8 +338,10 @@ def _banner(parts: _Parts, info: DemoInfo, flows: list[str]) -> str:
     admin = info.people["admin"]
     discovered = f"{resources} resources, {identities} identities discovered"
     demo = "jitgate demo"
+    data_dir_flag = ""
     if parts.settings.data_dir != DEFAULT_DATA_DIR:
-        demo += f" --data-dir {parts.settings.data_dir}"
+        data_dir_flag = f" --data-dir {parts.settings.data_dir}"
+        demo += data_dir_flag
     lines = [
         "jitgate is running: emulator + server + connector (all in one process, SQLite)",
         f"  API:          {info.url}/api/v1",
@@ -357,7 +359,7 @@ def _banner(parts: _Parts, info: DemoInfo, flows: list[str]) -> str:
         label = f"{key} token:".ljust(17)
         lines.append(f"  {label} {person.token}  ({person.display_name}, {person.upn})")
     if info.sign_in is not None:
-        lines += signin.banner_lines(info.sign_in, demo)
+        lines += signin.banner_lines(info.sign_in, data_dir_flag)
     lines += [
         f"  CLI:          jitgate login --url {info.url} --token {admin.token}",
         *_path_hint(),

@@ -74,8 +74,8 @@ def sign_in_info(
     )
 
 
-def banner_lines(info: SignInInfo, demo: str) -> list[str]:
-    """The banner's "sign in as" block."""
+def banner_lines(info: SignInInfo, data_dir_flag: str = "") -> list[str]:
+    """The banner's "sign in as" block (``data_dir_flag``: `` --data-dir X`` when not default)."""
     lines = ["  sign in as:   (on the emulator's Entra sign-in page, then a one-time code)"]
     for person in info.people:
         secret = person.totp_secret or "none (password only)"
@@ -83,6 +83,5 @@ def banner_lines(info: SignInInfo, demo: str) -> list[str]:
             f"    {person.upn:<32} {person.role:<26} password {person.password}  "
             f"TOTP secret {secret}"
         )
-    grady = next((p.key for p in info.people if p.key == "grady"), info.people[0].key)
-    lines.append(f"  current code: {demo} totp {grady}   (any person above)")
+    lines.append(f"  current code: jitgate demo totp grady{data_dir_flag}   (any person above)")
     return lines

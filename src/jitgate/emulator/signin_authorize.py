@@ -147,13 +147,16 @@ def _password_step(state: EmulatorState, req: Request, params: dict[str, str]) -
 def _ask_code(
     state: EmulatorState, params: dict[str, str], user_id: str, *, step_up: str | None
 ) -> Response:
+    now = state.tenant.now()
+    for stale in [k for k, v in state.pending_signins.items() if v["expires"] < now]:
+        state.pending_signins.pop(stale, None)
     flow = secrets.token_urlsafe(24)
     carried = {k: v for k, v in params.items() if k not in {"username", "password", "otc", "flow"}}
     state.pending_signins[flow] = {
         "user_id": user_id,
         "params": carried,
         "step_up": step_up,
-        "expires": state.tenant.now() + PENDING_LIFETIME_S,
+        "expires": now + PENDING_LIFETIME_S,
     }
     return code_form(carried, flow, state.tenant.users[user_id])
 

@@ -74,11 +74,14 @@ def requested_acrs(claims_param: str | None) -> list[str]:
         request = json.loads(claims_param)
     except ValueError:
         return []
-    acrs = (request.get("id_token") or {}).get("acrs") if isinstance(request, dict) else None
+    id_token = request.get("id_token") if isinstance(request, dict) else None
+    acrs = id_token.get("acrs") if isinstance(id_token, dict) else None
     if not isinstance(acrs, dict):
         return []
     values: list[str] = []
     if isinstance(acrs.get("value"), str):
         values.append(acrs["value"])
-    values.extend(str(v) for v in acrs.get("values") or [] if isinstance(v, str))
+    listed = acrs.get("values")
+    if isinstance(listed, list):
+        values.extend(v for v in listed if isinstance(v, str))
     return list(dict.fromkeys(values))

@@ -33,7 +33,7 @@ def test_the_banner_lists_the_people_their_passwords_and_secrets():
     info = signin.sign_in_info(state, portal_client_secret="s3cret", browser_base_url=None)
     assert [p.key for p in info.people] == ["lynne", "grady", "alex", "isaiah"]
     assert info.portal_client_secret == "s3cret"
-    text = "\n".join(signin.banner_lines(info, "jitgate demo"))
+    text = "\n".join(signin.banner_lines(info))
     for person in info.people:
         assert person.upn in text
         assert person.totp_secret
@@ -41,7 +41,9 @@ def test_the_banner_lists_the_people_their_passwords_and_secrets():
     assert "admin" in text
     assert "auditor" in text
     assert "password Passw0rd!" in text
-    assert "jitgate demo totp grady" in text
+    assert "jitgate demo totp grady " in text
+    flagged = "\n".join(signin.banner_lines(info, " --data-dir /d"))
+    assert "jitgate demo totp grady --data-dir /d " in flagged  # the flag is totp's own
 
 
 @pytest.fixture

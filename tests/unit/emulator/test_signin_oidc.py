@@ -23,6 +23,7 @@ from conftest import uid
 from jitgate.emulator import portal_apps
 from jitgate.emulator.graph_group_objects import new_group
 from jitgate.emulator.portal_apps import CLI_APP_ID, PORTAL_APP_ID
+from jitgate.emulator.signin_claims import requested_acrs
 
 
 def app(state, app_id):
@@ -241,3 +242,20 @@ def test_form_post_uses_the_served_script_not_an_inline_one(client, state):
     assert f"action='{PORTAL_REDIRECT}'" in page.text
     assert "name='code'" in page.text
     assert client.get("/static/autosubmit.js").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ('{"id_token":{"acrs":{"essential":true,"value":"c1"}}}', ["c1"]),
+        ('{"id_token":{"acrs":{"essential":true,"values":["c1","c2"]}}}', ["c1", "c2"]),
+        ('{"access_token":{"xms_cc":{"values":["cp1"]}}}', []),
+        ('{"id_token":"acrs"}', []),
+        ('{"id_token":{"acrs":{"values":"c1"}}}', []),
+        ("[1, 2]", []),
+        ("not json", []),
+        (None, []),
+    ],
+)
+def test_only_an_id_token_acrs_request_asks_for_an_auth_context(claims, expected):
+    assert requested_acrs(claims) == expected
