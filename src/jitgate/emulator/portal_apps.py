@@ -38,9 +38,7 @@ def set_portal_uris(
         app = application(state, PORTAL_APP_ID)
         if app is None:
             raise KeyError(f"the tenant has no portal app {PORTAL_APP_ID}")
-        web = app.setdefault("web", {})
-        web["redirectUris"] = list(redirect_uris)
-        web["logoutUrl"] = post_logout_redirect_uris[0] if post_logout_redirect_uris else None
+        app.setdefault("web", {})["redirectUris"] = list(redirect_uris)
         tenant.post_logout_uris[PORTAL_APP_ID] = list(post_logout_redirect_uris)
         return app
 

@@ -156,9 +156,15 @@ def start_in_thread(
     """
     running, sock = prepare(state, host=host, port=port, data_dir=data_dir)
     if browser_port is not None:
-        server, browser_sock, url = _browser_listener(state, host, browser_port)
-        running.browser_server, running.browser_url = server, url
-        state.settings.browser_base_url = url
-        running.browser_thread = _serve(server, browser_sock, "jitgate-emulator-browser")
+        start_browser_listener(running, host=host, port=browser_port)
     running.thread = _serve(running.server, sock, "jitgate-emulator")
     return running
+
+
+def start_browser_listener(running: RunningEmulator, *, host: str, port: int) -> str:
+    """Serve the browser pages on plain HTTP in a thread; point discovery at it; return its URL."""
+    server, sock, url = _browser_listener(running.state, host, port)
+    running.browser_server, running.browser_url = server, url
+    running.state.settings.browser_base_url = url
+    running.browser_thread = _serve(server, sock, "jitgate-emulator-browser")
+    return url
