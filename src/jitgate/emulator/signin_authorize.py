@@ -180,9 +180,11 @@ def _code_step(state: EmulatorState, req: Request, params: dict[str, str]) -> Re
     state.totp_last_step[user_id] = step
     state.pending_signins.pop(flow, None)
     original = pending["params"]
-    if pending["step_up"] and pending["step_up"] in state.sso_sessions:
+    if pending["step_up"]:
         key = pending["step_up"]
-        session = state.sso_sessions[key]
+        session = state.sso_sessions.get(key)
+        if session is None:  # signed out meanwhile: the password is needed again
+            return password_form(state, original, FLOW_EXPIRED)
         signin_session.add_mfa(state, session)
         return _issue(state, req, original, (key, session), new_cookie=False)
     found = signin_session.start(state, user_id, ["pwd", "mfa"])

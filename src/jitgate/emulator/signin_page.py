@@ -1,6 +1,6 @@
 """The sign-in host's path dispatch (authorize, token, discovery, keys, logout, static files).
 
-Only ``BROWSER_PATHS`` are served on the plain-HTTP browser listener (see ``server.py``).
+Only the browser pages (``is_browser_path``) are served on the plain-HTTP listener (``server.py``).
 """
 
 from __future__ import annotations

@@ -227,3 +227,16 @@ def test_refresh_keeps_the_sign_in_claims(client, state):
     before, after = id_claims(body), id_claims(refreshed.json())
     for name in ("amr", "auth_time", "sid", "roles", "groups"):
         assert after[name] == before[name], name
+
+
+def test_a_step_up_after_logout_asks_for_the_password_again(client, state, clock):
+    state.settings.update({"mfa_on_every_sign_in": False})
+    sign_in(client, state, "grady")
+    url = authorize_url(state, claims=ACRS)
+    step_up = client.get(url)
+    assert "name='otc'" in step_up.text
+    logout(client, state)
+    clock.advance(timedelta(seconds=30))
+    again = submit_code(client, url, step_up, current_code(state, "grady"))
+    assert is_password_page(again)
+    assert "AADSTS50058" in again.text
