@@ -32,7 +32,7 @@ def install_portal(app: FastAPI) -> None:
             app.add_api_route(
                 route.path,
                 route.endpoint,
-                methods=sorted(route.methods),
+                methods=sorted(route.methods or ()),
                 response_class=HTMLResponse,
                 response_model=None,
                 include_in_schema=False,
