@@ -32,6 +32,7 @@ from jitgate.server.flows.models import FlowTrigger
 from jitgate.server.flows.service import available_flows
 from jitgate.server.integrations.models import Integration
 from jitgate.server.integrations.service import search_resources
+from jitgate.server.portal.formatting import minutes
 from jitgate.server.requests.judging import MFA_VALIDITY, judge_request
 from jitgate.server.requests.schemas import RequestCreate
 from jitgate.server.requests.service import actor_identity
@@ -60,7 +61,7 @@ FIELD_OF = {
 MAX_OPTIONS = 200
 _schema = RequestCreate.model_fields
 JUSTIFICATION_MAX = next(m.max_length for m in _schema["justification"].metadata if m.max_length)
-DURATION_HELP = _schema["duration_min"].description or ""
+DURATION_HELP = (_schema["duration_min"].description or "").replace("Omitted:", "Left empty:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +83,10 @@ class FlowChoice:
     def hint(self) -> str:
         """A short description of the flow's rules, shown under the flow field."""
         parts = ["needs approval" if self.flow.needs_approval else "granted without approval"]
+        if self.flow.default_duration_min is not None:
+            parts.append(f"{minutes(self.flow.default_duration_min)} by default")
         if self.flow.max_duration_min is not None:
-            parts.append(f"at most {self.flow.max_duration_min} min")
+            parts.append(f"at most {minutes(self.flow.max_duration_min)}")
         if self.flow.settings.justification_required:
             parts.append("a justification is required")
         if self.flow.settings.mfa_required:
