@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from harness import screenshot
+from harness import open_visit, screenshot
 
 from portal_world import ROLES
 
@@ -155,3 +155,17 @@ def test_the_keyboard_reaches_the_skip_link_first_and_it_moves_focus_to_main(
     screenshot(page, "skip-link-focused")
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+@pytest.mark.parametrize("path", ["/", "/request"])
+def test_a_phone_sized_screen(browser, portal: Portal, path: str):
+    portal.as_role("admin")
+    visit = open_visit(browser, portal.base_url, width=390, height=844)
+    try:
+        visit.page.goto(f"{portal.base_url}{path}")
+        width = visit.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing pushes the page sideways (tables scroll in their box)
+        screenshot(visit.page, f"phone-{path.strip('/') or 'home'}")
+        visit.assert_clean()
+    finally:
+        visit.page.close()
