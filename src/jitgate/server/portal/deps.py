@@ -10,33 +10,18 @@ Views never read sessions or cookies themselves.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from jitgate.core.errors import Unauthenticated
+from jitgate.server.portal.nav import sign_in_url
 from jitgate.server.portal.user import PortalUser
-
-SIGN_IN_PATH = "/auth/sign-in"
-
-
-class SignInRequired(Exception):
-    """An anonymous GET of a page that needs a person: answered with a 303 to sign-in."""
-
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
 
 
 def portal_user(request: Request) -> PortalUser | None:
     """The person signed in on this request, or None."""
     user = getattr(request.state, "portal_user", None)
     return user if isinstance(user, PortalUser) else None
-
-
-def sign_in_url(return_to: str, **params: str) -> str:
-    """The sign-in page's URL that comes back to ``return_to`` (a path on this server)."""
-    return f"{SIGN_IN_PATH}?{urlencode({**params, 'return_to': return_to})}"
 
 
 def signed_in_user(request: Request) -> PortalUser:
@@ -46,7 +31,7 @@ def signed_in_user(request: Request) -> PortalUser:
         return user
     if request.method in {"GET", "HEAD"}:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(sign_in_url(target))
+        raise HTTPException(status_code=303, headers={"Location": sign_in_url(target)})
     raise Unauthenticated("sign in to the portal first")
 
 

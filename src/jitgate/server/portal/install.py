@@ -1,25 +1,17 @@
-"""Mount the portal on the server's app: its pages, ``/static``, and the sign-in redirect."""
+"""Mount the portal on the server's app: its pages and ``/static``."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 
-from jitgate.server.portal.deps import SignInRequired
 from jitgate.server.portal.static_files import STATIC_PATH, static_app
 from jitgate.server.portal.views import router
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from starlette.requests import Request
-    from starlette.responses import Response
-
-
-async def _sign_in_first(_request: Request, exc: Exception) -> Response:
-    location = exc.location if isinstance(exc, SignInRequired) else "/"
-    return RedirectResponse(location, status_code=303)
 
 
 def install_portal(app: FastAPI) -> None:
@@ -38,4 +30,3 @@ def install_portal(app: FastAPI) -> None:
                 include_in_schema=False,
                 name=route.name,
             )
-    app.add_exception_handler(SignInRequired, _sign_in_first)

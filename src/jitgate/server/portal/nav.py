@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 if TYPE_CHECKING:
     from jitgate.server.actor import UserRole
@@ -53,9 +54,15 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Request access", "/request"),
 )
 
-#: The person's own links, beside their name (the sessions page belongs to sign-in).
+#: The sign-in layer's pages: the person's sessions, sign-in (with its way back), sign-out.
 SESSIONS_PATH = "/sessions"
+SIGN_IN_PATH = "/auth/sign-in"
 SIGN_OUT_PATH = "/auth/sign-out"
+
+
+def sign_in_url(return_to: str, **params: str) -> str:
+    """The sign-in page's URL that comes back to ``return_to`` (a path on this server)."""
+    return f"{SIGN_IN_PATH}?{urlencode({**params, 'return_to': return_to})}"
 
 
 def nav_for(user: PortalUser | None, path: str) -> list[NavLink]:

@@ -14,9 +14,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from jitgate.core.errors import JitgateError, NotFound
-from jitgate.server.portal.deps import PortalUserDep, sign_in_url
+from jitgate.server.portal.deps import PortalUserDep
 from jitgate.server.portal.health import HealthDep
 from jitgate.server.portal.home import read_home
+from jitgate.server.portal.nav import sign_in_url
 from jitgate.server.portal.request_form import (
     DURATION_HELP,
     JUSTIFICATION_MAX,
@@ -36,7 +37,7 @@ from jitgate.server.web.deps import ClockDep, SessionDep
 
 router = APIRouter(default_response_class=HTMLResponse)
 
-FormField = Annotated[str, Form(max_length=2000)]
+FormField = Annotated[str, Form()]  # limits are RequestCreate's, said next to the field
 MFA_CONFIRMED = "MFA confirmed — check and submit."
 
 

@@ -257,3 +257,18 @@ def test_a_request_page_is_hidden_from_people_who_may_not_see_it(client, world, 
     assert "Request not found" in parse(response.text).find("h1").text
     _as(client, world, clock, role="auditor")
     assert client.get(f"/requests/{world.active.id}").status_code == 200
+
+
+def test_a_justification_over_the_limit_is_said_next_to_it(client, world, clock):
+    _as(client, world, clock)
+    response = _post(
+        client,
+        flow_id=world.approval_flow.id,
+        access=f"{world.legal.id} member",
+        justification="x" * 1001,
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert _errors(parse(response.text), "justification") == [
+        "String should have at most 1000 characters"
+    ]
