@@ -169,3 +169,25 @@ def test_a_phone_sized_screen(browser, portal: Portal, path: str):
         visit.assert_clean()
     finally:
         visit.page.close()
+
+
+def test_without_javascript_the_form_still_works(browser, portal: Portal):
+    portal.as_role("auditor")
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{portal.base_url}/request")
+        choose = page.get_by_role("button", name="Show what it offers")
+        assert choose.is_visible()  # htmx is not running: the flow is chosen by a post
+        page.get_by_label("Access flow").select_option(label="Reader role")
+        choose.click()
+        access = page.get_by_label("Access", exact=True)
+        access.select_option(label="Global Reader: Active assignment (Entra directory role)")
+        page.get_by_role("button", name="Submit request").click()
+        page.get_by_role("heading", name="Access request").wait_for()
+        assert "submitted and approved" in page.get_by_role("status").inner_text()
+        screenshot(page, "request-filed-without-javascript")
+    finally:
+        context.close()

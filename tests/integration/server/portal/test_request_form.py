@@ -272,3 +272,13 @@ def test_a_justification_over_the_limit_is_said_next_to_it(client, world, clock)
     assert _errors(parse(response.text), "justification") == [
         "String should have at most 1000 characters"
     ]
+
+
+def test_a_person_with_no_open_flow_is_told_so(client, world, session, clock):
+    for flow in (world.approval_flow, world.instant_flow, world.reasons_flow, world.mfa_flow):
+        flow.active = False
+    session.commit()
+    _as(client, world, clock)
+    page = parse(client.get("/request").text)
+    assert "No access flow is open to you" in page.find("main").text
+    assert page.find_all("form", action="/request") == []
