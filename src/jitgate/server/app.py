@@ -25,6 +25,7 @@ from jitgate.server.identities.tokens import API_TOKENS
 from jitgate.server.integrations.guest_check import queue_guest_self_check
 from jitgate.server.integrations.service import INTEGRATION_FACTS
 from jitgate.server.metrics import install_metrics
+from jitgate.server.portal.install import install_portal
 from jitgate.server.reconciler.loop import ReconcilerLoop
 from jitgate.server.reconciler.tick import ReconcilerConfig
 from jitgate.server.requests.integration_uses import INTEGRATION_USES
@@ -143,6 +144,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     install_api_docs(app)
     app.include_router(api_router)
+    install_portal(app)
     handlers = default_registry(
         late_write_window=timedelta(seconds=settings.late_write_window_s),
         full_read_every=timedelta(seconds=settings.drift_full_read_interval_s),
