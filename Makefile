@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: up test install lint format check-types unit lock clean chromium docs-screenshot
+.PHONY: up test install lint format check-types unit lock clean chromium docs-screenshot assets
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ chromium:
 docs-screenshot: install chromium
 	JITGATE_DOCS_SCREENSHOT=$(CURDIR)/docs/api-docs.png $(BIN)/python -m pytest -q -p no:randomly \
 		tests/browser/test_api_docs_browser.py
+
+# Refresh the portal's vendored browser files from the npm lock (the copies are committed, so
+# installing and running jitgate never needs npm): htmx, Pico CSS, and the tests' axe-core.
+PORTAL_ASSETS := src/jitgate/server/portal/assets
+assets: install
+	cd $(PORTAL_ASSETS) && npm ci --no-audit --no-fund
+	$(BIN)/python -m jitgate.server.portal.vendoring tests/browser/vendor
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \

@@ -136,6 +136,6 @@ def test_redoc_renders_offline_under_its_csp(visit: Visit, base_url: str):
     assert page.locator(f"img[src='{REDOC_LOGO}']").count() == 0
 
 
-def test_the_root_lands_on_the_docs(visit: Visit, base_url: str):
+def test_the_root_is_the_portal_which_asks_to_sign_in(visit: Visit, base_url: str):
     visit.page.goto(f"{base_url}/")
-    assert visit.page.url == f"{base_url}/api/v1/docs"
+    assert visit.page.url == f"{base_url}/auth/sign-in?return_to=%2F"

@@ -108,7 +108,21 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
 # Routes outside the OpenAPI document, each answered to anyone (no token needed) with this
 # status; the metrics scrape has its own token (tests/integration/server/app/test_metrics.py).
 PAGES: dict[tuple[str, str], int] = {
-    ("GET", "/"): 307,
+    # The portal ignores API tokens: every role is anonymous there (tests/integration/server/
+    # portal cover its pages by role), a GET is sent to sign in, a POST refused.
+    ("GET", "/"): 303,
+    ("GET", "/request"): 303,
+    ("POST", "/request"): 401,
+    ("GET", "/request/access"): 303,
+    ("GET", "/requests/{request_id}"): 303,
+    # Sign-in is not configured in these tests: its pages say so (503); sign-out needs a session.
+    ("GET", "/auth/sign-in"): 503,
+    ("GET", "/auth/callback"): 503,
+    ("POST", "/auth/sign-out"): 401,
+    ("GET", "/auth/signed-out"): 200,
+    ("GET", "/sessions"): 303,
+    ("POST", "/sessions/{session_id}/revoke"): 401,
+    ("GET", "/static/portal.css"): 200,
     ("GET", "/api/v1/docs"): 200,
     ("GET", "/api/v1/redoc"): 200,
     ("GET", "/api/v1/openapi.json"): 200,

@@ -1,7 +1,8 @@
-"""``jitgate demo``: a scripted grant cycle against a running ``jitgate up``.
+"""``jitgate demo``: a scripted grant cycle against a running ``jitgate up``; ``demo totp``.
 
 Reads ``demo.json`` from the data dir (``jitgate up`` writes it); every value can be given on the
 command line instead (``--url``, the two tokens, ``--emulator-url`` + ``--emulator-ca``).
+``jitgate demo totp <user>`` prints a demo person's current one-time code for the sign-in page.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typer
 from jitgate.cli.errors import CliError
 from jitgate.cli.local import load_settings
 from jitgate.cli.output import Output, OutputOption, emit_message
+from jitgate.demo import totp as demo_totp
 from jitgate.demo.info import DemoInfo, EmulatorInfo, info_path, load_info
 from jitgate.demo.script import DemoError, DemoTarget, run_demo
 
@@ -41,7 +43,14 @@ def _pick(given: str | None, info: DemoInfo | None, key: str, flag: str) -> str:
     return info.people[key].token
 
 
+demo_app = typer.Typer(
+    help="A scripted grant cycle against `jitgate up` (and `demo totp <user>`).",
+    invoke_without_command=True,
+)
+
+
 def demo(
+    ctx: typer.Context,
     fast: Annotated[
         bool,
         typer.Option(help="Move the demo clock to the grant's end instead of waiting a minute."),
@@ -57,6 +66,8 @@ def demo(
     output: Output = OutputOption,
 ) -> None:
     """Request -> approve -> granted (in Graph) -> expired -> revoked, with timings."""
+    if ctx.invoked_subcommand is not None:
+        return
     directory = data_dir or load_settings().data_dir
     try:
         info = load_info(directory)
@@ -83,6 +94,37 @@ def demo(
         raise CliError(f"demo failed: {err}") from err
 
 
+def totp(
+    user: Annotated[
+        str, typer.Argument(help="A demo person: grady, or grady@contoso.onmicrosoft.com")
+    ],
+    data_dir: Annotated[
+        Path | None, typer.Option(help="`jitgate up`'s data dir (JITGATE_DATA_DIR; .jitgate)")
+    ] = None,
+    output: Output = OutputOption,
+) -> None:
+    """Print a demo person's current one-time code (the demo clock when `jitgate up` runs)."""
+    directory = data_dir or load_settings().data_dir
+    try:
+        info = load_info(directory)
+    except ValueError as err:
+        raise CliError(f"cannot read {info_path(directory)}: {err}") from err
+    try:
+        code = demo_totp.current_code(user, info)
+    except demo_totp.TotpError as err:
+        raise CliError(str(err), code=2) from err
+    emit_message(
+        code.text(),
+        output,
+        code=code.code,
+        upn=code.upn,
+        remaining_s=code.remaining_s,
+        clock=code.clock,
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Attach ``demo``."""
-    app.command("demo")(demo)
+    """Attach ``demo`` and ``demo totp``."""
+    demo_app.callback()(demo)
+    demo_app.command("totp")(totp)
+    app.add_typer(demo_app, name="demo")

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from jitgate.cli.output import Output
-from jitgate.emulator.server import prepare
+from jitgate.emulator.server import prepare, start_browser_listener
 from jitgate.emulator.settings import EmulatorSettings, FaultRule
 from jitgate.emulator.state import build_state
 from jitgate.emulator.tokens import SigningKey
@@ -59,6 +59,11 @@ def register(app: typer.Typer) -> None:
         fault: list[str] = typer.Option(
             [], help="Inject errors: STATUS[:ROUTE][@PROB|xCOUNT]; 0 drops the connection."
         ),
+        browser_port: int | None = typer.Option(
+            None,
+            help="Also serve the sign-in pages on plain HTTP on this loopback port (0: any), "
+            "so a browser needs no CA; a demo convenience.",
+        ),
         output: Output = typer.Option(
             Output.JSON, "--output", "-o", help="json (one line, for scripts) or table"
         ),
@@ -81,6 +86,8 @@ def register(app: typer.Typer) -> None:
             generate={"users": users, "groups": groups} if users or groups else None,
         )
         running, sock = prepare(state, host=host, port=port, data_dir=data_dir)
+        if browser_port is not None:
+            start_browser_listener(running, host=host, port=browser_port)
         info = running.info()
         if output is Output.JSON:
             typer.echo(json.dumps(info))

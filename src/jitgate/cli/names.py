@@ -81,6 +81,8 @@ def grant_rows(client: ApiClient, grants: list[dict[str, Any]]) -> list[dict[str
                 f"({grant['permission']})",
                 "until": grant.get("ended_at") or grant.get("ends_at") or UNTIL_REVOKED,
                 "why": request.get("justification") or "",
+                # why access could not be given or removed (a refused revocation keeps access)
+                "problem": grant.get("last_error") or "",
             }
         )
     return rows

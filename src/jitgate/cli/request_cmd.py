@@ -176,12 +176,10 @@ def grants(
         return
     shown = f"{len(items)} of {page.get('total', len(items))}"
     whose = "everyone's grants" if everyone else "your grants (admins and auditors see everyone's)"
-    emit(
-        names.grant_rows(client, items),
-        output,
-        GRANT_COLUMNS,
-        title=f"{whose}: {shown}, times in UTC",
-    )
+    rows = names.grant_rows(client, items)
+    # a column for what went wrong, only when something did (a refused removal keeps access)
+    columns = [*GRANT_COLUMNS, "problem"] if any(r["problem"] for r in rows) else GRANT_COLUMNS
+    emit(rows, output, columns, title=f"{whose}: {shown}, times in UTC")
 
 
 def register(app: typer.Typer) -> None:

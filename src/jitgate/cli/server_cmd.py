@@ -15,7 +15,8 @@ from jitgate.cli.output import Output, OutputOption, emit_message
 from jitgate.core.db import make_session_factory
 from jitgate.core.errors import JitgateError
 from jitgate.core.logging import configure_logging
-from jitgate.demo.allinone import UpError, UpOptions, run_up
+from jitgate.demo.allinone import UpOptions, run_up
+from jitgate.demo.ready import UpError
 from jitgate.server.app import create_app
 
 if TYPE_CHECKING:

@@ -44,20 +44,17 @@ from jitgate.core.clock import OffsetClock
 from jitgate.core.db import make_engine, make_session_factory
 from jitgate.core.files import ensure_private_dir
 from jitgate.core.migrate import upgrade
-from jitgate.demo import seed
+from jitgate.demo import seed, signin
 from jitgate.demo.info import DemoInfo, DemoPerson, EmulatorInfo, save_info
+from jitgate.demo.ready import UpError, Waiting, until_ready
 from jitgate.emulator.server import start_in_thread
 from jitgate.emulator.state import build_state
 from jitgate.emulator.tokens import SigningKey
 from jitgate.server.app import create_app
 from jitgate.server.audit.keys import bind_key_ring, load_ring
 from jitgate.server.audit.models import AuditEvent
-from jitgate.server.connectors.models import Connector
-from jitgate.server.connectors.schemas import ConnectorStatus
-from jitgate.server.connectors.service import connector_read
 from jitgate.server.identities.models import Identity
-from jitgate.server.integrations.models import Integration, IntegrationStatus, Resource
-from jitgate.server.integrations.service import INTEGRATION_FACTS
+from jitgate.server.integrations.models import Resource
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,10 +67,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 15.0
 DEFAULT_DATA_DIR = Path(".jitgate")
-
-
-class UpError(Exception):
-    """``jitgate up`` could not start; the message is one readable line."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +146,8 @@ class _Parts:
     emulator: RunningEmulator
     server: ServerThread | None = None
     agent: asyncio.Task[object] | None = None
+    # The portal app's client secret (register_portal_app), for the server's OIDC settings.
+    portal_client_secret: str = ""
 
     @property
     def url(self) -> str:
@@ -210,7 +205,8 @@ def _start_emulator(settings: Settings, clock: OffsetClock, port: int) -> Runnin
         signing_key=SigningKey.load_or_create(directory / "signing-key.pem"),
     )
     try:
-        return start_in_thread(state, data_dir=directory, port=port)
+        # browser_port: the sign-in pages also on plain HTTP (no certificate warning)
+        return start_in_thread(state, data_dir=directory, port=port, browser_port=0)
     except OSError as err:
         raise UpError(
             f"the emulator cannot listen on 127.0.0.1:{port}: {err.strerror}; choose another "
@@ -227,6 +223,8 @@ async def _run(
             session=session, clock=parts.clock, connector=connector
         )
         session.commit()
+    planned = parts.url
+    parts.portal_client_secret = signin.register_portal(parts.emulator.state, planned)
     app = create_app(
         parts.settings, clock=parts.clock, sessions=parts.sessions, run_reconciler=True
     )
@@ -234,11 +232,17 @@ async def _run(
         app, parts.settings.host, parts.settings.port, keep_alive_s=parts.settings.http_keep_alive_s
     )
     await asyncio.to_thread(parts.server.start)
+    if parts.url != planned:  # --port 0: the callback is on the port the server got
+        signin.move_portal(parts.emulator.state, parts.url)
     config = _agent_config(parts, token)
     parts.agent = asyncio.create_task(
         run_agent(config, stop_event=stop, clock=parts.clock), name="jitgate-connector"
     )
-    await _until_ready(parts, integration.id, connector.id, options.discovery_timeout_s, stop)
+    await until_ready(
+        Waiting(parts.sessions, parts.clock, parts.agent, integration.id, connector.id),
+        options.discovery_timeout_s,
+        stop,
+    )
     if stop.is_set():
         return
     with parts.sessions() as session:
@@ -254,6 +258,11 @@ async def _run(
             for key, (spec, name, token) in people.items()
         },
         emulator=EmulatorInfo.model_validate(parts.emulator.info()),
+        sign_in=signin.sign_in_info(
+            parts.emulator.state,
+            portal_client_secret=parts.portal_client_secret,
+            browser_base_url=parts.emulator.browser_url,
+        ),
     )
     save_info(parts.settings.data_dir, info)
     echo(_banner(parts, info, flows))
@@ -280,46 +289,6 @@ def _agent_config(parts: _Parts, token: str) -> AgentConfig:
         claim_wait_s=2.0,
         metadata={"mode": "jitgate up (in-process)"},
     )
-
-
-def _readiness(
-    sessions: sessionmaker[Session], clock: OffsetClock, integration_id: str, connector_id: str
-) -> tuple[IntegrationStatus, str | None, bool]:
-    with sessions() as session:
-        integration = session.get(Integration, integration_id)
-        connector = session.get(Connector, connector_id)
-        if integration is None or connector is None:
-            raise UpError("the demo integration or connector vanished")
-        read = connector_read(
-            session=session, clock=clock, connector=connector, integrations=INTEGRATION_FACTS
-        )
-        connected = read.status is ConnectorStatus.CONNECTED
-        return integration.status, integration.status_message, connected
-
-
-async def _until_ready(
-    parts: _Parts,
-    integration_id: str,
-    connector_id: str,
-    timeout_s: float,
-    stop: asyncio.Event,
-) -> None:
-    """Wait until the connector is connected and the first discovery has finished."""
-    deadline = time.monotonic() + timeout_s
-    while not stop.is_set():
-        if parts.agent is not None and parts.agent.done():
-            error = parts.agent.exception()
-            raise UpError(f"the connector stopped: {error!r}")
-        status, message, connected = await asyncio.to_thread(
-            _readiness, parts.sessions, parts.clock, integration_id, connector_id
-        )
-        if status is IntegrationStatus.ERROR:
-            raise UpError(f"the first discovery failed: {message}")
-        if connected and status is not IntegrationStatus.INITIALIZING:
-            return
-        if time.monotonic() > deadline:
-            raise UpError(f"the first discovery did not finish within {timeout_s:.0f} s")
-        await asyncio.sleep(0.2)
 
 
 async def _wait(stop: asyncio.Event, agent: asyncio.Task[object] | None) -> None:
@@ -369,8 +338,10 @@ def _banner(parts: _Parts, info: DemoInfo, flows: list[str]) -> str:
     admin = info.people["admin"]
     discovered = f"{resources} resources, {identities} identities discovered"
     demo = "jitgate demo"
+    data_dir_flag = ""
     if parts.settings.data_dir != DEFAULT_DATA_DIR:
-        demo += f" --data-dir {parts.settings.data_dir}"
+        data_dir_flag = f" --data-dir {parts.settings.data_dir}"
+        demo += data_dir_flag
     lines = [
         "jitgate is running: emulator + server + connector (all in one process, SQLite)",
         f"  API:          {info.url}/api/v1",
@@ -387,6 +358,8 @@ def _banner(parts: _Parts, info: DemoInfo, flows: list[str]) -> str:
     for key, person in info.people.items():
         label = f"{key} token:".ljust(17)
         lines.append(f"  {label} {person.token}  ({person.display_name}, {person.upn})")
+    if info.sign_in is not None:
+        lines += signin.banner_lines(info.sign_in, data_dir_flag)
     lines += [
         f"  CLI:          jitgate login --url {info.url} --token {admin.token}",
         *_path_hint(),

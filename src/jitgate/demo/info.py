@@ -40,6 +40,26 @@ class EmulatorInfo(BaseModel):
     client_secret: str
 
 
+class SignInPerson(BaseModel):
+    """A demo person who signs in on the emulator's page: password and TOTP secret."""
+
+    key: str
+    upn: str
+    role: str
+    password: str
+    totp_secret: str | None
+
+
+class SignInInfo(BaseModel):
+    """The Entra sign-in side of the demo: jitgate's apps and the people to sign in as."""
+
+    portal_client_id: str
+    portal_client_secret: str
+    cli_client_id: str
+    browser_base_url: str | None
+    people: list[SignInPerson]
+
+
 class DemoInfo(BaseModel):
     """Everything ``jitgate demo`` needs to drive a running ``jitgate up``."""
 
@@ -48,6 +68,7 @@ class DemoInfo(BaseModel):
     demo_group: str
     people: dict[str, DemoPerson]
     emulator: EmulatorInfo
+    sign_in: SignInInfo | None = None  # absent in a demo.json from before sign-in existed
 
 
 def info_path(data_dir: Path) -> Path:

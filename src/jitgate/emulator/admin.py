@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from jitgate.emulator import fixtures, generate
+from jitgate.emulator import fixtures, generate, portal_apps
 from jitgate.emulator.http import Response, json_response
 from jitgate.emulator.schedule import parse_duration
 
@@ -138,6 +138,8 @@ def handle_admin(state: EmulatorState, req: Request) -> Response:  # noqa: C901,
             with state.tenant.lock:
                 writes = [[at, op] for at, op in state.tenant.write_log]
             return json_response(200, {"writes": writes}, content_type=JSON)
+        if action == "apps/portal" and req.method == "POST":
+            return json_response(200, _register_portal(state, body), content_type=JSON)
         if action == "state":
             with state.tenant.lock:
                 return json_response(200, export(state), content_type=JSON)
@@ -148,6 +150,23 @@ def handle_admin(state: EmulatorState, req: Request) -> Response:  # noqa: C901,
     )
 
 
+def _register_portal(state: EmulatorState, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /_emulator/apps/portal ``{redirect_uris, post_logout_redirect_uris}``."""
+    redirect_uris = [str(u) for u in body.get("redirect_uris") or []]
+    if not redirect_uris:
+        raise ValueError("redirect_uris must list at least one URI")
+    secret = portal_apps.register_portal_app(
+        state,
+        redirect_uris=redirect_uris,
+        post_logout_redirect_uris=[str(u) for u in body.get("post_logout_redirect_uris") or []],
+    )
+    return {
+        "tenant_id": state.tenant.tenant_id,
+        "client_id": portal_apps.PORTAL_APP_ID,
+        "client_secret": secret,
+    }
+
+
 def info(state: EmulatorState, base_url: str) -> dict[str, Any]:
     """Return what a client needs to connect (the same fields the CLI prints)."""
     return {
@@ -156,4 +175,7 @@ def info(state: EmulatorState, base_url: str) -> dict[str, Any]:
         "tenant_id": state.tenant.tenant_id,
         "client_id": state.client_id,
         "client_secret": state.client_secret,
+        "portal_client_id": portal_apps.PORTAL_APP_ID,
+        "cli_client_id": portal_apps.CLI_APP_ID,
+        "browser_base_url": state.settings.browser_base_url,
     }

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from jitgate.emulator.admin import handle_admin
 from jitgate.emulator.graph import handle_batch, handle_graph
 from jitgate.emulator.http import Request, Response
-from jitgate.emulator.signin_page import handle_signin
+from jitgate.emulator.signin_page import handle_signin, is_browser_path
 
 if TYPE_CHECKING:
     from jitgate.emulator.state import EmulatorState
@@ -64,8 +64,16 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def create_app(state: EmulatorState) -> ASGIApp:
-    """Return the emulator as an ASGI application."""
+def _browser_only(state: EmulatorState, req: Request) -> Response:
+    """The plain-HTTP browser listener: sign-in pages only, nothing else answers."""
+    if is_browser_path(req.path):
+        return handle_signin(state, req)
+    return Response(404, b"not served on the browser listener\n", {"Content-Type": "text/plain"})
+
+
+def create_app(state: EmulatorState, *, browser_only: bool = False) -> ASGIApp:
+    """Return the emulator as an ASGI application (``browser_only``: sign-in pages only)."""
+    handler = _browser_only if browser_only else dispatch
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -92,7 +100,7 @@ def create_app(state: EmulatorState) -> ASGIApp:
             delay = state.faults.delay(state.settings, req.method, req.path)
             if delay:
                 await asyncio.sleep(delay)
-        response = dispatch(state, req)
+        response = handler(state, req)
         if response.drop:
             await send(
                 {

@@ -102,6 +102,8 @@ class _Loader:
             password = spec.get("password", default_password)
             if password:
                 self.tenant.passwords[user["id"]] = str(password)
+            if spec.get("mfa_secret"):
+                self.tenant.mfa_secrets[user["id"]] = str(spec["mfa_secret"])
         for spec in self.data.get("users") or []:
             if spec.get("manager"):
                 self.tenant.managers[self.keys[spec["key"]]] = self.ref(spec["manager"])
@@ -159,6 +161,7 @@ class _Loader:
             "web": {"redirectUris": list(spec.get("redirect_uris") or [])},
             "requiredResourceAccess": [],
         }
+        self.sign_in(spec, app)
         tenant.add_object("application", app, log=False)
         sp = {
             "id": self.ident(key, spec.get("servicePrincipalId")),
@@ -191,6 +194,54 @@ class _Loader:
             self.cert(app, item)
         if spec.get("connector"):
             tenant.connector_app_id = app_id
+        for item in spec.get("app_role_assignments") or []:
+            self.app_role_assignment(app, sp["id"], item)
+
+    def sign_in(self, spec: dict[str, Any], app: dict[str, Any]) -> None:
+        """The sign-in side of an app: roles, group claims, public client, logout URIs."""
+        key = spec["key"]
+        app["appRoles"] = [
+            {
+                "id": str(
+                    role.get("id")
+                    or uuid.uuid5(
+                        uuid.UUID(self.tenant.tenant_id), f"appRole:{key}:{role['value']}"
+                    )
+                ),
+                "value": role["value"],
+                "displayName": role.get("displayName", role["value"]),
+                "description": role.get("description", role.get("displayName", role["value"])),
+                "allowedMemberTypes": list(role.get("allowedMemberTypes") or ["User"]),
+                "isEnabled": True,
+            }
+            for role in spec.get("app_roles") or []
+        ]
+        app["groupMembershipClaims"] = spec.get("group_membership_claims")
+        app["isFallbackPublicClient"] = bool(spec.get("public_client"))
+        app["publicClient"] = {"redirectUris": list(spec.get("public_redirect_uris") or [])}
+        logout = list(spec.get("post_logout_redirect_uris") or [])
+        if logout:
+            self.tenant.post_logout_uris[app["appId"]] = logout
+
+    def app_role_assignment(self, app: dict[str, Any], sp_id: str, item: dict[str, Any]) -> None:
+        """Assign one of ``app``'s roles (by value) to a user or group."""
+        role = next((r for r in app["appRoles"] if r["value"] == item["role"]), None)
+        if role is None:
+            raise ValueError(f"app {app['displayName']!r} has no app role {item['role']!r}")
+        principal = self.ref(str(item["principal"]))
+        self.tenant.app_role_assignments.append(
+            {
+                "id": str(
+                    uuid.uuid5(
+                        uuid.UUID(self.tenant.tenant_id), f"ara:{sp_id}:{principal}:{role['id']}"
+                    )
+                ),
+                "principalId": principal,
+                "principalType": "Group" if principal in self.tenant.groups else "User",
+                "resourceId": sp_id,
+                "appRoleId": role["id"],
+            }
+        )
 
     def cert(self, app: dict[str, Any], item: dict[str, Any]) -> None:
         pem = (

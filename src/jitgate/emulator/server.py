@@ -36,6 +36,10 @@ class RunningEmulator:
     ca_bundle: Path
     server: uvicorn.Server
     thread: threading.Thread | None = None
+    #: the plain-HTTP loopback listener for the browser pages (``browser_base_url``), if any
+    browser_url: str | None = None
+    browser_server: uvicorn.Server | None = None
+    browser_thread: threading.Thread | None = None
 
     def info(self) -> dict[str, Any]:
         """Return the connection details (the JSON line the CLI prints)."""
@@ -46,14 +50,18 @@ class RunningEmulator:
             "tenant_id": self.state.tenant.tenant_id,
             "client_id": self.state.client_id,
             "client_secret": self.state.client_secret,
+            "browser_base_url": self.browser_url,
         }
 
     def stop(self) -> None:
-        """Ask the server to exit and wait for its thread."""
-        self.server.should_exit = True
-        self.server.force_exit = True
-        if self.thread is not None:
-            self.thread.join(timeout=STARTUP_TIMEOUT_S)
+        """Ask the servers to exit and wait for their threads."""
+        for server in (self.server, self.browser_server):
+            if server is not None:
+                server.should_exit = True
+                server.force_exit = True
+        for thread in (self.thread, self.browser_thread):
+            if thread is not None:
+                thread.join(timeout=STARTUP_TIMEOUT_S)
 
 
 class _Server(uvicorn.Server):
@@ -103,19 +111,60 @@ def prepare(
     return RunningEmulator(state, base, f"{base}/v1.0", tls.ca_bundle, server), sock
 
 
-def start_in_thread(
-    state: EmulatorState, *, data_dir: Path, host: str = "127.0.0.1", port: int = 0
-) -> RunningEmulator:
-    """Serve ``state`` over HTTPS in a daemon thread; return once it accepts connections."""
-    running, sock = prepare(state, host=host, port=port, data_dir=data_dir)
-    thread = threading.Thread(
-        target=running.server.run, kwargs={"sockets": [sock]}, daemon=True, name="jitgate-emulator"
-    )
-    running.thread = thread
+def _serve(server: uvicorn.Server, sock: socket.socket, name: str) -> threading.Thread:
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=name)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not running.server.started:
+    while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the emulator did not start")
         time.sleep(0.01)
+    return thread
+
+
+def _browser_listener(
+    state: EmulatorState, host: str, port: int
+) -> tuple[uvicorn.Server, socket.socket, str]:
+    """Plain HTTP on loopback, serving only the sign-in pages (a demo convenience)."""
+    sock = _bind(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{sock.getsockname()[1]}"
+    config = uvicorn.Config(
+        create_app(state, browser_only=True),
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=1,
+    )
+    return _Server(config), sock, url
+
+
+def start_in_thread(
+    state: EmulatorState,
+    *,
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    browser_port: int | None = None,
+) -> RunningEmulator:
+    """Serve ``state`` over HTTPS in a daemon thread; return once it accepts connections.
+
+    With ``browser_port`` (0: any free port) a second, plain-HTTP loopback listener serves the
+    browser pages only, and ``state.settings.browser_base_url`` points discovery at it.
+    """
+    running, sock = prepare(state, host=host, port=port, data_dir=data_dir)
+    if browser_port is not None:
+        start_browser_listener(running, host=host, port=browser_port)
+    running.thread = _serve(running.server, sock, "jitgate-emulator")
     return running
+
+
+def start_browser_listener(running: RunningEmulator, *, host: str, port: int) -> str:
+    """Serve the browser pages on plain HTTP in a thread; point discovery at it; return its URL."""
+    server, sock, url = _browser_listener(running.state, host, port)
+    running.browser_server, running.browser_url = server, url
+    running.state.settings.browser_base_url = url
+    running.browser_thread = _serve(server, sock, "jitgate-emulator-browser")
+    return url

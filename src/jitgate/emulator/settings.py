@@ -68,6 +68,13 @@ class EmulatorSettings:
     # Real Graph lets an app with RoleManagement.ReadWrite.Directory manage role-assignable groups;
     # turn this on to also require the SP to hold Privileged Role Administrator (graph.md §10.2).
     require_sp_role_for_role_assignable: bool = False
+    # Where a person's browser reaches the sign-in pages (authorize, logout, CSS), e.g. a plain
+    # HTTP loopback listener in the demo; None: the emulator's own (HTTPS) base URL. Discovery
+    # advertises authorization_endpoint and end_session_endpoint on it; all else stays HTTPS.
+    browser_base_url: str | None = None
+    # Users with an MFA secret give a one-time code at every sign-in; off: only when a claims
+    # request asks for an auth context (step-up) or the session has no MFA yet.
+    mfa_on_every_sign_in: bool = True
     delta_page_size: int = 100
     delta_member_chunk: int = 100
     delta_token_days: int = 7

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from jitgate.emulator.graph_common import GUID
 from jitgate.emulator.http import Response, json_response
 from jitgate.emulator.signin_client import JSON_UTF8, SigninError, aad_error, authenticate_client
+from jitgate.emulator.signin_html import hidden_fields, page
 from jitgate.emulator.signin_user import OIDC_SCOPES, user_grant
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def openid_configuration(state: EmulatorState, base: str, segment: str) -> Respo
     host = urlsplit(base).netloc
     issuer_tid = "{tenantid}" if segment.lower() in {"common", "organizations"} else tid
     root = f"{base}/{segment}"
+    browser = f"{(state.settings.browser_base_url or base).rstrip('/')}/{segment}"
     doc = {
         "token_endpoint": f"{root}/oauth2/v2.0/token",
         "token_endpoint_auth_methods_supported": [
@@ -79,11 +81,11 @@ def openid_configuration(state: EmulatorState, base: str, segment: str) -> Respo
         "issuer": f"{base}/{issuer_tid}/v2.0",
         "request_uri_parameter_supported": False,
         "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
-        "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+        "authorization_endpoint": f"{browser}/oauth2/v2.0/authorize",
         "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
         "http_logout_supported": True,
         "frontchannel_logout_supported": True,
-        "end_session_endpoint": f"{root}/oauth2/v2.0/logout",
+        "end_session_endpoint": f"{browser}/oauth2/v2.0/logout",
         "claims_supported": [
             "sub",
             "iss",
@@ -104,6 +106,12 @@ def openid_configuration(state: EmulatorState, base: str, segment: str) -> Respo
             "at_hash",
             "c_hash",
             "email",
+            "amr",
+            "sid",
+            "oid",
+            "roles",
+            "groups",
+            "acrs",
         ],
         "kerberos_endpoint": f"{root}/kerberos",
         "tenant_region_scope": "NA",
@@ -227,12 +235,11 @@ def redirect_with(params: dict[str, str], values: dict[str, str]) -> Response:
     mode = params.get("response_mode", "query")
     uri = params["redirect_uri"]
     if mode == "form_post":
-        fields = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in values.items()
+        inner = (
+            f"<form method='post' action='{html.escape(uri)}'>{hidden_fields(values)}"
+            "<p>Signing you in.</p><button type='submit'>Continue</button></form>"
         )
-        page = f'<html><body onload="document.forms[0].submit()"><form method="post" action="{html.escape(uri)}">{fields}<noscript><button>Continue</button></noscript></form></body></html>'
-        return Response(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+        return page("Working...", inner, form_targets=(uri,), script=True)
     separator = "#" if mode == "fragment" else ("&" if "?" in uri else "?")
     return Response(
         302, b"", {"Location": f"{uri}{separator}{urlencode(values)}", "Cache-Control": "no-store"}

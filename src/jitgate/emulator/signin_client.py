@@ -105,7 +105,7 @@ def authenticate_client(
             form["client_assertion"],
             {endpoint, endpoint.replace(f"/{segment}/", f"/{tenant.tenant_id}/")},
         )
-    else:
+    elif not _public_grant(state, client_id, form):
         raise SigninError(
             401,
             "invalid_client",
@@ -113,6 +113,16 @@ def authenticate_client(
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         )
     return client_id
+
+
+def _public_grant(state: EmulatorState, client_id: str, form: dict[str, str]) -> bool:
+    """A public client redeems codes and refresh tokens without a credential."""
+    tenant = state.tenant
+    app = tenant.applications.get(tenant.app_by_appid.get(client_id, ""))
+    return bool(app and app.get("isFallbackPublicClient")) and form.get("grant_type") in {
+        "authorization_code",
+        "refresh_token",
+    }
 
 
 def _check_secret(state: EmulatorState, client_id: str, presented: str) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from jitgate.emulator import signin_claims
 from jitgate.emulator.http import Response, json_response
 from jitgate.emulator.signin_client import JSON_UTF8, SigninError
 from jitgate.emulator.tokens import client_info
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from jitgate.emulator.state import EmulatorState
 
 CODE_LIFETIME = 600.0
+SESSION_FIELDS = ("sid", "auth_time", "amr", "acrs")
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 
 
@@ -121,7 +123,7 @@ def user_grant(
         app_id,
         user=user,
         scope=scope,
-        nonce=grant_info.get("nonce"),
+        grant_info=grant_info,
         want_client_info=form.get("client_info") == "1",
     )
 
@@ -134,7 +136,7 @@ def _user_tokens(
     *,
     user: dict[str, Any],
     scope: str,
-    nonce: str | None,
+    grant_info: dict[str, Any],
     want_client_info: bool,
 ) -> Response:
     tenant = state.tenant
@@ -168,13 +170,15 @@ def _user_tokens(
             tenant_id=tid,
             client_id=app_id,
             user=user,
-            nonce=nonce,
+            nonce=grant_info.get("nonce"),
             now=now,
             lifetime=lifetime,
+            extra=_sign_in_claims(state, app_id, user["id"], grant_info),
         )
     if "offline_access" in parts:
         refresh = secrets.token_urlsafe(48)
         state.refresh_tokens[refresh] = {
+            **{k: grant_info[k] for k in SESSION_FIELDS if k in grant_info},
             "client_id": app_id,
             "user_id": user["id"],
             "scope": scope,
@@ -188,10 +192,44 @@ def _user_tokens(
     )
 
 
-def issue_code(state: EmulatorState, params: dict[str, str], user_id: str) -> str:
-    """Store a new authorization code for ``user_id`` and the authorize request ``params``."""
+def _sign_in_claims(
+    state: EmulatorState, app_id: str, user_id: str, grant_info: dict[str, Any]
+) -> dict[str, Any]:
+    """The id token claims that come from the sign-in and the app (amr, auth_time, roles...)."""
+    claims: dict[str, Any] = signin_claims.user_claims(state.tenant, app_id, user_id)
+    for name in ("sid", "auth_time", "amr"):
+        if grant_info.get(name) is not None:
+            claims[name] = grant_info[name]
+    if grant_info.get("acrs"):
+        claims["acrs"] = list(grant_info["acrs"])
+    return claims
+
+
+def issue_code(
+    state: EmulatorState,
+    params: dict[str, str],
+    user_id: str,
+    *,
+    session: dict[str, Any] | None = None,
+    acrs: list[str] | None = None,
+) -> str:
+    """Store a new authorization code for ``user_id`` and the authorize request ``params``.
+
+    ``session`` is the SSO session that signed the user in (its ``sid``, ``auth_time`` and
+    ``amr`` reach the id token); ``acrs`` are the auth context values the sign-in satisfied.
+    """
     code = secrets.token_urlsafe(32)
+    sign_in: dict[str, Any] = {}
+    if session is not None:
+        sign_in = {
+            "sid": session["sid"],
+            "auth_time": int(session["auth_time"]),
+            "amr": list(session["amr"]),
+        }
+    if acrs:
+        sign_in["acrs"] = list(acrs)
     state.codes[code] = {
+        **sign_in,
         "client_id": params["client_id"],
         "redirect_uri": params["redirect_uri"],
         "user_id": user_id,

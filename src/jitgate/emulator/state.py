@@ -35,6 +35,12 @@ class EmulatorState:
     faults: Faults = field(default_factory=Faults)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     refresh_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: SSO sessions by cookie value: {sid, user_id, auth_time, amr}
+    sso_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: sign-ins waiting for their one-time code, by flow token
+    pending_signins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the last TOTP time step accepted per user (a code is used once)
+    totp_last_step: dict[str, int] = field(default_factory=dict)
 
     @property
     def client_id(self) -> str:

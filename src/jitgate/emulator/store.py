@@ -88,6 +88,7 @@ class Tenant:
     users: dict[str, Obj] = field(default_factory=dict)
     upn_index: dict[str, str] = field(default_factory=dict)
     passwords: dict[str, str] = field(default_factory=dict)
+    mfa_secrets: dict[str, str] = field(default_factory=dict)  # user id -> base32 TOTP secret
     managers: dict[str, str] = field(default_factory=dict)
     groups: dict[str, Obj] = field(default_factory=dict)
     members: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -108,6 +109,9 @@ class Tenant:
     service_principals: dict[str, Obj] = field(default_factory=dict)
     sp_by_appid: dict[str, str] = field(default_factory=dict)
     app_permissions: dict[str, list[str]] = field(default_factory=dict)  # by SP id
+    #: app role assignments: {id, principalId, resourceId (SP id), appRoleId}
+    app_role_assignments: list[Obj] = field(default_factory=list)
+    post_logout_uris: dict[str, list[str]] = field(default_factory=dict)  # by appId
     role_definitions: dict[str, Obj] = field(default_factory=dict)
     role_assignments: dict[str, Obj] = field(default_factory=dict)
     ra_keys: dict[tuple[str, str, str], str] = field(default_factory=dict)

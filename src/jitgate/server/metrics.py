@@ -41,6 +41,7 @@ from jitgate.server.grants.models import Grant, Membership, StandingMembership
 from jitgate.server.grants.states import EndReason, GrantStatus
 from jitgate.server.jobs.models import Job, JobStatus
 from jitgate.server.jobs.service import count_dead_jobs, queue_depth_by_kind
+from jitgate.server.reconciler.blocked import count_blocked
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.web.throttle import refuse
 
@@ -113,6 +114,13 @@ def gauges(session: Session, now: datetime, objective: timedelta) -> Iterator[Ga
         "jitgate_pim_fallback_revocations",
         "PIM expiries Entra had not carried out after the grace period (the broker revoked).",
         value=session.scalar(fallbacks) or 0,
+    )
+
+    yield GaugeMetricFamily(
+        "jitgate_revocations_blocked",
+        "Applied memberships whose removal Graph refused for good (e.g. the group's last owner); "
+        "the access is still held.",
+        value=count_blocked(session),
     )
 
 

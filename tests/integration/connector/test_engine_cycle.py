@@ -21,7 +21,9 @@ from factories import (
 from in_process import InProcess, in_process
 from jitgate.core.clock import ManualClock
 from jitgate.emulator.state import build_state
+from jitgate.server.audit.models import AuditEvent
 from jitgate.server.grants.models import Grant, Membership
+from jitgate.server.grants.states import GrantStatus
 from jitgate.server.requests.lifecycle import extend_request
 from jitgate.server.requests.models import AccessRequest
 from jitgate.server.requests.operations import approve_request
@@ -154,3 +156,59 @@ async def _pim_extension(stack: InProcess) -> None:
     clock.advance(timedelta(hours=1))  # past the new end
     tenant.expire_due()
     assert user["id"] not in members
+
+
+async def test_last_owner_revoke_is_blocked_end_to_end(stack: InProcess) -> None:
+    """A JIT owner who became a group's last owner: Graph refuses the removal at expiry; the
+    grant stays revoking with the reason, audited once, and is removed once another owner is
+    back."""
+    sessions, clock, tenant = stack.sessions, stack.clock, stack.tenant
+    user, group = stack.user("grady"), stack.group("Finance Readers")
+    owners = tenant.owners[group["id"]]
+    with sessions() as session:
+        boss = make_identity(session, clock, "boss@contoso.example")
+        grady = make_identity(
+            session, clock, user["userPrincipalName"], manager=boss.id, object_id=user["id"]
+        )
+        connector, token = make_connector(session, clock)
+        integration = make_integration(session, clock, connector=connector)
+        resource = make_resource(
+            session, clock, integration, name="Finance Readers", external_id=group["id"]
+        )
+        make_flow(
+            session, clock, integration, approver_policy=MANAGER_POLICY, permissions=["owner"]
+        )
+        request = make_request(session, clock, grady, [resource], permissions=["owner"])
+        approve_request(session=session, clock=clock, actor=actor_for(boss), request_id=request.id)
+        session.commit()
+
+    def grant() -> Grant:
+        with sessions() as session:
+            return session.scalars(select(Grant).where(Grant.request_id == request.id)).one()
+
+    def overdue() -> list[AuditEvent]:
+        with sessions() as session:
+            query = select(AuditEvent).where(AuditEvent.action == "revocation.overdue")
+            return list(session.scalars(query))
+
+    async with stack.agent(token):
+        await stack.tick()
+        await _until(lambda: grant().status is GrantStatus.ACTIVE, "the owner grant")
+        standing = [o for o in owners if o != user["id"]]
+        for other in standing:  # the group's other owners leave: grady is the last
+            tenant.remove_member(group["id"], other, owners=True)
+        clock.advance(timedelta(hours=1))
+        await stack.tick()
+        await _until(overdue, "the refused removal to be audited")
+        held = grant()
+        assert held.status is GrantStatus.REVOKING
+        assert "GroupLastOwner" in (held.last_error or "")
+        assert list(owners) == [user["id"]], "Graph kept its last owner; jitgate did not pretend"
+        await stack.tick()
+        assert len(overdue()) == 1
+        for other in standing:  # an admin adds the owners back
+            tenant.add_member(group["id"], other, owners=True)
+        clock.advance(timedelta(hours=1, minutes=1))
+        await stack.tick()
+        await _until(lambda: grant().status is GrantStatus.ENDED, "the removal after the block")
+        assert user["id"] not in owners

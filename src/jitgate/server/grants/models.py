@@ -81,6 +81,13 @@ class Membership(Base):
     #: A grant write of the key was sent and its answer lost: Graph may add the member until
     #: then, even after the broker removed it (``jitgate.server.reconciler.late_write``).
     late_write_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Graph refused the removal for good (e.g. ``GroupLastOwner``): the code and message, since
+    #: when, and until when the reconciler leaves the key alone before trying once more
+    #: (``jitgate.server.reconciler.blocked``).
+    revoke_blocked_code: Mapped[str | None] = mapped_column(String(128))
+    revoke_blocked_message: Mapped[str | None] = mapped_column(Text)
+    revoke_blocked_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

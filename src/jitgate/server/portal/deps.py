@@ -1,4 +1,7 @@
-"""FastAPI dependencies of portal views: the signed-in person, role checks, CSRF, recent MFA.
+"""Who is signed in to the portal: ``PortalUserDep`` for views, ``portal_user`` for the layout.
+
+Also the role checks, CSRF and recent MFA. Views never read sessions or cookies themselves;
+tests may stand in for the sign-in through ``app.dependency_overrides[signed_in_user]``.
 
 ``PortalUserDep`` is what every portal view that needs a person depends on: an anonymous GET is
 sent to ``/auth/sign-in?return_to=<path>``, anything else anonymous gets a 401 page; a
@@ -16,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
-from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
@@ -27,6 +29,7 @@ from jitgate.server.actor import UserRole
 from jitgate.server.identities.sessions import resolve_session
 from jitgate.server.portal.csrf import csrf_problem
 from jitgate.server.portal.headers import portal_headers
+from jitgate.server.portal.nav import sign_in_url
 from jitgate.server.portal.templating import render
 from jitgate.server.portal.user import PortalUser
 from jitgate.server.web.deps import app_state
@@ -47,7 +50,6 @@ if TYPE_CHECKING:
 
 SECURE_COOKIE = "__Host-jitgate_session"
 PLAIN_COOKIE = "jitgate_session"
-SIGN_IN = "/auth/sign-in"
 _UNSET = object()
 
 
@@ -202,12 +204,6 @@ def portal_user(request: Request) -> PortalUser | None:
     return user
 
 
-def sign_in_url(return_to: str, *, step_up: bool = False) -> str:
-    """The portal's sign-in URL returning to ``return_to``."""
-    query = {"step_up": "1", "return_to": return_to} if step_up else {"return_to": return_to}
-    return f"{SIGN_IN}?{urlencode(query)}"
-
-
 def _here(request: Request) -> str:
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
@@ -277,4 +273,4 @@ def require_recent_mfa(
     """A redirect to a step-up sign-in when the person's MFA is missing or too old, else None."""
     if user.mfa_at is not None and now - user.mfa_at <= timedelta(seconds=settings.mfa_max_age_s):
         return None
-    return RedirectResponse(sign_in_url(return_to, step_up=True), status_code=303)
+    return RedirectResponse(sign_in_url(return_to, step_up="1"), status_code=303)

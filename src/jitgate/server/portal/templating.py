@@ -3,6 +3,11 @@
 Templates live in ``portal/templates`` (one base layout, a partial per htmx target, macros for
 components) and hold no logic beyond loops and conditionals. Autoescaping is on for every
 template; an undefined name is an error, never an empty string.
+
+Every page gets ``user``, ``csrf_token`` and ``nav`` (``portal.nav``: the entries ``user``
+sees) from ``render``. Every template has the globals ``static_url``, ``vendor_url`` and
+``version``, and the filters of ``portal.formatting`` (``when``, ``iso``, ``left``,
+``minutes``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ from typing import TYPE_CHECKING, Any
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+import jitgate
+from jitgate.server.portal import formatting
 from jitgate.server.portal.headers import portal_headers
+from jitgate.server.portal.nav import nav_for
+from jitgate.server.portal.static_files import STATIC, static_url, vendor_url
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -21,7 +30,7 @@ if TYPE_CHECKING:
     from jitgate.server.portal.user import PortalUser
 
 TEMPLATES = Path(__file__).parent / "templates"
-STATIC = Path(__file__).parent / "static"
+__all__ = ["STATIC", "TEMPLATES", "environment", "render"]
 
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -29,6 +38,12 @@ environment = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+)
+environment.globals.update(
+    static_url=static_url, vendor_url=vendor_url, version=jitgate.__version__
+)
+environment.filters.update(
+    when=formatting.when, iso=formatting.iso, left=formatting.left, minutes=formatting.minutes
 )
 
 
@@ -49,6 +64,7 @@ def render(
         request=request,
         user=user,
         csrf_token=user.csrf_token if user is not None else "",
+        nav=nav_for(user, request.url.path),
         **context,
     )
     return HTMLResponse(

@@ -26,6 +26,8 @@ Rules (invariants 1, 2, 3):
   that simply reached its end is first ``Verify``-ed until the grace period is over: Entra removes
   it itself);
 * not desired and standing -> ``MarkEnded`` (the broker never removes access it did not give);
+* not desired, applied, its removal refused for good until a retry time (``blocked``) ->
+  nothing until then (``jitgate.server.reconciler.blocked``);
 * not desired, not applied, no grant job in flight -> ``MarkEnded`` (nothing to remove: e.g. a
   grant revoked before it started).
 
@@ -126,6 +128,8 @@ class PlanOptions:
     inflight: Mapping[MembershipKey, InFlightJob] = field(default_factory=dict)
     #: ``pim`` mode: the expiry Entra holds for each applied key (where it is known).
     applied_ends: Mapping[MembershipKey, datetime] = field(default_factory=dict)
+    #: Keys whose removal Graph refused for good: no revoke until their retry time.
+    blocked: Collection[MembershipKey] = frozenset()
 
 
 def plan(
@@ -227,7 +231,7 @@ def _undesired_applied(
     options: PlanOptions,
     flight: InFlightJob | None,
 ) -> list[Action]:
-    if flight in WRITES:
+    if flight in WRITES or key in options.blocked:
         return []
     if key.integration_id in options.pim_integrations and ending:
         natural = all(g.end_reason is EndReason.EXPIRED and g.ends_at is not None for g in ending)

@@ -47,6 +47,7 @@ from jitgate.server.grants.standing import record_standing
 from jitgate.server.grants.states import GrantStatus
 from jitgate.server.jobs.models import JobStatus
 from jitgate.server.jobs.service import parse_payload
+from jitgate.server.reconciler.blocked import block_revocation, clear_block, is_permanent
 from jitgate.server.reconciler.late_write import (
     DEFAULT_LATE_WRITE_WINDOW,
     note_ambiguous_write,
@@ -240,10 +241,19 @@ def handle_revoke_result(*, session: Session, clock: Clock, job: Job, result: Jo
     lock_requests_of(session, payload.grant_ids)
     row = _linked(session, job)
     if job.status is not JobStatus.SUCCEEDED or not isinstance(result.data, RevokeData):
+        if row is not None and job.status is JobStatus.FAILED and is_permanent(result):
+            grants = _grants(session, payload.grant_ids)
+            block_revocation(session=session, clock=clock, row=row, grants=grants, result=result)
+            log.warning(
+                "revoke refused for good; retried after the block",
+                extra={"job_id": job.id, "code": result.error.code if result.error else None},
+            )
+            return
         log.warning("revoke failed; the next tick queues it again", extra={"job_id": job.id})
         return
     now = clock.now()
     if row is not None:
+        clear_block(row)
         row.applied, row.removed_at, row.updated_at = False, now, now
         session.flush()
         verify_after_removal(session=session, clock=clock, row=row)

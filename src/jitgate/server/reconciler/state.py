@@ -22,6 +22,7 @@ from jitgate.server.identities.models import Identity
 from jitgate.server.integrations.models import Integration, MembershipMode
 from jitgate.server.integrations.sync_models import ResourceSync
 from jitgate.server.jobs.models import Job, JobStatus
+from jitgate.server.reconciler.blocked import is_blocked
 from jitgate.server.reconciler.plan import GrantView
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class World:
     #: The expiry Entra holds for applied keys (``pim`` mode, where known).
     applied_ends: dict[MembershipKey, datetime] = field(default_factory=dict)
     pim_integrations: frozenset[str] = frozenset()
+    #: Applied keys whose removal Graph refused for good, left alone until their retry time.
+    blocked: set[MembershipKey] = field(default_factory=set)
     #: Pending, due grants whose identity has no Entra object id: they cannot be granted.
     unresolvable: list[str] = field(default_factory=list)
 
@@ -151,6 +154,8 @@ def load_world(
                 world.actual.add(key_of(m))
                 if m.applied_ends_at is not None:
                     world.applied_ends[key_of(m)] = m.applied_ends_at
+                if is_blocked(m, now):
+                    world.blocked.add(key_of(m))
             if m.job_id is not None and m.job_kind is not None:
                 world.inflight[key_of(m)] = InFlightJob(m.job_kind)
         _load_verifies(session, chunk, world)

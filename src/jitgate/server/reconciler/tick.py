@@ -141,6 +141,7 @@ def tick(
         pim_grace=config.pim_grace,
         inflight=world.inflight,
         applied_ends=world.applied_ends,
+        blocked=world.blocked,
     )
     actions = plan(world.grants, world.actual, world.standing, now, options)
     report.applied = apply(actions, session=session, clock=clock, dry_run=dry_run)

@@ -22,7 +22,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request  # noqa: TC002 - FastAPI reads the handlers' annotations at run time
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from jitgate.server.web.state import API_PREFIX
@@ -103,11 +103,6 @@ async def api_index(request: Request) -> dict[str, Any]:
     }
 
 
-async def home(request: Request) -> RedirectResponse:
-    """``/``: the portal does not exist yet, so a person landing here gets the docs."""
-    return RedirectResponse(f"{request.scope.get('root_path', '')}{DOCS_PATH}", 307)
-
-
 INDEX_EXAMPLE = {
     "name": "jitgate",
     "version": "0.1.0",
@@ -121,7 +116,7 @@ INDEX_EXAMPLE = {
 
 
 def install_api_docs(app: FastAPI) -> None:
-    """Serve the docs pages, their assets, the ``/api/v1`` index and ``/`` (to the docs)."""
+    """Serve the docs pages, their assets and the ``/api/v1`` index (``/`` is the portal's)."""
     app.mount(
         ASSETS_PATH,
         StaticFiles(
@@ -133,7 +128,6 @@ def install_api_docs(app: FastAPI) -> None:
         app.add_api_route(
             path, page, methods=["GET"], response_class=HTMLResponse, include_in_schema=False
         )
-    app.add_api_route("/", home, methods=["GET"], include_in_schema=False)
     app.add_api_route(
         API_PREFIX,
         api_index,

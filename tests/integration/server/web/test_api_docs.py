@@ -103,10 +103,11 @@ def test_the_api_answers_an_index_of_links_that_work(client):
         assert client.get(url).status_code == 200, url
 
 
-def test_the_root_redirects_to_the_docs(client):
+def test_the_root_is_the_portal_and_the_docs_stay_where_they_were(client):
     response = client.get("/", follow_redirects=False)
-    assert response.status_code == 307
-    assert response.headers["location"] == "/api/v1/docs"
+    assert response.status_code == 303  # the portal's home: sign in first
+    assert response.headers["location"] == "/auth/sign-in?return_to=%2F"
+    assert client.get("/api/v1/docs").status_code == 200
 
 
 def test_an_api_answer_keeps_a_csp_that_loads_nothing(client):
