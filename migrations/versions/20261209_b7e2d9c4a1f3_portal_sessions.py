@@ -1,8 +1,8 @@
 """portal_session (signed-in browsers, by the hash of their cookie) and portal_sign_in (pending)
 
 Revision ID: b7e2d9c4a1f3
-Revises: a5f3c8e1d260
-Create Date: 2026-12-08 09:00:00
+Revises: b6e2d9a4c1f3
+Create Date: 2026-12-09 09:00:00
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "b7e2d9c4a1f3"
-down_revision: str | None = "a5f3c8e1d260"
+down_revision: str | None = "b6e2d9a4c1f3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
