@@ -5,12 +5,13 @@ app shares, so id tokens carry the app's time. ``PortalWorld`` builds the server
 for OIDC against it and plays the browser: ``sign_in`` follows every redirect by hand, posting
 the emulator's sign-in form like a person would.
 
-``register_portal`` is the one place that registers the portal's redirect URIs on the
-emulator's portal app (the demo tenant's "jitgate portal" app and its seeded secret).
+``register_portal`` is the one place that registers the portal's redirect and sign-out URIs
+on the emulator's portal app (``jitgate.emulator.portal_apps``).
 """
 
 from __future__ import annotations
 
+import re
 import ssl
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -19,6 +20,8 @@ import httpx
 from fastapi.testclient import TestClient
 
 from jitgate.core.settings import Settings
+from jitgate.emulator import totp
+from jitgate.emulator.portal_apps import PORTAL_APP_ID, register_portal_app
 from jitgate.server.app import create_app
 from jitgate.server.identities.models import Identity
 
@@ -38,14 +41,13 @@ PORTAL_SECRET = "portal-secret-value"
 def register_portal(
     emulator: RunningEmulator, *, redirect_uris: list[str], post_logout_redirect_uris: list[str]
 ) -> tuple[str, str]:
-    """Register the portal's URIs on the emulator; return its (client id, secret)."""
-    del post_logout_redirect_uris  # the emulator's sign-out redirects anywhere today
-    tenant = emulator.state.tenant
-    app = next(a for a in tenant.applications.values() if a["displayName"] == "jitgate portal")
-    web = app.setdefault("web", {})
-    uris = web.setdefault("redirectUris", [])
-    uris.extend(u for u in redirect_uris if u not in uris)
-    return app["appId"], PORTAL_SECRET
+    """Register the portal's URIs on the emulator; return its (client id, a new secret)."""
+    secret = register_portal_app(
+        emulator.state,
+        redirect_uris=redirect_uris,
+        post_logout_redirect_uris=post_logout_redirect_uris,
+    )
+    return PORTAL_APP_ID, secret
 
 
 def extra_id_token_claims(emulator: RunningEmulator, **claims: Any) -> None:
@@ -60,6 +62,12 @@ def extra_id_token_claims(emulator: RunningEmulator, **claims: Any) -> None:
         return sign(tokens, payload)
 
     tokens.sign = signing  # type: ignore[method-assign]
+
+
+def _flow(page: str) -> str:
+    found = re.search(r"name='flow' value='([^']+)'", page)
+    assert found is not None, page
+    return found.group(1)
 
 
 def trust(ca_bundle: Path) -> ssl.SSLContext:
@@ -145,12 +153,23 @@ class PortalWorld:
 
     def enter_password(self, auth_uri: str, upn: str = ADELE, password: str = PASSWORD) -> str:
         """Submit the emulator's sign-in form; return where it redirects (the callback)."""
-        page = self.idp.get(auth_uri)
-        assert page.status_code == 200, page.text
-        form = dict(parse_qsl(urlsplit(auth_uri).query))
-        done = self.idp.post(auth_uri, data={**form, "username": upn, "password": password})
+        # A fresh browser on the sign-in host each time: no SSO session carried between people.
+        with httpx.Client(verify=trust(self.emulator.ca_bundle), trust_env=False) as idp:
+            page = idp.get(auth_uri)
+            assert page.status_code == 200, page.text
+            form = dict(parse_qsl(urlsplit(auth_uri).query))
+            done = idp.post(auth_uri, data={**form, "username": upn, "password": password})
+            if done.status_code == 200 and "name='otc'" in done.text:  # MFA: the TOTP step
+                done = idp.post(auth_uri, data={"flow": _flow(done.text), "otc": self.code(upn)})
         assert done.status_code == 302, done.text
         return done.headers["location"]
+
+    def code(self, upn: str) -> str:
+        """The current TOTP code of an emulator user enrolled in MFA."""
+        tenant = self.emulator.state.tenant
+        user = tenant.find_user(upn)
+        assert user is not None
+        return totp.totp(tenant.mfa_secrets[user["id"]], tenant.now())
 
     def sign_in(
         self, browser: TestClient, path: str = "/auth/sign-in?return_to=/sessions", upn: str = ADELE
