@@ -177,6 +177,60 @@ class Settings(BaseSettings):
         "seconds, with where it began (unset: off).",
     )
 
+    oidc_tenant: str | None = Field(
+        default=None,
+        description="Portal sign-in: the Entra tenant id (a GUID) people sign in from. Unset "
+        "(or oidc_client_id unset): the portal's sign-in page says sign-in is not configured.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="Portal sign-in: the application (client) id of the portal app."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description="Portal sign-in: the portal app's client secret (oidc_certificate_file is "
+        "preferred).",
+    )
+    oidc_certificate_file: Path | None = Field(
+        default=None,
+        description="Portal sign-in: a PEM file with the portal app's private key and "
+        "certificate; used instead of oidc_client_secret when set.",
+    )
+    oidc_authority_host: str = Field(
+        default="https://login.microsoftonline.com",
+        description="Portal sign-in: the Entra sign-in host.",
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="Portal sign-in: the redirect URI registered on the portal app; empty means "
+        "`{base_url}/auth/callback`.",
+    )
+    oidc_ca_bundle: Path | None = Field(
+        default=None,
+        description="Portal sign-in: a PEM CA bundle trusted for the sign-in host, in addition "
+        "to the system store.",
+    )
+    oidc_auth_context: str | None = Field(
+        default=None,
+        description='Portal step-up: the Conditional Access authentication context (e.g. "c1") '
+        "requested and required in `acrs`; unset: step-up is prompt=login and max_age=0.",
+    )
+    oidc_cli_client_id: str | None = Field(
+        default=None,
+        description="The public client app id the CLI signs in with (device code / browser).",
+    )
+    session_idle_s: float = Field(
+        default=3600.0, gt=0, description="A portal session unused this long ends."
+    )
+    session_absolute_s: float = Field(
+        default=43200.0, gt=0, description="A portal session ends this long after sign-in."
+    )
+    mfa_max_age_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Actions that need recent MFA ask for a new sign-in with MFA once the last "
+        "one is older than this.",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -186,6 +240,14 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_off(cls, value: object) -> object:
         return None if value == "" else value
+
+    def oidc_configured(self) -> bool:
+        """Tell whether portal sign-in is configured (tenant and client id set)."""
+        return bool(self.oidc_tenant and self.oidc_client_id)
+
+    def resolved_redirect_url(self) -> str:
+        """The portal's OIDC redirect URI: ``oidc_redirect_url`` or ``{base_url}/auth/callback``."""
+        return self.oidc_redirect_url or f"{self.base_url.rstrip('/')}/auth/callback"
 
     def resolved_write_concurrency(self) -> int:
         """API writes at once: ``write_concurrency``, else 1 on SQLite and 8 on PostgreSQL."""

@@ -43,6 +43,7 @@ class Actor:
     role: UserRole | None
     source: Source
     mfa_at: datetime | None = None
+    amr: tuple[str, ...] = ()  # how the sign-in behind ``mfa_at`` authenticated (Entra ``amr``)
 
     @property
     def is_admin(self) -> bool:
@@ -58,6 +59,13 @@ class Actor:
     def system(cls, name: str = "system") -> Actor:
         """The broker itself (reconciler, scheduler)."""
         return cls(identity_id=None, name=name, role=None, source=Source.SYSTEM)
+
+
+def mfa_record(actor: Actor) -> dict[str, object] | None:
+    """The audit form of the MFA the actor's sign-in proved, or ``None`` when it proved none."""
+    if actor.mfa_at is None:
+        return None
+    return {"at": actor.mfa_at.isoformat(), "amr": list(actor.amr)}
 
 
 def require_admin(actor: Actor, may: str) -> None:

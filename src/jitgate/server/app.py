@@ -108,6 +108,8 @@ def create_app(
             yield
         finally:
             await loop.stop()
+            if portal.oidc is not None:
+                portal.oidc.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -144,7 +146,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     install_api_docs(app)
     app.include_router(api_router)
-    install_portal(app)
+    portal = install_portal(app, settings)
     handlers = default_registry(
         late_write_window=timedelta(seconds=settings.late_write_window_s),
         full_read_every=timedelta(seconds=settings.drift_full_read_interval_s),

@@ -9,6 +9,7 @@ from jitgate.server.flows.models import AccessFlow
 from jitgate.server.grants.models import Grant, Membership, StandingMembership
 from jitgate.server.guests.models import InvitedGuest
 from jitgate.server.identities.models import ApiToken, Identity
+from jitgate.server.identities.session_models import PortalSession, PortalSignIn
 from jitgate.server.integrations.models import Integration, Resource
 from jitgate.server.integrations.sync_models import (
     IntegrationSync,
@@ -38,6 +39,8 @@ __all__ = [
     "JobPage",
     "Membership",
     "ObservedMember",
+    "PortalSession",
+    "PortalSignIn",
     "Resource",
     "ResourceSync",
     "StandingMembership",

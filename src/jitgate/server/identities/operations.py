@@ -12,6 +12,7 @@ from jitgate.server.audit.operations import record_event
 from jitgate.server.identities.models import ApiToken, Identity
 from jitgate.server.identities.schemas import IdentityCreate
 from jitgate.server.identities.service import find_identity, get_identity
+from jitgate.server.identities.sessions import revoke_identity_sessions
 from jitgate.server.locking import locked
 
 if TYPE_CHECKING:
@@ -77,8 +78,17 @@ def set_identity_role(
     if identity.id == actor.identity_id and role is not UserRole.ADMIN:
         raise Conflict("an admin cannot remove their own admin role")
     before = identity_summary(identity)
+    changed = identity.role is not role
     identity.role = role
     identity.updated_at = clock.now()
+    if changed:  # a portal session keeps the role it began with: end them
+        revoke_identity_sessions(
+            session=session,
+            clock=clock,
+            identity_id=identity.id,
+            reason="role_changed",
+            actor=actor,
+        )
     record_event(
         session=session,
         clock=clock,

@@ -25,8 +25,10 @@ from jitgate.protocol.v1 import (
     DiscoveredUser,
     RemovedObject,
 )
+from jitgate.server.actor import Actor
 from jitgate.server.connectors.tenancy import owned
 from jitgate.server.identities.models import Identity
+from jitgate.server.identities.sessions import revoke_identity_sessions
 from jitgate.server.integrations.models import Integration, Resource
 
 if TYPE_CHECKING:
@@ -187,6 +189,17 @@ def _ours(identity: Identity, scope: TenantScope) -> bool:
     return identity.tenant_id == scope.tenant
 
 
+def _end_sessions(session: Session, clock: Clock, identity: Identity) -> None:
+    """A person discovery disables is signed out of the portal everywhere."""
+    revoke_identity_sessions(
+        session=session,
+        clock=clock,
+        identity_id=identity.id,
+        reason="identity_disabled",
+        actor=Actor.system("discovery"),
+    )
+
+
 def _upsert_users(  # noqa: PLR0917 - the page's context, spelled out
     session: Session,
     clock: Clock,
@@ -225,7 +238,10 @@ def _upsert_users(  # noqa: PLR0917 - the page's context, spelled out
         row.mail = user.mail.lower() if user.mail else None
         row.display_name = (user.display_name or upn)[:256]
         row.user_type = (user.user_type or "Member")[:16]
-        row.account_enabled = user.account_enabled if user.account_enabled is not None else True
+        enabled = user.account_enabled if user.account_enabled is not None else True
+        if row.account_enabled and not enabled and row.id is not None:
+            _end_sessions(session, clock, row)
+        row.account_enabled = enabled
         row.updated_at = now
         counts.seen["user"] += 1
 
@@ -254,6 +270,8 @@ def _apply_removed(  # noqa: PLR0917 - the page's context, spelled out
     if users:
         mine = select(Identity).where(owned(scope), Identity.object_id.in_(users))
         for identity in session.scalars(mine):
+            if identity.account_enabled:
+                _end_sessions(session, clock, identity)
             identity.account_enabled = False
             identity.updated_at = now
             counts.seen["user.removed"] += 1

@@ -49,4 +49,5 @@ class PortalUser:
             role=self.role,
             source=Source.PORTAL,
             mfa_at=self.mfa_at,
+            amr=self.amr,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jitgate.core.errors import Conflict, Forbidden, ValidationFailed
+from jitgate.server.actor import mfa_record
 from jitgate.server.audit.operations import record_event
 from jitgate.server.flows.approvers import policy_satisfied
 from jitgate.server.identities.models import Identity
@@ -105,6 +106,7 @@ def submit_request(
         after=request_summary(
             request, units=[f"{u.permission}:{u.resource_id}:{u.scope}" for u in ctx.units]
         ),
+        context={"mfa": mfa} if (mfa := mfa_record(actor)) is not None else None,
     )
     return request
 

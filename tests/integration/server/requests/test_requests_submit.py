@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from factories import actor_for, make_flow, make_request
 from jitgate.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from jitgate.server.actor import Actor
+from jitgate.server.actor import Actor, Source
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.grants.models import Grant
 from jitgate.server.grants.states import GrantStatus
@@ -274,3 +274,35 @@ def test_dry_run_writes_nothing_and_reports(session, clock):
     assert refused.flows_considered[0].reasons == [
         "no target covers owner on Finance (entra-group)"
     ]
+
+
+def test_the_submit_event_records_the_mfa_of_the_sign_in(session, clock):
+    w = make_world(session, clock)
+    make_flow(session, clock, w.integration)
+    actor = Actor(
+        identity_id=w.alice.id,
+        name=w.alice.upn,
+        role=w.alice.role,
+        source=Source.PORTAL,
+        mfa_at=clock.now() - timedelta(minutes=5),
+        amr=("pwd", "mfa"),
+    )
+    request = submit_request(
+        session=session,
+        clock=clock,
+        actor=actor,
+        data=RequestCreate(resource_ids=[w.finance.id], permissions=["member"]),
+    )
+    session.commit()
+    event = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "request.submit", AuditEvent.target_id == request.id
+        )
+    ).one()
+    assert event.context["mfa"] == {
+        "at": (clock.now() - timedelta(minutes=5)).isoformat(),
+        "amr": ["pwd", "mfa"],
+    }
+    plain = make_request(session, clock, w.bob, [w.finance])
+    other = session.scalars(select(AuditEvent).where(AuditEvent.target_id == plain.id)).one()
+    assert "mfa" not in other.context
