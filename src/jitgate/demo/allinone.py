@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from jitgate.connector.agent import run_agent
@@ -46,7 +47,8 @@ from jitgate.core.files import ensure_private_dir
 from jitgate.core.migrate import upgrade
 from jitgate.demo import seed, signin
 from jitgate.demo.info import DemoInfo, DemoPerson, EmulatorInfo, save_info
-from jitgate.demo.ready import UpError, Waiting, until_ready
+from jitgate.demo.ready import UpError, Waiting, free_port, until_ready
+from jitgate.emulator.portal_apps import CLI_APP_ID, PORTAL_APP_ID
 from jitgate.emulator.server import start_in_thread
 from jitgate.emulator.state import build_state
 from jitgate.emulator.tokens import SigningKey
@@ -172,6 +174,8 @@ async def _main(options: UpOptions, echo: Callable[[str], None]) -> None:
             "reconciler_enabled": True,
             "reconcile_interval_s": options.tick_s,
             "metrics_open": True,  # the demo's Prometheus view needs no token
+            # --port 0: a free port now, so the portal's sign-in redirect is known up front
+            "port": options.settings.port or free_port(options.settings.host),
         }
     )
     ensure_private_dir(settings.data_dir)
@@ -225,6 +229,7 @@ async def _run(
         session.commit()
     planned = parts.url
     parts.portal_client_secret = signin.register_portal(parts.emulator.state, planned)
+    parts.settings = _with_sign_in(parts)
     app = create_app(
         parts.settings, clock=parts.clock, sessions=parts.sessions, run_reconciler=True
     )
@@ -268,6 +273,22 @@ async def _run(
     echo(_banner(parts, info, flows))
     await _wait(stop, parts.agent)
     echo("stopping: connector, server and emulator (Ctrl+C)")
+
+
+def _with_sign_in(parts: _Parts) -> Settings:
+    """The server's settings with portal sign-in through the emulated tenant's portal app."""
+    emulator = parts.emulator
+    return parts.settings.model_copy(
+        update={
+            "base_url": parts.url,
+            "oidc_tenant": emulator.state.tenant.tenant_id,
+            "oidc_client_id": PORTAL_APP_ID,
+            "oidc_client_secret": SecretStr(parts.portal_client_secret),
+            "oidc_authority_host": emulator.authority_host,
+            "oidc_ca_bundle": emulator.ca_bundle,
+            "oidc_cli_client_id": CLI_APP_ID,
+        }
+    )
 
 
 def _agent_config(parts: _Parts, token: str) -> AgentConfig:
@@ -344,6 +365,7 @@ def _banner(parts: _Parts, info: DemoInfo, flows: list[str]) -> str:
         demo += data_dir_flag
     lines = [
         "jitgate is running: emulator + server + connector (all in one process, SQLite)",
+        f"  portal:       {info.url}/  (sign in as one of the people below)",
         f"  API:          {info.url}/api/v1",
         f"  API docs:     {info.url}/api/v1/docs  (ReDoc: {info.url}/api/v1/redoc)",
         # Only links that open: the emulator's hosts answer nothing at their root.

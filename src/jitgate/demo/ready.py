@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -69,3 +70,11 @@ async def until_ready(waiting: Waiting, timeout_s: float, stop: asyncio.Event) -
         if time.monotonic() > deadline:
             raise UpError(f"the first discovery did not finish within {timeout_s:.0f} s")
         await asyncio.sleep(0.2)
+
+
+def free_port(host: str) -> int:
+    """A port free on ``host`` now (``--port 0``: the portal's redirect must be known first)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])

@@ -100,6 +100,22 @@ class OidcClient:
         parts = urlsplit(self.host)
         return f"{parts.scheme}://{parts.netloc}"
 
+    @property
+    def form_origins(self) -> tuple[str, ...]:
+        """Origins a portal form may end up at: the sign-in host and its sign-out endpoint.
+
+        Sign-out is a form post that redirects to ``end_session_endpoint``, and Chromium checks
+        ``form-action`` on redirects too; that endpoint may be on another origin than the
+        authority (the emulator's browser listener), so it is read from the configuration
+        once it has been fetched (every signed-in person's sign-in fetched it).
+        """
+        origins = [self.origin]
+        endpoint = (self._metadata or {}).get("end_session_endpoint")
+        if isinstance(endpoint, str) and endpoint:
+            parts = urlsplit(endpoint)
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+        return tuple(dict.fromkeys(origins))
+
     def _credential(self) -> str | dict[str, str]:
         if self.settings.oidc_certificate_file is not None:
             return _certificate_credential(self.settings.oidc_certificate_file)

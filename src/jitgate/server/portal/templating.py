@@ -59,7 +59,7 @@ def render(
     """Render template ``name`` for ``user`` with the portal's headers."""
     sign_in = getattr(getattr(request.app.state, "portal", None), "oidc", None)
     if user is not None and sign_in is not None:  # the sign-out form redirects to Entra
-        form_origins = (*form_origins, sign_in.origin)
+        form_origins = (*form_origins, *sign_in.form_origins)
     html = environment.get_template(name).render(
         request=request,
         user=user,
