@@ -103,7 +103,11 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/connector/v1/jobs/{job_id}/release"): NOBODY,
     ("POST", "/api/connector/v1/heartbeat"): NOBODY,
     ("POST", "/api/connector/v1/self-check"): NOBODY,
+    # Takes an Entra id token of the CLI app, never a jitgate token (portal.cli_sign_in).
+    ("POST", "/api/v1/auth/token"): NOBODY,
 }
+#: Routes authenticated by another credential than a jitgate API token: every token is a 401.
+OTHER_CREDENTIAL = {("POST", "/api/v1/auth/token")}
 
 # Routes outside the OpenAPI document, each answered to anyone (no token needed) with this
 # status; the metrics scrape has its own token (tests/integration/server/app/test_metrics.py).
@@ -120,6 +124,7 @@ PAGES: dict[tuple[str, str], int] = {
     ("GET", "/auth/callback"): 503,
     ("POST", "/auth/sign-out"): 401,
     ("GET", "/auth/signed-out"): 200,
+    ("GET", "/auth/cli-config"): 404,  # the CLI's browser sign-in is not configured here
     ("GET", "/sessions"): 303,
     ("POST", "/sessions/{session_id}/revoke"): 401,
     ("GET", "/static/portal.css"): 200,
@@ -337,7 +342,7 @@ def _check(method: str, template: str, role: str, response: Any) -> None:
         assert response.status_code == 401, where
     elif allowed:
         assert 200 <= response.status_code < 300, where
-    elif template.startswith("/api/connector/"):
+    elif template.startswith("/api/connector/") or (method, template) in OTHER_CREDENTIAL:
         assert response.status_code == 401, where
     elif role in HIDDEN.get((method, template), NOBODY):
         assert response.status_code == 404, where

@@ -2,12 +2,12 @@
 
 The CLI is a public client (no secret): it asks the server which tenant, authority and client
 id to use (``GET /auth/cli-config``), starts an authorization code flow with PKCE, ``state``
-and ``nonce`` through MSAL with a loopback redirect (``http://localhost:<port>``, any port, as
-Entra allows for public clients), opens the browser on the sign-in page and waits for the
-redirect on a one-shot listener bound to 127.0.0.1. MSAL checks ``state`` and the nonce and
-redeems the code; the id token is then exchanged at ``POST /api/v1/auth/token`` (the id token
-as the bearer credential, no body) for a short-lived jitgate API token, which is what the
-profile keeps. The id token itself is never stored.
+and ``nonce`` through MSAL with a loopback redirect (``http://127.0.0.1:<port>``: any port, as
+Entra allows for public clients; the IP literal, as Microsoft advises over ``localhost``), opens
+the browser on the sign-in page and waits for the redirect on a one-shot listener there. MSAL
+checks ``state`` and the nonce and redeems the code; the id token is then exchanged at
+``POST /api/v1/auth/token`` (the id token as the bearer credential, no body) for a short-lived
+jitgate API token, which is what the profile keeps. The id token itself is never stored.
 
 Invariants: the listener answers one request that carries the flow's ``state`` and then
 closes; a redirect with another ``state`` or an ``error`` ends the sign-in with one readable
@@ -17,6 +17,7 @@ line; nothing is saved unless the server issued a token.
 from __future__ import annotations
 
 import threading
+import warnings
 import webbrowser
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -27,11 +28,14 @@ import httpx
 import msal
 
 from jitgate.cli.errors import CliError
+from jitgate.core.tls import ssl_context
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+#: MSAL's advice for web apps; a loopback listener of a CLI takes the code in the query.
+QUERY_MODE_WARNING = "response_mode='form_post' is recommended"
 DONE_PAGE = (
     b"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>jitgate</title></head>"
     b"<body><main><h1>Signed in</h1><p>You can close this window and return to the terminal."
@@ -116,23 +120,46 @@ def sign_in(
     timeout_s: float = 300.0,
 ) -> str:
     """Run the loopback flow; return the id token MSAL checked (state, nonce, PKCE)."""
-    verify: bool | str = str(ca_bundle) if ca_bundle is not None else True
+    # MSAL's own requests session would let REQUESTS_CA_BUNDLE override the bundle given:
+    # an httpx client with one TLS context (system store + ca_bundle) instead.
+    http = httpx.Client(verify=ssl_context(ca_bundle), timeout=30.0)
     app = msal.PublicClientApplication(
         config.client_id,
         authority=f"{config.authority_host.rstrip('/')}/{config.tenant_id}",
         instance_discovery=False,
-        verify=verify,
+        http_client=http,
     )
     server, handler = _receiver()
     port = server.server_address[1]
     try:
-        flow = app.initiate_auth_code_flow(
-            scopes=[], redirect_uri=f"http://localhost:{port}", prompt="select_account"
+        return _run_flow(
+            app, server, handler, port, open_url=open_url, say=say, timeout_s=timeout_s
         )
-        if "auth_uri" not in flow:
-            raise CliError(f"cannot start the sign-in: {flow.get('error_description', flow)}")
-        listener = threading.Thread(target=server.serve_forever, daemon=True)
-        listener.start()
+    finally:
+        http.close()
+
+
+def _run_flow(
+    app: msal.PublicClientApplication,
+    server: HTTPServer,
+    handler: type[_Receiver],
+    port: int,
+    *,
+    open_url: Callable[[str], object],
+    say: Callable[[str], None],
+    timeout_s: float,
+) -> str:
+    with warnings.catch_warnings():  # the loopback listener takes the code in the query
+        warnings.filterwarnings("ignore", QUERY_MODE_WARNING)
+        flow = app.initiate_auth_code_flow(
+            scopes=[], redirect_uri=f"http://127.0.0.1:{port}", prompt="select_account"
+        )
+    if "auth_uri" not in flow:
+        server.server_close()
+        raise CliError(f"cannot start the sign-in: {flow.get('error_description', flow)}")
+    listener = threading.Thread(target=server.serve_forever, daemon=True)
+    listener.start()
+    try:
         say(f"Opening the sign-in page; if no browser opens, visit:\n  {flow['auth_uri']}")
         open_url(flow["auth_uri"])
         if not handler.arrived.wait(timeout_s):
@@ -144,7 +171,9 @@ def sign_in(
     if "error" in received:
         raise CliError(f"sign-in refused: {received.get('error_description') or received['error']}")
     try:
-        result = app.acquire_token_by_auth_code_flow(flow, received)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", QUERY_MODE_WARNING)
+            result = app.acquire_token_by_auth_code_flow(flow, received)
     except ValueError as err:  # MSAL: state mismatch or a flow used twice
         raise CliError(f"sign-in refused: {err}") from err
     if "id_token" not in result:

@@ -216,7 +216,15 @@ class Settings(BaseSettings):
     )
     oidc_cli_client_id: str | None = Field(
         default=None,
-        description="The public client app id the CLI signs in with (device code / browser).",
+        description="The public client app id `jitgate login --browser` signs in with (a "
+        "loopback redirect, like `az login`); unset: the CLI signs in with API tokens only.",
+    )
+    cli_token_lifetime_s: float = Field(
+        default=28800.0,
+        gt=0,
+        le=604800,
+        description="How long the API token `jitgate login --browser` gets lasts (8 h: a "
+        "working day).",
     )
     session_idle_s: float = Field(
         default=3600.0, gt=0, description="A portal session unused this long ends."

@@ -384,6 +384,10 @@ def _banner(parts: _Parts, info: DemoInfo, flows: list[str]) -> str:
         lines += signin.banner_lines(info.sign_in, data_dir_flag)
     lines += [
         f"  CLI:          jitgate login --url {info.url} --token {admin.token}",
+        (
+            f"  CLI (Entra):  jitgate login --browser --url {info.url} "
+            f"--ca-bundle {emulator.ca_bundle}"
+        ),
         *_path_hint(),
         f"  demo:         {demo} --fast   (or `{demo}`: a real 1-minute expiry)",
         f"  data dir:     {parts.settings.data_dir}",

@@ -16,6 +16,8 @@ from jitgate.server.identities.sessions import revoke_identity_sessions
 from jitgate.server.locking import locked
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.orm import Session
 
     from jitgate.core.clock import Clock
@@ -110,6 +112,7 @@ def create_api_token(
     identity_id: str,
     name: str,
     expires_in_days: int | None,
+    lifetime: timedelta | None = None,
 ) -> tuple[ApiToken, str]:
     """Issue a token for ``identity_id``; return the row and the secret (shown once)."""
     if identity_id != actor.identity_id and not actor.is_admin:
@@ -124,7 +127,7 @@ def create_api_token(
         token_hash=hash_token(secret),
         prefix=secret[: len(TOKEN_PREFIX) + 5],
         created_at=now,
-        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        expires_at=_expiry(now, expires_in_days, lifetime),
     )
     session.add(token)
     session.flush()
@@ -138,6 +141,12 @@ def create_api_token(
         after={"identity_id": identity_id, "name": name, "prefix": token.prefix},
     )
     return token, secret
+
+
+def _expiry(now: datetime, days: int | None, lifetime: timedelta | None) -> datetime | None:
+    if lifetime is not None:  # a short-lived token (the CLI's browser sign-in)
+        return now + lifetime
+    return now + timedelta(days=days) if days else None
 
 
 def revoke_api_token(*, session: Session, clock: Clock, actor: Actor, token_id: str) -> ApiToken:

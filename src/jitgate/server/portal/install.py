@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 
+from jitgate.server.portal import cli_sign_in
 from jitgate.server.portal.auth_views import router as auth_router
 from jitgate.server.portal.deps import PortalState, install_portal_errors
 from jitgate.server.portal.oidc import OidcClient
 from jitgate.server.portal.static_files import STATIC_PATH, static_app
 from jitgate.server.portal.views import router
+from jitgate.server.web.state import API_PREFIX
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -42,4 +44,22 @@ def install_portal(app: FastAPI, settings: Settings) -> PortalState:
                     include_in_schema=False,
                     name=route.name,
                 )
+    _install_cli_sign_in(app)
     return state
+
+
+def _install_cli_sign_in(app: FastAPI) -> None:
+    """``jitgate login --browser``: where to sign in, and the id token for API token trade."""
+    app.add_api_route(
+        "/auth/cli-config", cli_sign_in.cli_config, methods=["GET"], include_in_schema=False
+    )
+    app.add_api_route(
+        f"{API_PREFIX}/auth/token",
+        cli_sign_in.exchange_id_token,
+        methods=["POST"],
+        status_code=201,
+        response_model=cli_sign_in.CliToken,
+        tags=["identities"],
+        summary="Trade an Entra id token for a short-lived API token (jitgate login --browser)",
+        description=cli_sign_in.__doc__,
+    )
