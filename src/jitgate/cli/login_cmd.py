@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import webbrowser
 from pathlib import Path
 from typing import Annotated
 
@@ -60,8 +61,6 @@ def login(
 
 
 def _open(url: str) -> object:
-    import webbrowser  # noqa: PLC0415 - only the browser sign-in needs it
-
     return webbrowser.open(url)
 
 

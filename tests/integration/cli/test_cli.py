@@ -105,3 +105,13 @@ def test_verify_against_a_checkpoint_kept_outside(live_server, capsys, monkeypat
     assert "bad signature" in err
     assert run(["audit", "verify", "--checkpoint", str(tmp_path / "missing.json")]) == 2
     assert "missing.json" in capsys.readouterr().err
+
+
+def test_login_takes_a_token_or_the_browser_and_says_so_in_one_line(live_server, capsys):
+    assert run(["login", "--url", live_server]) != 0
+    assert "give either --token or --browser" in capsys.readouterr().err
+    # This server has no browser sign-in for the CLI configured: one line naming the settings.
+    assert run(["login", "--url", live_server, "--browser", "--no-open"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "JITGATE_OIDC_CLI_CLIENT_ID" in err
+    assert len(err.splitlines()) == 1
