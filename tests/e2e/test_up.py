@@ -206,3 +206,44 @@ def test_up_again_reuses_the_data_dir_and_replaces_the_tokens(up, tmp_path):
             assert stale.status_code == 401
     finally:
         assert again.finish() == 0
+
+
+def _hidden(page: str, name: str) -> str:
+    found = re.search(rf"name='{name}' value='([^']+)'", page)
+    assert found, page
+    return found[1]
+
+
+def test_a_person_signs_in_to_the_portal_of_up_with_password_and_code(up):
+    """The banner's people sign in on the emulator's HTTP sign-in page, no other step."""
+    assert f"portal:       {up.base}/" in up.text
+    assert "grady@contoso.onmicrosoft.com" in up.text
+    with httpx.Client(timeout=10, trust_env=False) as browser:
+        home = browser.get(f"{up.base}/")
+        assert home.status_code == 303
+        sign_in = browser.get(httpx.URL(up.base).join(home.headers["location"]))
+        authorize = sign_in.headers["location"]
+        assert authorize.startswith("http://127.0.0.1:"), authorize  # no certificate warning
+        assert browser.get(authorize).status_code == 200
+        form = dict(httpx.URL(authorize).params)
+        person = {"username": "grady@contoso.onmicrosoft.com", "password": "Passw0rd!"}
+        step = browser.post(authorize, data={**form, **person})
+        assert "name='otc'" in step.text, step.text
+        code = subprocess.run(  # noqa: S603 - our own console script
+            [JITGATE, "demo", "totp", "grady", "--data-dir", str(up.data_dir)],
+            env=up.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        otc = re.search(r"\b(\d{6})\b", code)
+        assert otc, code
+        done = browser.post(authorize, data={"flow": _hidden(step.text, "flow"), "otc": otc[1]})
+        assert done.status_code == 302, done.text
+        callback = done.headers["location"]
+        assert callback.startswith(f"{up.base}/auth/callback?")
+        landed = browser.get(callback)
+        assert landed.status_code == 303, landed.text
+        page = browser.get(f"{up.base}/")
+    assert page.status_code == 200
+    assert "Grady Archie" in page.text
