@@ -15,18 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from entra_world import EntraPortal, start_entra_portal
-from harness import open_visit, screenshot
+from harness import screenshot
 from sqlalchemy import select
 
 from jitgate.server.audit.models import AuditEvent
 from jitgate.server.requests.models import AccessRequest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
+    from entra_world import EntraPortal
     from harness import Visit
-    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -39,20 +36,6 @@ HOME_SECTION = {
 }
 
 
-@pytest.fixture(scope="module")
-def entra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EntraPortal]:
-    with start_entra_portal(tmp_path_factory.mktemp("entra-portal")) as portal:
-        yield portal
-
-
-@pytest.fixture
-def visit(browser: Browser, entra: EntraPortal) -> Iterator[Visit]:
-    seen = open_visit(browser, entra.base_url, also=(entra.idp_url,))
-    seen.page.set_default_timeout(5000)
-    yield seen
-    seen.page.close()
-
-
 def _readme_copy(name: str, source: Path) -> None:
     target = os.environ.get("JITGATE_PORTAL_SCREENSHOT")
     if target:
@@ -61,18 +44,18 @@ def _readme_copy(name: str, source: Path) -> None:
 
 
 @pytest.mark.parametrize("role", ["admin", "requester", "approver", "auditor"])
-def test_sign_in_by_role(visit: Visit, entra: EntraPortal, role: str):
-    page = visit.page
+def test_sign_in_by_role(entra_visit: Visit, entra: EntraPortal, role: str):
+    page = entra_visit.page
     entra.fresh_code_window()
     page.goto(f"{entra.base_url}/")
     page.wait_for_url(f"{entra.idp_url}/**")
-    visit.assert_clean()
+    entra_visit.assert_clean()
     shot = screenshot(page, f"entra-sign-in-{role}")
     if role == "requester":
         _readme_copy("portal-sign-in.png", shot)
     entra.enter_password(page, role)
     page.get_by_label("Code").wait_for()
-    visit.assert_clean()
+    entra_visit.assert_clean()
     screenshot(page, f"entra-code-{role}")
     entra.enter_code(page, entra.code(role))
     page.wait_for_url(f"{entra.base_url}/")
@@ -84,11 +67,11 @@ def test_sign_in_by_role(visit: Visit, entra: EntraPortal, role: str):
     assert nav.get_by_role("link", name="Request access").is_visible()
     assert page.get_by_role("button", name="Sign out").is_visible()
     screenshot(page, f"entra-home-{role}")
-    visit.assert_clean()
+    entra_visit.assert_clean()
 
 
-def test_step_up_then_the_request_is_filed_with_its_mfa(visit: Visit, entra: EntraPortal):
-    page = visit.page
+def test_step_up_then_the_request_is_filed_with_its_mfa(entra_visit: Visit, entra: EntraPortal):
+    page = entra_visit.page
     entra.sign_in(page, "requester", "/request")
     with page.expect_response(lambda r: "/request/access" in r.url):
         page.get_by_label("Access flow").select_option(label="Sensitive groups")
@@ -98,13 +81,13 @@ def test_step_up_then_the_request_is_filed_with_its_mfa(visit: Visit, entra: Ent
     page.get_by_label("Duration (minutes)").fill("45")
     page.get_by_label("Justification").fill("Payroll run for December")
     screenshot(page, "entra-step-up-1-form")
-    visit.assert_clean()
+    entra_visit.assert_clean()
     entra.clock.advance(timedelta(hours=1, minutes=5))  # his MFA is now older than an hour
     page.get_by_role("button", name="Submit request").click()
     page.wait_for_load_state()
     assert page.url.startswith(entra.idp_url), page.locator("main").inner_text()
     screenshot(page, "entra-step-up-2-password-again")
-    visit.assert_clean()
+    entra_visit.assert_clean()
     entra.enter_password(page, "requester")
     entra.enter_code(page, entra.code("requester"))
     page.wait_for_url(f"{entra.base_url}/request?**")
@@ -112,11 +95,11 @@ def test_step_up_then_the_request_is_filed_with_its_mfa(visit: Visit, entra: Ent
     assert page.get_by_label("Justification").input_value() == "Payroll run for December"
     assert page.get_by_label("Duration (minutes)").input_value() == "45"
     screenshot(page, "entra-step-up-3-form-back")
-    visit.assert_clean()
+    entra_visit.assert_clean()
     page.get_by_role("button", name="Submit request").click()
     page.wait_for_url(lambda url: "/request" not in url.split("?")[0] or "/requests/" in url)
     screenshot(page, "entra-step-up-4-filed")
-    visit.assert_clean()
+    entra_visit.assert_clean()
     grady = entra.people["requester"]
     with entra.sessions() as session:
         [filed] = session.scalars(
@@ -136,4 +119,4 @@ def test_step_up_then_the_request_is_filed_with_its_mfa(visit: Visit, entra: Ent
         assert "mfa" in mfa["amr"]
     page.goto(f"{entra.base_url}/")
     _readme_copy("portal-home.png", screenshot(page, "entra-home-requester-pending"))
-    visit.assert_clean()
+    entra_visit.assert_clean()
