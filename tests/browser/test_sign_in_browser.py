@@ -97,7 +97,7 @@ def test_step_up_then_the_request_is_filed_with_its_mfa(entra_visit: Visit, entr
     screenshot(page, "entra-step-up-3-form-back")
     entra_visit.assert_clean()
     page.get_by_role("button", name="Submit request").click()
-    page.wait_for_url(lambda url: "/request" not in url.split("?")[0] or "/requests/" in url)
+    page.wait_for_url(f"{entra.base_url}/requests/*?submitted=1")
     screenshot(page, "entra-step-up-4-filed")
     entra_visit.assert_clean()
     grady = entra.people["requester"]
@@ -109,6 +109,8 @@ def test_step_up_then_the_request_is_filed_with_its_mfa(entra_visit: Visit, entr
             )
         )
         assert filed.status == "pending"
+        assert filed.justification == "Payroll run for December"
+        assert page.url.startswith(f"{entra.base_url}/requests/{filed.id}?")
         [event] = session.scalars(
             select(AuditEvent).where(
                 AuditEvent.action == "request.submit", AuditEvent.target_id == filed.id
