@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: up test install lint format check-types unit lock clean chromium docs-screenshot assets
+.PHONY: up test install lint format check-types unit lock clean chromium docs-screenshot portal-screenshot assets
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,14 @@ chromium:
 	fi
 
 # Refresh docs/api-docs.png: /api/v1/docs as Chromium renders it, offline.
-docs-screenshot: install chromium
+docs-screenshot: install chromium portal-screenshot
 	JITGATE_DOCS_SCREENSHOT=$(CURDIR)/docs/api-docs.png $(BIN)/python -m pytest -q -p no:randomly \
 		tests/browser/test_api_docs_browser.py
+
+# docs/portal-sign-in.png and docs/portal-home.png: the real sign-in through the emulator.
+portal-screenshot: install chromium
+	JITGATE_PORTAL_SCREENSHOT=$(CURDIR)/docs $(BIN)/python -m pytest -q -p no:randomly \
+		tests/browser/test_sign_in_browser.py
 
 # Refresh the portal's vendored browser files from the npm lock (the copies are committed, so
 # installing and running jitgate never needs npm): htmx, Pico CSS, and the tests' axe-core.

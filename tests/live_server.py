@@ -17,12 +17,17 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[int]:
-    """Serve ``app`` on a free loopback port; yield the port, stop the server on exit."""
+def free_port() -> int:
+    """A loopback port free right now (for an app that must know its own URL before serving)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve(app: FastAPI, *, port: int | None = None) -> Iterator[int]:
+    """Serve ``app`` on ``port`` (default: a free loopback port); yield it, stop on exit."""
+    port = port or free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
+from entra_world import start_entra_portal
 from harness import launch_chromium, open_visit
 from playwright.sync_api import sync_playwright
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from datetime import datetime
 
+    from entra_world import EntraPortal
     from fastapi import FastAPI
     from harness import Visit
     from playwright.sync_api import Browser
@@ -68,5 +70,21 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
 @pytest.fixture
 def visit(browser: Browser, portal: Portal) -> Iterator[Visit]:
     seen = open_visit(browser, portal.base_url)
+    yield seen
+    seen.page.close()
+
+
+@pytest.fixture(scope="module")
+def entra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EntraPortal]:
+    """A live portal signing in through the emulator's pages (``entra_world``)."""
+    with start_entra_portal(tmp_path_factory.mktemp("entra-portal")) as running:
+        yield running
+
+
+@pytest.fixture
+def entra_visit(browser: Browser, entra: EntraPortal) -> Iterator[Visit]:
+    """A watched page (its own browser context) allowed on the portal and the emulator."""
+    seen = open_visit(browser, entra.base_url, also=(entra.idp_url,))
+    seen.page.set_default_timeout(5000)
     yield seen
     seen.page.close()

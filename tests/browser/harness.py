@@ -85,15 +85,22 @@ class Visit:
         assert found == [], json.dumps(found, indent=2)
 
 
-def open_visit(browser: Browser, base_url: str, *, width: int = 1280, height: int = 900) -> Visit:
-    """A new page on ``browser`` watched as ``Visit`` describes."""
+def open_visit(
+    browser: Browser,
+    base_url: str,
+    *,
+    width: int = 1280,
+    height: int = 900,
+    also: tuple[str, ...] = (),
+) -> Visit:
+    """A new page on ``browser`` watched as ``Visit`` describes (``also``: more allowed origins)."""
     page = browser.new_page(viewport={"width": width, "height": height})
     seen = Visit(page=page)
-    own = urlsplit(base_url).netloc
+    own = {urlsplit(url).netloc for url in (base_url, *also)}
 
     def only_own_origin(route: Route) -> None:
         url = route.request.url
-        if url.startswith(("data:", "blob:")) or urlsplit(url).netloc == own:
+        if url.startswith(("data:", "blob:")) or urlsplit(url).netloc in own:
             route.continue_()
         else:
             seen.outside.append(url)
