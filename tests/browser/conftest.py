@@ -30,8 +30,10 @@ if TYPE_CHECKING:
     from portal_world import PortalWorld
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module, not session: Playwright's sync API keeps an asyncio loop running on the main
+    # thread while it is open, and every asyncio test after it would find that loop running.
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         yield chromium
