@@ -188,26 +188,6 @@ def test_demo_without_up_fails_with_one_line(tmp_path):
     assert "jitgate up" in result.stderr
 
 
-def test_up_again_reuses_the_data_dir_and_replaces_the_tokens(up, tmp_path):
-    old_admin = up.token("admin")
-    assert up.stop() == 0
-    assert up.proc.stdout is not None
-    said = up.proc.stdout.read()
-    assert "stopping: connector, server and emulator (Ctrl+C)" in said
-    assert said.rstrip().endswith("jitgate up stopped")
-    again = _start(tmp_path, up.data_dir)
-    try:
-        assert again.token("admin") != old_admin
-        with again.api("admin") as admin:
-            assert admin.get("/me").status_code == 200
-            assert len(admin.get("/flows").json()) == 3
-            assert len(admin.get("/integrations").json()) == 1
-            stale = admin.get("/me", headers={"Authorization": f"Bearer {old_admin}"})
-            assert stale.status_code == 401
-    finally:
-        assert again.finish() == 0
-
-
 def _hidden(page: str, name: str) -> str:
     found = re.search(rf"name='{name}' value='([^']+)'", page)
     assert found, page
@@ -247,3 +227,23 @@ def test_a_person_signs_in_to_the_portal_of_up_with_password_and_code(up):
         page = browser.get(f"{up.base}/")
     assert page.status_code == 200
     assert "Grady Archie" in page.text
+
+
+def test_up_again_reuses_the_data_dir_and_replaces_the_tokens(up, tmp_path):
+    old_admin = up.token("admin")
+    assert up.stop() == 0
+    assert up.proc.stdout is not None
+    said = up.proc.stdout.read()
+    assert "stopping: connector, server and emulator (Ctrl+C)" in said
+    assert said.rstrip().endswith("jitgate up stopped")
+    again = _start(tmp_path, up.data_dir)
+    try:
+        assert again.token("admin") != old_admin
+        with again.api("admin") as admin:
+            assert admin.get("/me").status_code == 200
+            assert len(admin.get("/flows").json()) == 3
+            assert len(admin.get("/integrations").json()) == 1
+            stale = admin.get("/me", headers={"Authorization": f"Bearer {old_admin}"})
+            assert stale.status_code == 401
+    finally:
+        assert again.finish() == 0

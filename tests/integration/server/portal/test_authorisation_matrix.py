@@ -52,6 +52,7 @@ PUBLIC: dict[tuple[str, str], int] = {
     ("GET", "/auth/sign-in"): 303,  # to the sign-in host
     ("GET", "/auth/callback"): 400,  # no state: the readable "Sign-in failed" page
     ("GET", "/auth/signed-out"): 200,
+    ("GET", "/auth/cli-config"): 404,  # the CLI's browser sign-in is not configured here
     ("GET", "/healthz"): 200,
     ("GET", "/metrics"): 401,  # the metrics token, not a portal session
 }
